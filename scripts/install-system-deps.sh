@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite needs, when any is missing.
+# Real servers (redis-server, mariadbd) are started by the tests themselves on free ports.
+set -euo pipefail
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have thrift || need+=(thrift-compiler)
+have redis-server || need+=(redis-server)
+have redis-cli || need+=(redis-tools)
+have redis-benchmark || need+=(redis-tools)
+{ have mariadbd || [ -x /usr/sbin/mariadbd ]; } || need+=(mariadb-server)
+have mariadb || need+=(mariadb-client)
+[ -f /usr/share/java/libthrift.jar ] || need+=(libthrift-java)
+have javac || need+=(default-jdk-headless)
+have node || need+=(nodejs)
+have npm || need+=(npm)
+
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  echo "installing Debian packages: ${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,96 @@
+"""The one protocol every fake implements.
+
+The runner, the admin API, the pytest plugin and the container entrypoint only
+talk to fakes through :class:`Fake`; a new kind of fake is one new module that
+implements it (see ``docs/extending.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+FakeKind = Literal["thrift", "redis", "mysql"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a running fake can be reached."""
+
+    kind: FakeKind
+    host: str
+    port: int
+    admin_port: int | None = None
+    extra: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def address(self) -> str:
+        """``host:port`` as clients spell it."""
+        return f"{self.host}:{self.port}"
+
+    def url(self) -> str:
+        """A URL a client library understands (``redis://``, ``mysql://``, ``thrift://``)."""
+        extras = dict(self.extra)
+        if self.kind == "redis":
+            return f"redis://{self.host}:{self.port}/0"
+        if self.kind == "mysql":
+            user = extras.get("user", "root")
+            password = extras.get("password", "")
+            database = extras.get("database", "")
+            auth = f"{user}:{password}@" if password else f"{user}@"
+            return f"mysql+pymysql://{auth}{self.host}:{self.port}/{database}"
+        return f"thrift://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Health:
+    """The answer to a health probe."""
+
+    ok: bool
+    detail: str = ""
+    stats: dict[str, int | float | str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Fake(Protocol):
+    """A simulated dependency: start, stop, endpoint, load, reset, health."""
+
+    @property
+    def name(self) -> str:
+        """The fake's name in its stack (also the name of its snapshot part)."""
+        ...
+
+    @property
+    def kind(self) -> FakeKind:
+        """``thrift``, ``redis`` or ``mysql``."""
+        ...
+
+    def start(self) -> Endpoint:
+        """Start serving; return once the fake answers probes."""
+        ...
+
+    def stop(self) -> None:
+        """Stop serving and release ports, threads and child processes."""
+        ...
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """Where the running fake is reached (raises if not started)."""
+        ...
+
+    def load(self, snapshot_dir: Path) -> None:
+        """Load this fake's part of the snapshot in ``snapshot_dir``, atomically.
+
+        On any error the previous state is kept and a
+        :class:`simdb.errors.SnapshotError` names the file and line.
+        """
+        ...
+
+    def reset(self) -> None:
+        """Return to exactly the state of the last successful :meth:`load`."""
+        ...
+
+    def health(self) -> Health:
+        """Report whether the fake serves, with a few counters."""
+        ...
