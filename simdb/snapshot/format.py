@@ -147,8 +147,8 @@ def write_manifest(snapshot_dir: Path, manifest: Manifest) -> None:
 
 def _open_text(path: Path) -> io.TextIOBase:
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")  # type: ignore[return-value]
-    return open(path, encoding="utf-8")  # type: ignore[return-value]
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    return open(path, encoding="utf-8")
 
 
 def sha256_of(path: Path) -> str:

@@ -34,9 +34,10 @@ class PartFileWriter:
         self.records = 0
         raw: io.TextIOBase
         if relpath.endswith(".gz"):
-            raw = io.TextIOWrapper(gzip.open(self.path, "wb", compresslevel=6), encoding="utf-8")  # type: ignore[assignment]
+            raw = io.TextIOWrapper(gzip.open(  # noqa: SIM115 (closed in close())
+                self.path, "wb", compresslevel=6), encoding="utf-8")
         else:
-            raw = open(self.path, "w", encoding="utf-8", newline="\n")  # type: ignore[assignment]
+            raw = open(self.path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 (closed in close())
         self._fh = raw
 
     def write(self, record: Any) -> None:

@@ -1,0 +1,203 @@
+"""The admin HTTP API: one reserved namespace, ``/_simdb/``, served on loopback.
+
+Every fake gets the generic endpoints for free (``GET /_simdb/health``,
+``POST /_simdb/reset``, ``POST /_simdb/snapshot`` with ``{"path": DIR}``);
+a fake kind adds its own (stubs, faults, journal, metrics) by passing
+extra :class:`Route` objects.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from simdb.errors import SimdbError
+from simdb.fake import Fake
+
+PREFIX = "/_simdb"
+log = logging.getLogger("simdb.admin")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a route handler sees of an admin request."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+
+
+@dataclass(frozen=True)
+class Response:
+    """A route handler's answer: JSON by default, or text with a content type."""
+
+    status: int = 200
+    body: Any = None
+    content_type: str = "application/json"
+
+
+Handler = Callable[[Request], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    """``method`` and ``path`` (below ``/_simdb``, e.g. ``/stubs``); a trailing ``*`` matches a prefix."""
+
+    method: str
+    path: str
+    handler: Handler
+
+    def matches(self, method: str, path: str) -> bool:
+        """Whether this route serves ``method path``."""
+        if method != self.method:
+            return False
+        if self.path.endswith("*"):
+            return path.startswith(self.path[:-1])
+        return path == self.path
+
+
+class AdminError(SimdbError):
+    """Raised by a handler to answer with a 4xx status and a message."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def generic_routes(fake: Fake) -> list[Route]:
+    """Health, reset and snapshot load: what every fake answers."""
+
+    def health(_: Request) -> Response:
+        h = fake.health()
+        return Response(200 if h.ok else 503, {"ok": h.ok, "name": fake.name, "kind": fake.kind,
+                                               "detail": h.detail, "stats": h.stats})
+
+    def reset(_: Request) -> Response:
+        fake.reset()
+        return Response(200, {"ok": True, "reset": fake.name})
+
+    def snapshot(req: Request) -> Response:
+        if not isinstance(req.body, dict) or not isinstance(req.body.get("path"), str):
+            raise AdminError('body must be JSON {"path": "<snapshot directory>"}')
+        fake.load(Path(req.body["path"]))
+        return Response(200, {"ok": True, "loaded": req.body["path"]})
+
+    return [
+        Route("GET", "/health", health),
+        Route("POST", "/reset", reset),
+        Route("POST", "/snapshot", snapshot),
+    ]
+
+
+class AdminServer:
+    """A small threaded HTTP server for the ``/_simdb/`` namespace of one fake."""
+
+    def __init__(self, routes: Iterable[Route], host: str = "127.0.0.1", port: int = 0) -> None:
+        self.routes = list(routes)
+        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with port 0)."""
+        return int(self._httpd.server_address[1])
+
+    @property
+    def host(self) -> str:
+        """The bound host."""
+        return str(self._httpd.server_address[0])
+
+    def start(self) -> AdminServer:
+        """Serve in a daemon thread."""
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="simdb-admin", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def dispatch(self, request: Request) -> Response:
+        """Find the route for a request and run it, turning errors into JSON answers."""
+        if not request.path.startswith(PREFIX + "/") and request.path != PREFIX:
+            return Response(404, {"error": f"not found: admin API lives under {PREFIX}/"})
+        sub = request.path[len(PREFIX):] or "/"
+        candidates = [r for r in self.routes if r.matches(request.method, sub)]
+        if not candidates:
+            allowed = sorted({r.method for r in self.routes if r.matches(r.method, sub)})
+            if allowed:
+                message = f"{request.method} not allowed on {request.path}; use {allowed}"
+                return Response(405, {"error": message})
+            return Response(404, {"error": f"no admin endpoint {request.path}"})
+        route = candidates[0]
+        try:
+            return route.handler(Request(request.method, sub, request.query, request.body))
+        except AdminError as exc:
+            log.warning("admin %s %s: %s", request.method, request.path, exc)
+            return Response(exc.status, {"error": str(exc)})
+        except SimdbError as exc:
+            log.warning("admin %s %s: %s", request.method, request.path, exc)
+            return Response(400, {"error": str(exc)})
+        except Exception as exc:
+            log.exception("admin %s %s failed", request.method, request.path)
+            return Response(500, {"error": f"{type(exc).__name__}: {exc}"})
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                log.debug("admin: " + format, *args)
+
+            def _serve(self, method: str) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                body: Any = None
+                if raw:
+                    try:
+                        body = json.loads(raw)
+                    except json.JSONDecodeError as exc:
+                        self._send(Response(400, {"error": f"request body is not JSON: {exc.msg}"}))
+                        return
+                req = Request(method, parts.path.rstrip("/") or "/", parse_qs(parts.query), body)
+                self._send(server.dispatch(req))
+
+            def _send(self, resp: Response) -> None:
+                if resp.content_type == "application/json":
+                    data = (json.dumps(resp.body, sort_keys=True, indent=1) + "\n").encode()
+                else:
+                    data = resp.body if isinstance(resp.body, bytes) else str(resp.body).encode()
+                self.send_response(resp.status)
+                self.send_header("Content-Type", resp.content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self._serve("GET")
+
+            def do_POST(self) -> None:
+                self._serve("POST")
+
+            def do_PUT(self) -> None:
+                self._serve("PUT")
+
+            def do_DELETE(self) -> None:
+                self._serve("DELETE")
+
+        return _Handler

@@ -1,0 +1,18 @@
+"""Session-wide test configuration: hypothesis profiles and shared fixture modules."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+# One module per capability; each owns its session-scoped servers.
+pytest_plugins = [
+    "tests.fixtures.common",
+    "tests.fixtures.redis",
+    "tests.fixtures.mysql",
+]
