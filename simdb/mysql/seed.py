@@ -1,0 +1,155 @@
+"""Seed a database from a snapshot's SQL part, through SQLAlchemy, streaming.
+
+Used by both engines (the fake's SQLite and a real MariaDB) and by the snapshot tools:
+the part's ``schema.sql`` is executed (translated for SQLite), then each table's rows
+are bulk-inserted in the manifest's order (parents first), ``executemany`` per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from simdb.errors import SnapshotError
+from simdb.mysql.catalog import DdlError, Table, parse_schema, render_sqlite, split_statements
+from simdb.mysql.rows import RowDecoder
+from simdb.snapshot.format import Manifest, Part, iter_jsonl, read_manifest, verify_file
+
+BATCH_ROWS = 5000
+
+
+@dataclass
+class SqlPart:
+    """A located, checked SQL part: its schema text, parsed tables and row files."""
+
+    root: Path
+    name: str
+    part: Part
+    schema_sql: str
+    tables: list[Table]
+    row_files: dict[str, Path] = field(default_factory=dict)
+
+    def table(self, name: str) -> Table:
+        """The parsed definition of table ``name``."""
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise SnapshotError(f"table {name!r} is listed in the manifest but not defined in schema.sql",
+                            str(self.root / "sql" / self.name / "schema.sql"))
+
+
+def open_part(snapshot_dir: Path, part: str = "db", manifest: Manifest | None = None,
+              verify: bool = True) -> SqlPart:
+    """Find the SQL part ``part``, verify its checksums and parse its schema."""
+    root = Path(snapshot_dir)
+    manifest = manifest or read_manifest(root)
+    found = manifest.parts.get(part)
+    if found is None:
+        raise SnapshotError(f"snapshot has no part named {part!r} (parts: {sorted(manifest.parts)})",
+                            str(root / "snapshot.yaml"))
+    if found.kind != "sql":
+        raise SnapshotError(f"part {part!r} is a {found.kind} part, not an sql part", str(root / "snapshot.yaml"))
+    if verify:
+        for entry in found.files:
+            verify_file(root, entry)
+    schema_rel = f"sql/{part}/schema.sql"
+    schema_path = root / schema_rel
+    if not schema_path.is_file():
+        raise SnapshotError("the sql part has no schema.sql", str(schema_path))
+    text = schema_path.read_text(encoding="utf-8")
+    try:
+        tables = parse_schema(text)
+    except DdlError as exc:
+        raise SnapshotError(str(exc), str(schema_path)) from exc
+    sql_part = SqlPart(root=root, name=part, part=found, schema_sql=text, tables=tables)
+    prefix = f"sql/{part}/tables/"
+    for entry in found.files:
+        if entry.path.startswith(prefix):
+            stem = entry.path[len(prefix):]
+            table = stem.removesuffix(".gz").removesuffix(".jsonl")
+            sql_part.row_files[table] = root / entry.path
+    for table in found.tables:
+        sql_part.table(table)
+    return sql_part
+
+
+def iter_rows(sql_part: SqlPart, table: Table) -> Iterator[tuple[Any, ...]]:
+    """Stream the decoded rows of ``table`` (nothing if it has no rows file)."""
+    path = sql_part.row_files.get(table.name)
+    if path is None:
+        return
+    decode = RowDecoder(table.name, table.columns)
+    spath = str(path)
+    for line, obj in iter_jsonl(path):
+        yield decode(obj, (spath, line))
+
+
+def schema_statements(sql_part: SqlPart, dialect: str) -> list[str]:
+    """The DDL to run on ``dialect``: as captured for MySQL/MariaDB, translated for SQLite."""
+    if dialect == "sqlite":
+        return [s for t in sql_part.tables for s in render_sqlite(t)]
+    return split_statements(sql_part.schema_sql)
+
+
+def insert_statement(dialect: sa.Dialect, table: Table) -> str:
+    """``INSERT INTO t (cols) VALUES (params)`` in the driver's own parameter style."""
+    quote = dialect.identifier_preparer.quote
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    cols = ", ".join(quote(c.name) for c in table.columns)
+    params = ", ".join(marker for _ in table.columns)
+    return f"INSERT INTO {quote(table.name)} ({cols}) VALUES ({params})"
+
+
+def seed_connection(conn: sa.Connection, sql_part: SqlPart, batch: int = BATCH_ROWS,
+                    progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+    """Create the schema and insert every table's rows on an open connection (no commit)."""
+    dialect = conn.dialect
+    if dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    elif dialect.name in ("mysql", "mariadb"):
+        conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
+    for stmt in schema_statements(sql_part, dialect.name):
+        conn.exec_driver_sql(stmt)
+    counts: dict[str, int] = {}
+    order = list(sql_part.part.tables) or [t.name for t in sql_part.tables]
+    for name in order:
+        table = sql_part.table(name)
+        sql = insert_statement(dialect, table)
+        rows: list[tuple[Any, ...]] = []
+        n = 0
+        for row in iter_rows(sql_part, table):
+            rows.append(row)
+            if len(rows) >= batch:
+                conn.exec_driver_sql(sql, rows)
+                n += len(rows)
+                rows = []
+                if progress:
+                    progress(name, n)
+        if rows:
+            conn.exec_driver_sql(sql, rows)
+            n += len(rows)
+        if progress:
+            progress(name, n)
+        counts[name] = n
+    if dialect.name in ("mysql", "mariadb"):
+        conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+    return counts
+
+
+def seed(engine: sa.Engine, snapshot_dir: Path, part: str = "db", batch: int = BATCH_ROWS,
+         progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+    """Seed ``engine`` from the SQL part ``part`` of a snapshot in one transaction.
+
+    Returns the number of rows inserted per table. Errors name the file and line;
+    the transaction is rolled back on any error.
+    """
+    sql_part = open_part(snapshot_dir, part)
+    try:
+        with engine.begin() as conn:
+            return seed_connection(conn, sql_part, batch, progress)
+    except sa.exc.DBAPIError as exc:
+        raise SnapshotError(f"the database refused the part: {exc.orig}", str(sql_part.root / "sql" / part)) from exc
