@@ -1,0 +1,32 @@
+"""The Redis fake: fakeredis as the command engine behind simdb's own RESP server.
+
+Modules, one job each:
+
+- :mod:`~simdb.redis.records`  one snapshot record (a key with its type, value and TTL)
+- :mod:`~simdb.redis.messages` every error text, word for word as Redis 7.0 says it
+- :mod:`~simdb.redis.resp`     RESP2/RESP3 reply encoding, inline commands, request checks
+- :mod:`~simdb.redis.engine`   fakeredis sessions, the front-end commands and the fast paths
+- :mod:`~simdb.redis.server`   the asyncio RESP server (hiredis parses requests)
+- :mod:`~simdb.redis.real`     a real ``redis-server`` child process
+- :mod:`~simdb.redis.seed`     loading a snapshot part into the engine or a real server
+- :mod:`~simdb.redis.fake`     :class:`RedisFake`, the :class:`simdb.fake.Fake` implementation
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["RedisConfig", "RedisFake", "RedisRecord"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import lazily: the snapshot tools need records without the server machinery."""
+    if name in ("RedisConfig", "RedisFake"):
+        from simdb.redis import fake
+
+        return getattr(fake, name)
+    if name == "RedisRecord":
+        from simdb.redis.records import RedisRecord
+
+        return RedisRecord
+    raise AttributeError(name)
