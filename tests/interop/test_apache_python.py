@@ -1,0 +1,125 @@
+"""simdb against the official Apache Thrift Python library, with code from Debian's thrift compiler.
+
+Every demo method over binary/compact x buffered/framed, one service per port
+(in-process ThriftFake) and all services multiplexed on one port (``simdb thrift
+serve`` started as a user would). Declared exceptions arrive as the generated
+classes and the connection survives application errors.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import pytest
+from thrift.Thrift import TApplicationException
+
+from tests.interop.calls import call_all, connect
+from tests.interop.codegen import SERVICES
+
+pytestmark = pytest.mark.interop
+
+PROTOCOLS = ["binary", "compact"]
+TRANSPORTS = ["buffered", "framed"]
+ALL = tuple(SERVICES)
+IN_PROCESS = "thriftpy2"
+CLI = "thriftpy2"
+
+
+@pytest.mark.parametrize("idl", ALL)
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_every_method_one_service_per_port(
+    apache_py: dict[str, ModuleType], servers, idl: str, protocol: str, transport: str
+) -> None:
+    server = servers.get((idl,), protocol, transport, mode=IN_PROCESS)
+    with connect(apache_py[idl], server.host, server.port, protocol, transport) as client:
+        answers = call_all(client, apache_py, idl)
+    assert [method for method, _ in answers] == [c for c in _methods(idl)]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_every_method_multiplexed(
+    apache_py: dict[str, ModuleType], servers, protocol: str, transport: str
+) -> None:
+    server = servers.get(ALL, protocol, transport, multiplexed=True, mode=CLI)
+    for idl, service in SERVICES.items():
+        with connect(
+            apache_py[idl], server.host, server.port, protocol, transport, multiplexed_name=service
+        ) as client:
+            call_all(client, apache_py, idl)
+
+
+@pytest.mark.parametrize(("protocol", "transport"), [("binary", "buffered"), ("compact", "framed")])
+def test_declared_exception_is_the_generated_class_and_connection_survives(
+    apache_py: dict[str, ModuleType], servers, protocol: str, transport: str
+) -> None:
+    types = apache_py["types"]
+    server = servers.get(("pinstore",), protocol, transport, mode=IN_PROCESS)
+    with connect(apache_py["pinstore"], server.host, server.port, protocol, transport) as client:
+        with pytest.raises(types.PinNotFound) as caught:
+            client.getPin(999_999)
+        assert caught.value.id == 999_999
+        with pytest.raises(types.PinNotFound):
+            client.getPin(1)
+        pin = client.getPin(1001)
+        assert isinstance(pin, types.Pin)
+        assert pin.id == 1001
+
+
+def test_declared_exception_multiplexed(apache_py: dict[str, ModuleType], servers) -> None:
+    types = apache_py["types"]
+    server = servers.get(ALL, "binary", "framed", multiplexed=True, mode=CLI)
+    with connect(apache_py["usergraph"], server.host, server.port, "binary", "framed", "UserGraph") as client:
+        with pytest.raises(types.UserNotFound) as caught:
+            client.getUser(404)
+        assert caught.value.id == 404
+        assert isinstance(client.getUser(1), types.User)
+
+
+@pytest.mark.parametrize(("protocol", "transport"), [("binary", "buffered"), ("compact", "framed")])
+def test_unknown_method_is_an_application_error_and_connection_survives(
+    apache_py: dict[str, ModuleType], servers, protocol: str, transport: str
+) -> None:
+    """A PinStore client talking to the UserGraph server: getPin is UNKNOWN_METHOD, then health() works."""
+    server = servers.get(("usergraph",), protocol, transport, mode=IN_PROCESS)
+    with connect(apache_py["usergraph"], server.host, server.port, protocol, transport) as graph:
+        wrong = apache_py["pinstore"].Client(graph._iprot)
+        with pytest.raises(TApplicationException) as caught:
+            wrong.getPin(1001)
+        assert caught.value.type == TApplicationException.UNKNOWN_METHOD
+        assert "getPin" in str(caught.value.message)
+        assert isinstance(graph.health(), apache_py["types"].HealthStatus)
+        assert isinstance(graph.getUser(2), apache_py["types"].User)
+
+
+def test_unknown_service_multiplexed_is_an_application_error(
+    apache_py: dict[str, ModuleType], servers
+) -> None:
+    server = servers.get(ALL, "compact", "buffered", multiplexed=True, mode=CLI)
+    with (
+        connect(
+            apache_py["pinstore"], server.host, server.port, "compact", "buffered", "NoSuchService"
+        ) as client,
+        pytest.raises(TApplicationException),
+    ):
+        client.getPin(1001)
+    with connect(
+        apache_py["pinstore"], server.host, server.port, "compact", "buffered", "PinStore"
+    ) as client:
+        assert client.getPin(1001).id == 1001
+
+
+def test_oneway_then_call_on_same_connection(apache_py: dict[str, ModuleType], servers) -> None:
+    server = servers.get(("ranker",), "binary", "framed", mode=IN_PROCESS)
+    ranker = apache_py["ranker_ttypes"]
+    with connect(apache_py["ranker"], server.host, server.port, "binary", "framed") as client:
+        for position in range(5):
+            client.logImpression(ranker.Impression(userId=1, pinId=1001 + position, position=position))
+        assert client.version() == "homefeed-2024.06"
+
+
+def _methods(idl: str) -> list[str]:
+    from tests.interop.calls import METHODS
+
+    return METHODS[idl]
