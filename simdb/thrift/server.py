@@ -1,0 +1,454 @@
+"""The Thrift server loop: one thread, non-blocking sockets, a selector.
+
+Why not thriftpy2's ``make_server``: it closes connections idle for a few
+seconds (pooled clients break) and drops the connection when a handler
+raises. Why one thread and not one per connection: with the GIL, a single
+loop that answers every ready socket in turn serves more calls per second
+than threads handing the GIL around (measured: see ``docs/thrift-serve.md``).
+
+What the loop guarantees:
+
+* idle connections stay open for as long as the client keeps them;
+* a complete message is answered (or, for ``oneway``, journaled) in order,
+  per connection; injected latency delays only that connection;
+* bad input (see :class:`~simdb.thrift.scan.Limits`) gets a
+  ``TApplicationException(PROTOCOL_ERROR)`` when the message header could be
+  read, and a log line; on a framed transport the connection then carries on
+  with the next frame, on a buffered one it is closed (there is no way to find
+  the next message); a message that stalls half-sent for longer than
+  ``read_timeout_s`` closes its connection; every other connection is unaffected.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import selectors
+import socket
+import struct
+import threading
+import time
+from typing import Literal
+
+from simdb.thrift.processor import Answer, Processor
+from simdb.thrift.scan import Incomplete, Limits, ProtocolViolation, message_end, read_header
+from simdb.thrift.wire import encode_app_error
+
+log = logging.getLogger("simdb.thrift.server")
+
+TransportName = Literal["buffered", "framed"]
+
+_I32 = struct.Struct(">i")
+_LINGER_RESET = struct.pack("ii", 1, 0)
+_RECV = 256 * 1024
+_PROTOCOL_ERROR = 7
+_MAX_HEADER = 65536 + 32
+
+
+class _Conn:
+    __slots__ = ("buf", "closing", "discard", "out", "partial_since", "peer", "sock", "waiting", "writing")
+
+    def __init__(self, sock: socket.socket, peer: str) -> None:
+        self.sock = sock
+        self.peer = peer
+        self.buf = b""
+        self.out = b""
+        self.discard = 0
+        self.waiting = False
+        self.writing = False
+        self.closing = False
+        self.partial_since = 0.0
+
+
+class ThriftServer:
+    """Serve a :class:`Processor` on ``host:port`` (port 0 picks a free one)."""
+
+    def __init__(
+        self,
+        processor: Processor,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        transport: TransportName = "buffered",
+        limits: Limits | None = None,
+    ) -> None:
+        if transport not in ("buffered", "framed"):
+            raise ValueError(f"transport must be buffered or framed, not {transport!r}")
+        self.processor = processor
+        self.protocol = processor.protocol
+        self.transport = transport
+        self.framed = transport == "framed"
+        self.limits = limits or Limits()
+        self._listener = socket.create_server((host, port), backlog=1024, reuse_port=False)
+        self._listener.setblocking(False)
+        self._sel = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._conns: dict[int, _Conn] = {}
+        self._timers: list[tuple[float, int, _Conn, Answer, bytes, float]] = []
+        self._tick = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.connections_total = 0
+        self.bad_input_total = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    @property
+    def host(self) -> str:
+        """The bound address."""
+        return str(self._listener.getsockname()[0])
+
+    @property
+    def port(self) -> int:
+        """The bound port."""
+        return int(self._listener.getsockname()[1])
+
+    @property
+    def open_connections(self) -> int:
+        """Connections currently open."""
+        return len(self._conns)
+
+    def start(self) -> ThriftServer:
+        """Serve in a daemon thread; the socket is already listening, so clients can connect now."""
+        self._sel.register(self._listener, selectors.EVENT_READ, None)
+        self._sel.register(self._wake_r, selectors.EVENT_READ, None)
+        self._thread = threading.Thread(target=self._run, name=f"simdb-thrift-{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Close the listener and every connection; wait for the loop to end."""
+        self._stopping = True
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        else:
+            self._close_all()
+
+    def _close_all(self) -> None:
+        for conn in list(self._conns.values()):
+            self._close(conn)
+        for s in (self._listener, self._wake_r, self._wake_w):
+            try:
+                s.close()
+            except OSError:
+                pass
+        try:
+            self._sel.close()
+        except (OSError, ValueError):
+            pass
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while not self._stopping:
+                for key, events in self._sel.select(self._timeout()):
+                    obj = key.fileobj
+                    if obj is self._listener:
+                        self._accept()
+                    elif obj is self._wake_r:
+                        try:
+                            self._wake_r.recv(4096)
+                        except OSError:
+                            pass
+                    else:
+                        conn = key.data
+                        if events & selectors.EVENT_WRITE:
+                            self._flush(conn)
+                        if events & selectors.EVENT_READ and conn.sock.fileno() >= 0:
+                            self._read(conn)
+                self._due()
+        except Exception:
+            log.exception("thrift server loop failed")
+        finally:
+            self._close_all()
+
+    def _timeout(self) -> float | None:
+        deadline: float | None = self._timers[0][0] if self._timers else None
+        partial = [c.partial_since for c in self._conns.values() if c.partial_since]
+        if partial:
+            cut = min(partial) + self.limits.read_timeout_s
+            deadline = cut if deadline is None else min(deadline, cut)
+        if deadline is None:
+            return None
+        return max(0.0, deadline - time.monotonic())
+
+    def _due(self) -> None:
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, conn, answer, seq, started = heapq.heappop(self._timers)
+            if conn.sock.fileno() < 0:
+                continue
+            conn.waiting = False
+            if answer.reset:
+                self._reset(conn)
+                continue
+            if answer.has_reply:
+                self._send(conn, self._reply(answer, seq))
+            if conn.buf and conn.sock.fileno() >= 0:
+                self._drain(conn)
+        cut = now - self.limits.read_timeout_s
+        for conn in [c for c in self._conns.values() if c.partial_since and c.partial_since <= cut]:
+            self._bad(conn, f"message incomplete after {self.limits.read_timeout_s:g} s "
+                      f"({len(conn.buf)} bytes received); closing the connection")
+            self._close(conn)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, addr = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                log.warning("thrift: accept failed: %s", exc)
+                return
+            sock.setblocking(False)
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+            conn = _Conn(sock, f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) else str(addr))
+            self._conns[sock.fileno()] = conn
+            self._sel.register(sock, selectors.EVENT_READ, conn)
+            self.connections_total += 1
+
+    def _read(self, conn: _Conn) -> None:
+        try:
+            data = conn.sock.recv(_RECV)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._close(conn)
+            return
+        if not data:
+            if conn.buf:
+                self._bad(conn, f"connection closed with {len(conn.buf)} bytes of an incomplete message")
+            self._close(conn)
+            return
+        if conn.discard:
+            if len(data) <= conn.discard:
+                conn.discard -= len(data)
+                return
+            data = data[conn.discard:]
+            conn.discard = 0
+        if conn.buf:
+            conn.buf += data
+        else:
+            conn.buf = data
+            if not conn.waiting and self._fast(conn, data):
+                return
+        if not conn.waiting:
+            self._drain(conn)
+
+    def _fast(self, conn: _Conn, data: bytes) -> bool:
+        """Answer ``data`` from the reply cache if it is exactly one known request."""
+        off = 0
+        if self.framed:
+            if len(data) < 4 or _I32.unpack_from(data, 0)[0] != len(data) - 4:
+                return False
+            off = 4
+        if self.protocol == "binary":
+            if len(data) < off + 8 or data[off] != 0x80:
+                return False
+            a = off + 8 + _I32.unpack_from(data, off + 4)[0]
+            b = a + 4
+            if a < off + 8 or b > len(data):
+                return False
+        else:
+            a = off + 2
+            b = a
+            n = len(data)
+            while b < n and data[b] & 0x80:
+                b += 1
+            b += 1
+            if b > n:
+                return False
+        started = time.perf_counter()
+        hit = self.processor.lookup(data[off:a] + data[b:])
+        if hit is None:
+            return False
+        conn.buf = b""
+        answer = hit.answer
+        if answer.has_reply:
+            self._send(conn, self._reply(answer, data[a:b]))
+        self.processor.record_cached(hit, time.perf_counter() - started)
+        return True
+
+    def _reply(self, answer: Answer, seq: bytes) -> bytes:
+        body = answer.prefix + seq + answer.suffix
+        return _I32.pack(len(body)) + body if self.framed else body
+
+    def _drain(self, conn: _Conn) -> None:
+        """Answer every complete message in ``conn.buf`` (stops while a delayed reply is pending)."""
+        limits = self.limits
+        while conn.buf and not conn.waiting and conn.sock.fileno() >= 0:
+            buf = conn.buf
+            if self.framed:
+                if len(buf) < 4:
+                    break
+                size = _I32.unpack_from(buf, 0)[0]
+                if size < 0 or size > limits.max_frame_size:
+                    if not self._oversized_frame(conn, size):
+                        break
+                    continue
+                if len(buf) < 4 + size:
+                    break
+                msg = buf[4:4 + size]
+                conn.buf = buf[4 + size:]
+                try:
+                    header, end = message_end(self.protocol, msg, 0, limits)
+                    if end != len(msg):
+                        raise ProtocolViolation(f"{len(msg) - end} stray bytes after the message in its frame")
+                except Incomplete:
+                    self._protocol_error(conn, msg, "the frame ends before the message does", close=False)
+                    continue
+                except ProtocolViolation as exc:
+                    self._protocol_error(conn, msg, str(exc), close=False)
+                    continue
+            else:
+                try:
+                    header, end = message_end(self.protocol, buf, 0, limits)
+                except Incomplete:
+                    break
+                except ProtocolViolation as exc:
+                    self._protocol_error(conn, buf, str(exc), close=True)
+                    return
+                msg = buf[:end]
+                conn.buf = buf[end:]
+            started = time.perf_counter()
+            answer = self.processor.process(bytes(msg), header, started)
+            seq = msg[header.seq_start:header.seq_end]
+            if answer.delay_s > 0:
+                conn.waiting = True
+                heapq.heappush(self._timers, (time.monotonic() + answer.delay_s, next(self._tick), conn,
+                                              answer, bytes(seq), started))
+                break
+            if answer.reset:
+                self._reset(conn)
+                return
+            if answer.has_reply:
+                self._send(conn, self._reply(answer, bytes(seq)))
+        conn.partial_since = (conn.partial_since or time.monotonic()) if conn.buf and not conn.waiting else 0.0
+
+    def _oversized_frame(self, conn: _Conn, size: int) -> bool:
+        """Refuse a frame larger than allowed; returns True when the loop may go on."""
+        if size < 0:
+            self._bad(conn, f"negative frame size {size}; closing the connection")
+            self._close(conn)
+            return False
+        buf = conn.buf
+        try:
+            header = read_header(self.protocol, buf[4:], 0, self.limits)
+        except Incomplete:
+            if len(buf) > _MAX_HEADER:
+                self._bad(conn, "unreadable message header in an oversized frame; closing the connection")
+                self._close(conn)
+            return False
+        except ProtocolViolation as exc:
+            self._bad(conn, f"frame of {size} bytes exceeds the maximum of {self.limits.max_frame_size} "
+                      f"and its header is bad ({exc}); closing the connection")
+            self._close(conn)
+            return False
+        message = f"frame of {size} bytes exceeds the maximum frame size of {self.limits.max_frame_size}"
+        self._bad(conn, f"{header.name}: {message}; skipping the frame")
+        reply = encode_app_error(self.protocol, header.name, header.seqid, _PROTOCOL_ERROR, message)
+        self._send(conn, self._frame(reply))
+        have = len(buf) - 4
+        if have >= size:
+            conn.buf = buf[4 + size:]
+        else:
+            conn.discard = size - have
+            conn.buf = b""
+        return True
+
+    def _frame(self, data: bytes) -> bytes:
+        return _I32.pack(len(data)) + data if self.framed else data
+
+    def _protocol_error(self, conn: _Conn, msg: bytes, problem: str, *, close: bool) -> None:
+        """A malformed message: answer PROTOCOL_ERROR when its header is readable, log, maybe close."""
+        try:
+            header = read_header(self.protocol, msg, 0, self.limits)
+        except (Incomplete, ProtocolViolation):
+            self._bad(conn, f"{problem}; closing the connection")
+            self._close(conn)
+            return
+        message = f"bad request for {header.name}: {problem}"
+        self._bad(conn, message + ("; closing the connection" if close else ""))
+        reply = encode_app_error(self.protocol, header.name, header.seqid, _PROTOCOL_ERROR, message)
+        self._send(conn, self._frame(reply))
+        if close:
+            conn.buf = b""
+            self._close(conn, after_write=True)
+
+    def _bad(self, conn: _Conn, message: str) -> None:
+        self.bad_input_total += 1
+        log.warning("thrift %s: %s", conn.peer, message)
+
+    # -- writing -----------------------------------------------------------------------------------
+    def _send(self, conn: _Conn, data: bytes) -> None:
+        if conn.out:
+            conn.out += data
+            return
+        try:
+            sent = conn.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self._close(conn)
+            return
+        if sent < len(data):
+            conn.out = data[sent:]
+            self._want_write(conn, True)
+
+    def _flush(self, conn: _Conn) -> None:
+        try:
+            sent = conn.sock.send(conn.out)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._close(conn)
+            return
+        conn.out = conn.out[sent:]
+        if not conn.out:
+            self._want_write(conn, False)
+            if conn.closing:
+                self._close(conn)
+
+    def _want_write(self, conn: _Conn, on: bool) -> None:
+        if conn.sock.fileno() < 0:
+            return
+        # While replies are pending, stop reading more requests from this client (backpressure).
+        events = selectors.EVENT_WRITE if on else selectors.EVENT_READ
+        conn.writing = on
+        self._sel.modify(conn.sock, events, conn)
+
+    def _reset(self, conn: _Conn) -> None:
+        try:
+            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+        except OSError:
+            pass
+        self._close(conn)
+
+    def _close(self, conn: _Conn, after_write: bool = False) -> None:
+        if after_write and conn.out:
+            conn.closing = True  # close once the output is flushed
+            conn.partial_since = 0.0
+            return
+        fd = conn.sock.fileno()
+        if fd >= 0:
+            try:
+                self._sel.unregister(conn.sock)
+            except (KeyError, ValueError):
+                pass
+            self._conns.pop(fd, None)
+        try:
+            conn.sock.close()
+        except OSError:
+            pass
+        conn.buf = b""
+        conn.partial_since = 0.0
