@@ -15,6 +15,10 @@ have mariadb || need+=(mariadb-client)
 have javac || need+=(default-jdk-headless)
 have node || need+=(nodejs)
 have npm || need+=(npm)
+# bench/thrift_serve.py's C++ baseline server (thrift --gen cpp + g++)
+[ -f /usr/include/thrift/Thrift.h ] || need+=(libthrift-dev)
+[ -f /usr/include/boost/numeric/conversion/cast.hpp ] || need+=(libboost-dev)
+have g++ || need+=(g++)
 
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
