@@ -1,0 +1,473 @@
+"""The canonical JSON form of every Thrift value, used by stubs, the journal and the admin API.
+
+=========================  ==============================================================
+Thrift type                canonical JSON
+=========================  ==============================================================
+bool                       ``true`` / ``false``
+i8, i16, i32, i64          a JSON integer (exact, also beyond 2**53)
+double                     a JSON number; ``"NaN"``, ``"Infinity"``, ``"-Infinity"``
+string                     a JSON string
+binary                     a base64 string (standard alphabet, padded)
+enum                       the member's name (an undeclared value stays an integer)
+struct, exception          an object by field name; unset (``None``) fields are left out
+union                      an object with exactly one field
+list                       an array
+set                        an array, sorted (numbers by value, strings by code point,
+                           anything else by its canonical JSON text)
+map with string keys       an object
+map with other keys        an array of ``[key, value]`` pairs sorted by key
+=========================  ==============================================================
+
+:func:`from_json` accepts a little more than the canonical form, for people
+writing stubs by hand: maps with integer or enum keys may be written as objects
+(``{"1001": {...}}``, YAML's ``{1001: ...}``), enums by number, doubles as
+integers. ``from_json(to_json(v))`` equals ``v`` for every value ``v`` (NaN
+aside, which equals nothing) and ``to_json`` of that again is identical.
+
+Codecs are compiled once per type descriptor and cached, so encoding on the
+request path is a few dictionary lookups and function calls per field.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+from thriftpy2.thrift import TType
+
+from simdb.errors import ConfigError
+from simdb.thrift.idl import is_union
+from simdb.thrift.model import MethodModel, field_models
+
+__all__ = [
+    "args_from_json",
+    "args_key",
+    "args_to_json",
+    "canonical_dumps",
+    "decoder",
+    "encoder",
+    "from_json",
+    "norm_desc",
+    "struct_from_json",
+    "struct_to_json",
+    "to_json",
+    "type_name",
+]
+
+Encoder = Callable[[Any], Any]
+Decoder = Callable[[Any, str], Any]
+
+_INT_RANGES = {
+    TType.BYTE: (-(2**7), 2**7 - 1, "i8"),
+    TType.I16: (-(2**15), 2**15 - 1, "i16"),
+    TType.I32: (-(2**31), 2**31 - 1, "i32"),
+    TType.I64: (-(2**63), 2**63 - 1, "i64"),
+}
+_BASE_NAMES = {
+    TType.BOOL: "bool",
+    TType.DOUBLE: "double",
+    TType.STRING: "string",
+    TType.BINARY: "binary",
+    TType.VOID: "void",
+    TType.BYTE: "i8",
+    TType.I16: "i16",
+    TType.I32: "i32",
+    TType.I64: "i64",
+}
+
+
+def norm_desc(desc: Any) -> tuple[int, Any]:
+    """``(ttype, spec)`` from an element descriptor (a bare ttype int or a pair)."""
+    if isinstance(desc, int):
+        return desc, None
+    return desc[0], desc[1]
+
+
+def type_name(ttype: int, spec: Any) -> str:
+    """The IDL spelling of a type descriptor, for messages: ``map<i64, Pin>``."""
+    if ttype == TType.STRUCT or (ttype == TType.I32 and isinstance(spec, type)):
+        return str(spec.__name__)
+    if ttype == TType.LIST:
+        return f"list<{type_name(*norm_desc(spec))}>"
+    if ttype == TType.SET:
+        return f"set<{type_name(*norm_desc(spec))}>"
+    if ttype == TType.MAP:
+        return f"map<{type_name(*norm_desc(spec[0]))}, {type_name(*norm_desc(spec[1]))}>"
+    return _BASE_NAMES.get(ttype, f"ttype {ttype}")
+
+
+def canonical_dumps(value: Any) -> str:
+    """Compact JSON text with sorted keys: equal values give equal strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _sort_key(item: Any) -> tuple[int, Any, str]:
+    if isinstance(item, bool):
+        return (0, int(item), "")
+    if isinstance(item, int | float):
+        return (1, item, "")
+    if isinstance(item, str):
+        return (2, 0, item)
+    return (3, 0, canonical_dumps(item))
+
+
+def _pair_key(pair: list[Any]) -> tuple[int, Any, str]:
+    return _sort_key(pair[0])
+
+
+# --- encoders (Thrift value -> JSON) ----------------------------------------------------------------------
+
+_ENCODERS: dict[tuple[int, Any], Encoder] = {}
+_STRUCT_ENC: dict[type, tuple[tuple[str, Encoder], ...]] = {}
+
+
+def _enc_double(value: Any) -> Any:
+    value = float(value)
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _enc_string(value: Any) -> Any:
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"b64": base64.b64encode(value).decode("ascii")}
+    return str(value)
+
+
+def _enc_binary(value: Any) -> str:
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    return base64.b64encode(bytes(value)).decode("ascii")
+
+
+def _identity_int(value: Any) -> int:
+    return int(value)
+
+
+def _enc_bool(value: Any) -> bool:
+    return bool(value)
+
+
+def _struct_fields_enc(cls: type) -> tuple[tuple[str, Encoder], ...]:
+    fields = _STRUCT_ENC.get(cls)
+    if fields is None:
+        fields = tuple((f.name, encoder(f.ttype, f.spec)) for f in field_models(cls))
+        _STRUCT_ENC[cls] = fields
+    return fields
+
+
+def struct_to_json(obj: Any) -> dict[str, Any]:
+    """A struct, union, exception or args object as a JSON object by field name."""
+    out: dict[str, Any] = {}
+    for name, enc in _struct_fields_enc(type(obj)):
+        value = getattr(obj, name, None)
+        if value is not None:
+            out[name] = enc(value)
+    return out
+
+
+def _make_encoder(ttype: int, spec: Any) -> Encoder:
+    if ttype == TType.BOOL:
+        return _enc_bool
+    if ttype in _INT_RANGES:
+        if ttype == TType.I32 and isinstance(spec, type):
+            names: dict[int, str] = getattr(spec, "_VALUES_TO_NAMES", {})
+            return lambda v: names.get(v, v)
+        return _identity_int
+    if ttype == TType.DOUBLE:
+        return _enc_double
+    if ttype == TType.STRING:
+        return _enc_string
+    if ttype == TType.BINARY:
+        return _enc_binary
+    if ttype == TType.STRUCT:
+        return struct_to_json
+    if ttype == TType.LIST:
+        item = encoder(*norm_desc(spec))
+        return lambda v: [item(x) for x in v]
+    if ttype == TType.SET:
+        item = encoder(*norm_desc(spec))
+        return lambda v: sorted((item(x) for x in v), key=_sort_key)
+    if ttype == TType.MAP:
+        kt, ks = norm_desc(spec[0])
+        kenc = encoder(kt, ks)
+        venc = encoder(*norm_desc(spec[1]))
+        if kt == TType.STRING:
+            return lambda v: {kenc(k): venc(x) for k, x in v.items()}
+        return lambda v: sorted(([kenc(k), venc(x)] for k, x in v.items()), key=_pair_key)
+    if ttype == TType.VOID:
+        return lambda v: None
+    raise ValueError(f"unsupported Thrift type {ttype}")
+
+
+def encoder(ttype: int, spec: Any) -> Encoder:
+    """The (cached) function turning a Thrift value of this type into canonical JSON."""
+    key = (ttype, spec)
+    enc = _ENCODERS.get(key)
+    if enc is None:
+        enc = _make_encoder(ttype, spec)
+        _ENCODERS[key] = enc
+    return enc
+
+
+def to_json(ttype: int, spec: Any, value: Any) -> Any:
+    """The canonical JSON form of ``value`` (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    return encoder(ttype, spec)(value)
+
+
+# --- decoders (JSON -> Thrift value) ----------------------------------------------------------------------
+
+_DECODERS: dict[tuple[int, Any], Decoder] = {}
+_STRUCT_DEC: dict[type, dict[str, tuple[Decoder, bool]]] = {}
+
+
+def _fail(where: str, expected: str, data: Any) -> ConfigError:
+    shown = json.dumps(data, default=repr)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return ConfigError(f"{where}: expected {expected}, got {shown}")
+
+
+def _dec_bool(data: Any, where: str) -> bool:
+    if not isinstance(data, bool):
+        raise _fail(where, "true or false", data)
+    return data
+
+
+def _int_decoder(ttype: int) -> Decoder:
+    low, high, name = _INT_RANGES[ttype]
+
+    def dec(data: Any, where: str) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            if isinstance(data, float) and data.is_integer():
+                data = int(data)
+            else:
+                raise _fail(where, f"an integer ({name})", data)
+        if not low <= data <= high:
+            raise ConfigError(f"{where}: {data} is out of range for {name} ({low}..{high})")
+        return int(data)
+
+    return dec
+
+
+_SPECIAL_DOUBLES = {"NaN": math.nan, "nan": math.nan, "Infinity": math.inf, "inf": math.inf,
+                    "-Infinity": -math.inf, "-inf": -math.inf}
+
+
+def _dec_double(data: Any, where: str) -> float:
+    if isinstance(data, bool):
+        raise _fail(where, "a number (double)", data)
+    if isinstance(data, int | float):
+        return float(data)
+    if isinstance(data, str) and data in _SPECIAL_DOUBLES:
+        return _SPECIAL_DOUBLES[data]
+    raise _fail(where, 'a number (double), "NaN", "Infinity" or "-Infinity"', data)
+
+
+def _dec_string(data: Any, where: str) -> Any:
+    if isinstance(data, str):
+        return data
+    if isinstance(data, dict) and set(data) == {"b64"} and isinstance(data["b64"], str):
+        return _b64(data["b64"], where)
+    raise _fail(where, "a string", data)
+
+
+def _b64(text: str, where: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigError(f"{where}: not valid base64 ({exc})") from None
+
+
+def _dec_binary(data: Any, where: str) -> bytes:
+    if isinstance(data, str):
+        return _b64(data, where)
+    raise _fail(where, "a base64 string (binary)", data)
+
+
+def _enum_decoder(cls: type) -> Decoder:
+    names: dict[str, int] = getattr(cls, "_NAMES_TO_VALUES", {})
+    values: dict[int, str] = getattr(cls, "_VALUES_TO_NAMES", {})
+
+    def dec(data: Any, where: str) -> int:
+        if isinstance(data, str) and data in names:
+            return names[data]
+        if isinstance(data, int) and not isinstance(data, bool) and data in values:
+            return data
+        if isinstance(data, str) and "." in data and data.rsplit(".", 1)[-1] in names:
+            return int(names[data.rsplit(".", 1)[-1]])
+        raise _fail(where, f"a member of enum {cls.__name__} ({', '.join(names)})", data)
+
+    return dec
+
+
+def _struct_fields_dec(cls: type) -> dict[str, tuple[Decoder, bool]]:
+    fields = _STRUCT_DEC.get(cls)
+    if fields is None:
+        fields = {f.name: (decoder(f.ttype, f.spec), f.required) for f in field_models(cls)}
+        _STRUCT_DEC[cls] = fields
+    return fields
+
+
+def struct_from_json(cls: type, data: Any, where: str, *, check_required: bool = True) -> Any:
+    """An instance of struct/union/exception class ``cls`` from its JSON object.
+
+    Fields left out keep the IDL default (or ``None``); unknown fields and, when
+    ``check_required``, unset ``required`` fields are errors naming ``where``.
+    """
+    if not isinstance(data, dict):
+        raise _fail(where, f"an object (struct {cls.__name__})", data)
+    fields = _struct_fields_dec(cls)
+    obj = cls()
+    for name, value in data.items():
+        entry = fields.get(name)
+        if entry is None:
+            known = ", ".join(fields) or "none"
+            raise ConfigError(f"{where}: {cls.__name__} has no field {name!r} (fields: {known})")
+        if value is None:
+            setattr(obj, name, None)
+            continue
+        setattr(obj, name, entry[0](value, f"{where}.{name}"))
+    if is_union(cls):
+        given = [n for n in fields if getattr(obj, n, None) is not None]
+        if len(given) > 1:
+            raise ConfigError(
+                f"{where}: union {cls.__name__} takes exactly one field, got {', '.join(given)}"
+            )
+    elif check_required:
+        for name, (_, required) in fields.items():
+            if required and getattr(obj, name, None) is None:
+                raise ConfigError(f"{where}: required field {name!r} of {cls.__name__} is missing")
+    return obj
+
+
+def _list_decoder(spec: Any, as_set: bool) -> Decoder:
+    item = decoder(*norm_desc(spec))
+
+    def dec(data: Any, where: str) -> Any:
+        if not isinstance(data, list):
+            raise _fail(where, "an array (set)" if as_set else "an array (list)", data)
+        items = [item(x, f"{where}[{i}]") for i, x in enumerate(data)]
+        if as_set:
+            try:
+                return set(items)
+            except TypeError:
+                raise ConfigError(f"{where}: set elements of this type cannot be hashed") from None
+        return items
+
+    return dec
+
+
+def _map_decoder(spec: Any) -> Decoder:
+    kt, ks = norm_desc(spec[0])
+    kdec = decoder(kt, ks)
+    vdec = decoder(*norm_desc(spec[1]))
+    text_key_ok = kt in _INT_RANGES or kt == TType.DOUBLE or kt == TType.BOOL
+
+    def key_from_text(key: Any, where: str) -> Any:
+        if isinstance(key, str) and kt != TType.STRING and text_key_ok and not (
+            kt == TType.I32 and isinstance(ks, type) and key in getattr(ks, "_NAMES_TO_VALUES", {})
+        ):
+            try:
+                key = json.loads(key)
+            except json.JSONDecodeError:
+                raise _fail(where, f"a {type_name(kt, ks)} map key", key) from None
+        return kdec(key, where)
+
+    def dec(data: Any, where: str) -> Any:
+        out: dict[Any, Any] = {}
+        try:
+            if isinstance(data, dict):
+                for k, v in data.items():
+                    key = key_from_text(k, f"{where}[{k!r}] (key)")
+                    out[key] = vdec(v, f"{where}[{k!r}]")
+                return out
+            if isinstance(data, list):
+                for i, pair in enumerate(data):
+                    if not isinstance(pair, list) or len(pair) != 2:
+                        raise _fail(f"{where}[{i}]", "a [key, value] pair", pair)
+                    key = kdec(pair[0], f"{where}[{i}][0]")
+                    out[key] = vdec(pair[1], f"{where}[{i}][1]")
+                return out
+        except TypeError:
+            raise ConfigError(f"{where}: map keys of this type cannot be hashed") from None
+        expected = f"an object or an array of [key, value] pairs ({type_name(TType.MAP, spec)})"
+        raise _fail(where, expected, data)
+
+    return dec
+
+
+def _make_decoder(ttype: int, spec: Any) -> Decoder:
+    if ttype == TType.BOOL:
+        return _dec_bool
+    if ttype in _INT_RANGES:
+        if ttype == TType.I32 and isinstance(spec, type):
+            return _enum_decoder(spec)
+        return _int_decoder(ttype)
+    if ttype == TType.DOUBLE:
+        return _dec_double
+    if ttype == TType.STRING:
+        return _dec_string
+    if ttype == TType.BINARY:
+        return _dec_binary
+    if ttype == TType.STRUCT:
+        return lambda data, where: struct_from_json(spec, data, where)
+    if ttype == TType.LIST:
+        return _list_decoder(spec, as_set=False)
+    if ttype == TType.SET:
+        return _list_decoder(spec, as_set=True)
+    if ttype == TType.MAP:
+        return _map_decoder(spec)
+    if ttype == TType.VOID:
+        def dec_void(data: Any, where: str) -> None:
+            if data is not None:
+                raise _fail(where, "null (the method returns void)", data)
+
+        return dec_void
+    raise ValueError(f"unsupported Thrift type {ttype}")
+
+
+def decoder(ttype: int, spec: Any) -> Decoder:
+    """The (cached) function turning canonical JSON into a Thrift value of this type."""
+    key = (ttype, spec)
+    dec = _DECODERS.get(key)
+    if dec is None:
+        dec = _make_decoder(ttype, spec)
+        _DECODERS[key] = dec
+    return dec
+
+
+def from_json(ttype: int, spec: Any, data: Any, where: str) -> Any:
+    """The Thrift value of this type that ``data`` describes; :class:`ConfigError` naming ``where``."""
+    if data is None:
+        return None
+    return decoder(ttype, spec)(data, where)
+
+
+# --- method arguments --------------------------------------------------------------------------------------
+
+
+def args_to_json(method: MethodModel, args_obj: Any) -> dict[str, Any]:
+    """The arguments of one call as a JSON object by argument name."""
+    return struct_to_json(args_obj)
+
+
+def args_from_json(method: MethodModel, data: Any, where: str) -> Any:
+    """An ``<method>_args`` object from a JSON object by argument name (unset args stay default)."""
+    return struct_from_json(method.args_cls, data if data is not None else {}, where, check_required=False)
+
+
+def args_key(method: MethodModel, args_obj: Any) -> str:
+    """A stable canonical string for the arguments of one call (equal args, equal keys)."""
+    return canonical_dumps(struct_to_json(args_obj))
