@@ -382,6 +382,6 @@ def _check_against_idl(snap: Snapshot, name: str, idl: ThriftIdl) -> Iterator[st
     try:
         module = load_idl(idl.idl, idl.include_dirs)
         service = service_model(module, idl.service)
-        StubSet(service).load_part(snap.root, name)
+        StubSet.load_part(service, snap.root, name)
     except SimdbError as exc:
         yield str(exc)

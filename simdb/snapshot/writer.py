@@ -45,6 +45,11 @@ class PartFileWriter:
         self._fh.write(dump_line(record))
         self.records += 1
 
+    def write_line(self, line: str) -> None:
+        """Append one record already serialised with :func:`dump_line` (ends with a newline)."""
+        self._fh.write(line)
+        self.records += 1
+
     def write_text(self, text: str) -> None:
         """Write a non-JSONL file (``schema.sql``); counts one record per statement given."""
         self._fh.write(text)
