@@ -2,6 +2,129 @@
 
 from __future__ import annotations
 
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Literal
+
 import typer
 
+from simdb.errors import SimdbError
+
 app = typer.Typer(help="thrift commands.", no_args_is_help=True)
+
+SERVE_HELP = (
+    "Serve a Thrift service straight from its IDL.\n\n"
+    "Answers each call from a matching stub, else with a value generated from the return type "
+    "(deterministic for --seed). Prints the endpoint once it accepts connections; --port 0 picks a "
+    "free port. The admin API (stubs, faults, journal, metrics) is at http://HOST:ADMIN/_simdb/.\n\n"
+    "Examples:\n\n"
+    "  simdb thrift serve thrift/homefeed/pinstore.thrift --service PinStore --port 9090\n\n"
+    "  simdb thrift serve thrift/homefeed/ranker.thrift --service Ranker --port 0"
+    " --protocol compact --transport framed\n\n"
+    "  simdb thrift serve thrift/homefeed/pinstore.thrift --service PinStore"
+    " --stubs examples/pins.yaml --strict --watch\n\n"
+    "  simdb thrift serve all.thrift --service PinStore --service UserGraph"
+    " --multiplexed --admin-port 9190\n\n"
+)
+
+
+def _parse_size(text: str, option: str) -> int:
+    units = {"k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
+    raw = text.strip().lower()
+    for suffix in sorted(units, key=len, reverse=True):
+        if raw.endswith(suffix):
+            number, mult = raw[: -len(suffix)], units[suffix]
+            break
+    else:
+        number, mult = raw, 1
+    try:
+        value = int(float(number) * mult)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a size (e.g. 16777216, 16M, 512k)", param_hint=option
+        ) from None
+    if value < 1:
+        raise typer.BadParameter(f"{text!r} must be positive", param_hint=option)
+    return value
+
+
+@app.command("serve", help=SERVE_HELP, no_args_is_help=True)
+def serve(
+    idl: Path = typer.Argument(..., help="The .thrift file that declares the service(s)."),
+    service: list[str] = typer.Option(..., "--service", "-s", help="Service to serve; repeatable."),
+    multiplexed: bool = typer.Option(False, "--multiplexed", help="Serve several services on one port."),
+    port: int = typer.Option(9090, "--port", "-p", help="Port to listen on; 0 picks a free one."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    protocol: str = typer.Option("binary", "--protocol", help="binary or compact."),
+    transport: str = typer.Option("buffered", "--transport", help="buffered or framed."),
+    include_dir: list[Path] = typer.Option([], "--include-dir", "-I", help="Where to look for includes."),
+    stubs: list[Path] = typer.Option([], "--stubs", help="Stub file (YAML or JSON); repeatable."),
+    seed: int = typer.Option(0, "--seed", help="Seed for generated values and faults."),
+    strict: bool = typer.Option(False, "--strict", help="No stub matched: TApplicationException."),
+    admin_port: int = typer.Option(0, "--admin-port", help="Port of the admin HTTP API; 0 picks a free one."),
+    journal_size: int = typer.Option(1000, "--journal-size", help="Calls kept in the request journal."),
+    max_frame_size: str = typer.Option("16M", "--max-frame-size", help="Largest message (e.g. 16M)."),
+    max_string_size: str = typer.Option("8M", "--max-string-size", help="Largest string or binary value."),
+    max_container_length: int = typer.Option(
+        1_000_000, "--max-container-length", help="Most items in one list, set or map."
+    ),
+    read_timeout: float = typer.Option(10.0, "--read-timeout", help="Seconds a half-sent message may stall."),
+    watch: bool = typer.Option(False, "--watch", help="Reload the IDL and stub files when they change."),
+    name: str = typer.Option("", "--name", help="Fake name (snapshot part thrift/NAME/)."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+) -> None:
+    """Map the flags onto a ThriftConfig, start a ThriftFake, print its endpoint, serve until stopped."""
+    from simdb.thrift.fake import ThriftConfig, ThriftFake
+    from simdb.thrift.scan import Limits
+
+    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if protocol not in ("binary", "compact"):
+        raise typer.BadParameter(f"{protocol!r}: use binary or compact", param_hint="--protocol")
+    if transport not in ("buffered", "framed"):
+        raise typer.BadParameter(f"{transport!r}: use buffered or framed", param_hint="--transport")
+    proto: Literal["binary", "compact"] = "binary" if protocol == "binary" else "compact"
+    trans: Literal["buffered", "framed"] = "buffered" if transport == "buffered" else "framed"
+    limits = Limits(
+        max_frame_size=_parse_size(max_frame_size, "--max-frame-size"),
+        max_string_size=_parse_size(max_string_size, "--max-string-size"),
+        max_container_length=max_container_length,
+        read_timeout_s=read_timeout,
+    )
+    try:
+        config = ThriftConfig(
+            idl=idl, services=tuple(service), name=name, multiplexed=multiplexed, host=host, port=port,
+            protocol=proto, transport=trans, include_dirs=tuple(include_dir), stubs=tuple(stubs), seed=seed,
+            strict=strict, admin_port=admin_port, journal_size=journal_size, limits=limits, watch=watch,
+        )
+        fake = ThriftFake(config)
+        endpoint = fake.start()
+    except SimdbError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    served = ", ".join(fake.states)
+    typer.echo(f"serving {served} from {idl} on {endpoint.url()} ({protocol}, {transport}"
+               f"{', multiplexed' if multiplexed else ''})")
+    if endpoint.admin_port is not None:
+        typer.echo(f"admin API on http://{config.admin_host}:{endpoint.admin_port}/_simdb/")
+    if watch:
+        typer.echo(f"watching {idl} and the stub files for changes")
+    sys.stdout.flush()
+
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        fake.stop()
+        typer.echo("stopped", err=True)

@@ -205,6 +205,7 @@ class Processor:
                                    f"simdb could not answer {service}.{method_name}: {exc}", started,
                                    cache_key=None, oneway=oneway, delay=delay)
             cacheable = cacheable and cacheable_stub
+        delay += float(getattr(reply, "delay_s", 0.0) or 0.0)
         answered = str(reply.source)
         latency_note = f"latency fault +{delay * 1000:.1f} ms" if delay else ""
         if oneway:
@@ -234,7 +235,7 @@ class Processor:
         return self.bindings.get(service), method
 
     def _encode(self, method: MethodModel, name: str, reply: Any) -> tuple[Answer, bool, str]:
-        """Encode ``reply``; a reply that does not fit becomes INTERNAL_ERROR. Returns (answer, error, detail)."""
+        """Encode ``reply`` (one that does not fit becomes INTERNAL_ERROR): (answer, error, detail)."""
         kind = reply.kind
         source = reply.source
         if kind == "app_error":

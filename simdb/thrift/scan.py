@@ -83,7 +83,9 @@ def read_header(protocol: ProtocolName, buf: bytes | bytearray, pos: int, limits
     return _compact_header(buf, pos, limits)
 
 
-def message_end(protocol: ProtocolName, buf: bytes | bytearray, pos: int, limits: Limits) -> tuple[Header, int]:
+def message_end(
+    protocol: ProtocolName, buf: bytes | bytearray, pos: int, limits: Limits
+) -> tuple[Header, int]:
     """Header and end offset (absolute) of the complete message starting at ``pos``.
 
     Raises :class:`Incomplete` when ``buf`` holds only part of it and
@@ -93,7 +95,9 @@ def message_end(protocol: ProtocolName, buf: bytes | bytearray, pos: int, limits
     walker = _BinaryWalker(buf, limits, pos) if protocol == "binary" else _CompactWalker(buf, limits, pos)
     end = walker.struct(pos + header.body_start, limits.max_depth)
     if end - pos > limits.max_frame_size:
-        raise ProtocolViolation(f"message of {end - pos} bytes exceeds the maximum of {limits.max_frame_size}")
+        raise ProtocolViolation(
+            f"message of {end - pos} bytes exceeds the maximum of {limits.max_frame_size}"
+        )
     return header, end
 
 
@@ -101,7 +105,8 @@ def _need(buf: bytes | bytearray, end: int, start: int, limits: Limits) -> None:
     if end > len(buf):
         if end - start > limits.max_frame_size:
             raise ProtocolViolation(
-                f"message needs at least {end - start} bytes, more than the maximum of {limits.max_frame_size}"
+                f"message needs at least {end - start} bytes, "
+                f"more than the maximum of {limits.max_frame_size}"
             )
         raise Incomplete
 
@@ -192,7 +197,7 @@ class _BinaryWalker:
 
     def _size(self, pos: int, what: str, limit: int) -> int:
         _need(self.buf, pos + 4, self.start, self.limits)
-        size = _I32.unpack_from(self.buf, pos)[0]
+        size: int = _I32.unpack_from(self.buf, pos)[0]
         if size < 0:
             raise ProtocolViolation(f"negative {what} length {size} at byte {pos - self.start}")
         if size > limit:

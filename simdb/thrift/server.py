@@ -21,6 +21,7 @@ What the loop guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import logging
@@ -120,10 +121,8 @@ class ThriftServer:
     def stop(self) -> None:
         """Close the listener and every connection; wait for the loop to end."""
         self._stopping = True
-        try:
+        with contextlib.suppress(OSError):
             self._wake_w.send(b"x")
-        except OSError:
-            pass
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -134,14 +133,10 @@ class ThriftServer:
         for conn in list(self._conns.values()):
             self._close(conn)
         for s in (self._listener, self._wake_r, self._wake_w):
-            try:
+            with contextlib.suppress(OSError):
                 s.close()
-            except OSError:
-                pass
-        try:
+        with contextlib.suppress(OSError, ValueError):
             self._sel.close()
-        except (OSError, ValueError):
-            pass
 
     # -- the loop ----------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -152,10 +147,8 @@ class ThriftServer:
                     if obj is self._listener:
                         self._accept()
                     elif obj is self._wake_r:
-                        try:
+                        with contextlib.suppress(OSError):
                             self._wake_r.recv(4096)
-                        except OSError:
-                            pass
                     else:
                         conn = key.data
                         if events & selectors.EVENT_WRITE:
@@ -181,7 +174,7 @@ class ThriftServer:
     def _due(self) -> None:
         now = time.monotonic()
         while self._timers and self._timers[0][0] <= now:
-            _, _, conn, answer, seq, started = heapq.heappop(self._timers)
+            _, _, conn, answer, seq, _started = heapq.heappop(self._timers)
             if conn.sock.fileno() < 0:
                 continue
             conn.waiting = False
@@ -208,10 +201,8 @@ class ThriftServer:
                 log.warning("thrift: accept failed: %s", exc)
                 return
             sock.setblocking(False)
-            try:
+            with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass
             conn = _Conn(sock, f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) else str(addr))
             self._conns[sock.fileno()] = conn
             self._sel.register(sock, selectors.EVENT_READ, conn)
@@ -286,6 +277,7 @@ class ThriftServer:
     def _drain(self, conn: _Conn) -> None:
         """Answer every complete message in ``conn.buf`` (stops while a delayed reply is pending)."""
         limits = self.limits
+        consumed = False
         while conn.buf and not conn.waiting and conn.sock.fileno() >= 0:
             buf = conn.buf
             if self.framed:
@@ -303,7 +295,9 @@ class ThriftServer:
                 try:
                     header, end = message_end(self.protocol, msg, 0, limits)
                     if end != len(msg):
-                        raise ProtocolViolation(f"{len(msg) - end} stray bytes after the message in its frame")
+                        raise ProtocolViolation(
+                            f"{len(msg) - end} stray bytes after the message in its frame"
+                        )
                 except Incomplete:
                     self._protocol_error(conn, msg, "the frame ends before the message does", close=False)
                     continue
@@ -320,6 +314,7 @@ class ThriftServer:
                     return
                 msg = buf[:end]
                 conn.buf = buf[end:]
+            consumed = True
             started = time.perf_counter()
             answer = self.processor.process(bytes(msg), header, started)
             seq = msg[header.seq_start:header.seq_end]
@@ -333,7 +328,11 @@ class ThriftServer:
                 return
             if answer.has_reply:
                 self._send(conn, self._reply(answer, bytes(seq)))
-        conn.partial_since = (conn.partial_since or time.monotonic()) if conn.buf and not conn.waiting else 0.0
+        if conn.buf and not conn.waiting:
+            if consumed or not conn.partial_since:
+                conn.partial_since = time.monotonic()
+        else:
+            conn.partial_since = 0.0
 
     def _oversized_frame(self, conn: _Conn, size: int) -> bool:
         """Refuse a frame larger than allowed; returns True when the loop may go on."""
@@ -428,10 +427,8 @@ class ThriftServer:
         self._sel.modify(conn.sock, events, conn)
 
     def _reset(self, conn: _Conn) -> None:
-        try:
+        with contextlib.suppress(OSError):
             conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-        except OSError:
-            pass
         self._close(conn)
 
     def _close(self, conn: _Conn, after_write: bool = False) -> None:
@@ -441,14 +438,10 @@ class ThriftServer:
             return
         fd = conn.sock.fileno()
         if fd >= 0:
-            try:
+            with contextlib.suppress(KeyError, ValueError):
                 self._sel.unregister(conn.sock)
-            except (KeyError, ValueError):
-                pass
             self._conns.pop(fd, None)
-        try:
+        with contextlib.suppress(OSError):
             conn.sock.close()
-        except OSError:
-            pass
         conn.buf = b""
         conn.partial_since = 0.0

@@ -5,14 +5,15 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from thriftpy2.protocol.compact import TCompactProtocol
-from thriftpy2.protocol.cybin import TCyBinaryProtocol
+from thriftpy2.protocol import compact as _compact
+from thriftpy2.protocol.cybin import TCyBinaryProtocol  # type: ignore[attr-defined]  # Cython, no stubs
 from thriftpy2.thrift import TApplicationException
-from thriftpy2.transport.memory import TCyMemoryBuffer
+from thriftpy2.transport.memory import TCyMemoryBuffer  # type: ignore[attr-defined]  # Cython, no stubs
 
 from simdb.thrift.scan import EXCEPTION, ProtocolName
 
 _I32 = struct.Struct(">i")
+TCompactProtocol: Any = _compact.TCompactProtocol  # pure Python, untyped
 
 
 class _Memory:

@@ -1,0 +1,370 @@
+"""``ThriftFake``: one Thrift service (or several, multiplexed) served straight from IDL.
+
+It implements :class:`simdb.fake.Fake`. The configuration is a frozen
+:class:`ThriftConfig`; the CLI (``simdb thrift serve``), the stack runner and
+the pytest plugin all build one and call :meth:`ThriftFake.start`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from simdb.admin import AdminServer
+from simdb.errors import ConfigError, SimdbError
+from simdb.fake import Endpoint, FakeKind, Health
+from simdb.thrift.codec import args_key, args_to_json
+from simdb.thrift.faults import FaultPlan
+from simdb.thrift.generate import ValueGenerator
+from simdb.thrift.idl import load_idl
+from simdb.thrift.journal import DEFAULT_SIZE, Entry, Journal
+from simdb.thrift.metrics import Metrics
+from simdb.thrift.model import MethodModel, ServiceModel, service_model
+from simdb.thrift.processor import Binding, Processor
+from simdb.thrift.reply import Reply, app_error_reply
+from simdb.thrift.scan import Limits, ProtocolName
+from simdb.thrift.server import ThriftServer, TransportName
+from simdb.thrift.stubs import StubSet
+
+log = logging.getLogger("simdb.thrift")
+
+__all__ = ["ThriftConfig", "ThriftFake"]
+
+
+@dataclass(frozen=True)
+class ThriftConfig:
+    """Everything a Thrift fake needs; validated by :meth:`check`."""
+
+    idl: Path
+    services: tuple[str, ...]
+    name: str = ""
+    """The fake's name in its stack and of its snapshot part (default: first service, lower case)."""
+    multiplexed: bool = False
+    host: str = "127.0.0.1"
+    port: int = 0
+    protocol: ProtocolName = "binary"
+    transport: TransportName = "buffered"
+    include_dirs: tuple[Path, ...] = ()
+    stubs: tuple[Path, ...] = ()
+    seed: int = 0
+    strict: bool = False
+    admin_port: int | None = None
+    """Port of the admin HTTP API (0 picks one); None: no admin server."""
+    admin_host: str = "127.0.0.1"
+    journal_size: int = DEFAULT_SIZE
+    limits: Limits = field(default_factory=Limits)
+    faults: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """Fault rules by method (``{"getPin": {"p50_ms": 5}}``); keyed by service first when multiplexed."""
+    watch: bool = False
+
+    @property
+    def fake_name(self) -> str:
+        """The name used for the fake (and its snapshot part)."""
+        return self.name or self.services[0].split(".")[-1].lower()
+
+    def check(self) -> None:
+        """Raise :class:`ConfigError` naming the first invalid setting."""
+        if not self.services:
+            raise ConfigError("thrift: name at least one service (--service NAME)")
+        if len(self.services) > 1 and not self.multiplexed:
+            raise ConfigError(
+                f"thrift: {len(self.services)} services given; serving several needs --multiplexed"
+            )
+        if len(set(self.services)) != len(self.services):
+            raise ConfigError(f"thrift: a service is named twice in {list(self.services)}")
+        if self.protocol not in ("binary", "compact"):
+            raise ConfigError(f"thrift: protocol must be binary or compact, not {self.protocol!r}")
+        if self.transport not in ("buffered", "framed"):
+            raise ConfigError(f"thrift: transport must be buffered or framed, not {self.transport!r}")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"thrift: port {self.port} is out of range")
+        if self.admin_port is not None and not 0 <= self.admin_port <= 65535:
+            raise ConfigError(f"thrift: admin port {self.admin_port} is out of range")
+        if self.journal_size < 1:
+            raise ConfigError(f"thrift: journal size must be at least 1, got {self.journal_size}")
+        lim = self.limits
+        for key in ("max_frame_size", "max_string_size", "max_container_length", "max_depth"):
+            if getattr(lim, key) < 1:
+                raise ConfigError(f"thrift: {key} must be positive, got {getattr(lim, key)}")
+        if lim.read_timeout_s <= 0:
+            raise ConfigError(f"thrift: read timeout must be positive, got {lim.read_timeout_s}")
+        if not self.idl.is_file():
+            raise ConfigError(f"thrift: IDL file {self.idl} does not exist")
+        for path in self.stubs:
+            if not path.exists():
+                raise ConfigError(f"thrift: stub file {path} does not exist")
+
+
+class ServiceState:
+    """One served service: its model, stubs, faults and value generator."""
+
+    def __init__(self, model: ServiceModel, stubs: StubSet, plan: FaultPlan, seed: int, strict: bool) -> None:
+        self.model = model
+        self.stubs = stubs
+        self.plan = plan
+        self.loaded_plan = plan
+        self.generator = ValueGenerator(seed)
+        self.strict = strict
+        self._single_answer: dict[str, bool] = {}
+
+    def _cacheable(self, reply: Reply) -> bool:
+        """Whether this stub answer depends on the arguments alone (not a sequence, not a recording)."""
+        source = reply.source
+        if not source.startswith("stub:"):
+            return False
+        stub_id = source[5:]
+        known = self._single_answer.get(stub_id)
+        if known is None:
+            raw = self.stubs.get(stub_id)
+            known = self._single_answer[stub_id] = raw is not None and "replies" not in raw
+        return known
+
+    def forget(self) -> None:
+        """Drop what was learnt about stubs (after they change)."""
+        self._single_answer = {}
+
+    def resolve(self, method: MethodModel, args: Any) -> tuple[Reply, bool]:
+        """A stub's answer, else (strict) an error naming the method, else a generated value."""
+        reply = self.stubs.match(method, args)
+        if reply is not None:
+            return reply, self._cacheable(reply)
+        if self.strict:
+            shown = args_key(method, args)
+            return app_error_reply(
+                f"simdb strict mode: no stub matched {self.model.name}.{method.name}({shown})", "strict"
+            ), True
+        value = self.generator.return_value(method, args_key(method, args))
+        return Reply(kind="return", value=value, source="generated"), True
+
+    def has_fault(self, method: MethodModel) -> bool:
+        """Whether a fault rule covers ``method`` (such calls are never answered from the cache)."""
+        rules = self.plan.rules
+        return bool(rules) and (method.name in rules or "*" in rules)
+
+    def fault(self, method: MethodModel) -> Any:
+        """This call's fault decision."""
+        return self.plan.decide(method)
+
+    def binding(self) -> Binding:
+        """The processor's view of this service."""
+        return Binding(self.model, self.resolve, self.fault, self.has_fault)
+
+
+def _plan_for(config: ThriftConfig, model: ServiceModel, stubs: StubSet, where: str) -> FaultPlan:
+    raw: Any = config.faults
+    if config.multiplexed and raw:
+        raw = raw.get(model.name, {})
+    rules: dict[str, Any] = {}
+    stub_rules = getattr(stubs, "faults", None) or {}
+    for name, rule in dict(stub_rules).items():
+        rules[name] = rule.model_dump() if hasattr(rule, "model_dump") else rule
+    rules.update(dict(raw or {}))
+    return FaultPlan.from_json({"seed": config.seed, "rules": rules}, model, where)
+
+
+class ThriftFake:
+    """A Thrift fake: answers from stubs, then generated values; faults, journal, admin API."""
+
+    kind: FakeKind = "thrift"
+
+    def __init__(self, config: ThriftConfig) -> None:
+        config.check()
+        self.config = config
+        self.journal = Journal(config.journal_size)
+        self.metrics = Metrics(config.fake_name)
+        self.states: dict[str, ServiceState] = {}
+        self.processor: Processor | None = None
+        self.server: ThriftServer | None = None
+        self.admin: AdminServer | None = None
+        self._watcher: Any = None
+        self._endpoint: Endpoint | None = None
+        self._snapshot: Path | None = None
+        self._started_at = 0.0
+        self._lock = threading.RLock()
+        self.states = self._build_states(config.stubs)
+
+    # -- Fake protocol -----------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The fake's name (also its snapshot part ``thrift/<name>/``)."""
+        return self.config.fake_name
+
+    def start(self) -> Endpoint:
+        """Bind, start serving, start the admin API (and the watcher); return the endpoint."""
+        if self.server is not None:
+            return self.endpoint
+        cfg = self.config
+        self.processor = Processor(
+            cfg.protocol,
+            {name: st.binding() for name, st in self.states.items()},
+            multiplexed=cfg.multiplexed,
+            journal=self.journal,
+            metrics=self.metrics,
+        )
+        try:
+            self.server = ThriftServer(self.processor, host=cfg.host, port=cfg.port, transport=cfg.transport,
+                                       limits=cfg.limits).start()
+        except OSError as exc:
+            raise ConfigError(
+                f"thrift: cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}"
+            ) from exc
+        admin_port: int | None = None
+        if cfg.admin_port is not None:
+            from simdb.thrift.admin_routes import admin_routes
+
+            try:
+                self.admin = AdminServer(admin_routes(self), cfg.admin_host, cfg.admin_port).start()
+            except OSError as exc:
+                self.server.stop()
+                self.server = None
+                raise ConfigError(
+                    f"thrift: cannot listen for the admin API on {cfg.admin_host}:{cfg.admin_port}: {exc}"
+                ) from exc
+            admin_port = self.admin.port
+        extra = (("protocol", cfg.protocol), ("transport", cfg.transport),
+                 ("services", ",".join(cfg.services)), ("multiplexed", str(cfg.multiplexed).lower()))
+        self._endpoint = Endpoint("thrift", self.server.host, self.server.port, admin_port, extra)
+        self._started_at = time.monotonic()
+        if cfg.watch:
+            from simdb.thrift.watch import Watcher
+
+            self._watcher = Watcher(self).start()
+        return self._endpoint
+
+    def stop(self) -> None:
+        """Stop serving; release the ports and threads."""
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        if self.admin is not None:
+            self.admin.stop()
+            self.admin = None
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        self._endpoint = None
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """Where the running fake is reached."""
+        if self._endpoint is None:
+            raise SimdbError(f"thrift fake {self.name!r} is not started")
+        return self._endpoint
+
+    def load(self, snapshot_dir: Path) -> None:
+        """Load ``thrift/<name>/`` of a snapshot into every served service, all or nothing."""
+        with self._lock:
+            loaded: dict[str, StubSet] = {}
+            for name, st in self.states.items():
+                stubs = StubSet.load_files(st.model, list(self.config.stubs))
+                part = self._part_name(name)
+                if self.config.multiplexed and not (snapshot_dir / "thrift" / part).is_dir():
+                    loaded[name] = stubs
+                    continue
+                stubs.add_part(snapshot_dir, part)
+                loaded[name] = stubs
+            for name, stubs in loaded.items():
+                self.states[name].stubs = stubs
+            self._snapshot = snapshot_dir
+            self.journal.clear()
+            self._changed()
+
+    def reset(self) -> None:
+        """Stubs, sequences, faults and the journal back to the last loaded state."""
+        with self._lock:
+            for st in self.states.values():
+                st.stubs.reset()
+                st.plan = st.loaded_plan
+            self.journal.clear()
+            self._changed()
+
+    def _part_name(self, service: str) -> str:
+        """``<name>`` (one service) or ``<name>/<Service>`` (multiplexed) below ``thrift/`` of a snapshot."""
+        return f"{self.name}/{service}" if self.config.multiplexed else self.name
+
+    def health(self) -> Health:
+        """Serving or not, with a few counters."""
+        server = self.server
+        if server is None:
+            return Health(False, "not started")
+        stats: dict[str, int | float | str] = {
+            "connections": server.open_connections,
+            "connections_total": server.connections_total,
+            "bad_input_total": server.bad_input_total,
+            "calls_total": self.journal.total,
+            "journal_entries": len(self.journal),
+            "uptime_s": round(time.monotonic() - self._started_at, 3),
+            "services": ",".join(self.states),
+        }
+        return Health(True, f"serving {', '.join(self.states)} on {server.host}:{server.port}", stats)
+
+    # -- used by the admin API and the watcher -----------------------------------------------------
+    def state(self, service: str | None) -> ServiceState:
+        """The served service ``service`` (may be omitted when only one is served)."""
+        if service is None or service == "":
+            if len(self.states) == 1:
+                return next(iter(self.states.values()))
+            raise ConfigError(
+                f"several services are served; name one with ?service= ({', '.join(self.states)})"
+            )
+        st = self.states.get(service)
+        if st is None:
+            raise ConfigError(f"no service {service!r} is served here (served: {', '.join(self.states)})")
+        return st
+
+    def set_faults(self, service: str | None, data: Any) -> FaultPlan:
+        """Replace the fault plan of one service from its JSON form (ConfigError when invalid)."""
+        with self._lock:
+            st = self.state(service)
+            plan = FaultPlan.from_json(data, st.model, "faults")
+            st.plan = plan
+            self._changed()
+            return plan
+
+    def changed(self) -> None:
+        """Tell the processor that stubs or faults changed (clears its reply cache)."""
+        self._changed()
+
+    def entry_args_json(self, entry: Entry) -> Any:
+        """Arguments of a journal entry in canonical JSON."""
+        if entry.args is None:
+            return None
+        st = self.states.get(entry.service)
+        method = st.model.method(entry.method) if st is not None else None
+        if method is None:
+            from simdb.thrift.codec import struct_to_json
+
+            return struct_to_json(entry.args)
+        return args_to_json(method, entry.args)
+
+    def reload(self) -> None:
+        """Reload the IDL and the stub files (``--watch``); keep the old state on any error."""
+        with self._lock:
+            states = self._build_states(self.config.stubs)
+            self.states = states
+            if self.processor is not None:
+                self.processor.set_bindings({name: st.binding() for name, st in states.items()})
+
+    def _build_states(self, stub_files: Sequence[Path]) -> dict[str, ServiceState]:
+        cfg = self.config
+        module = load_idl(cfg.idl, cfg.include_dirs)
+        states: dict[str, ServiceState] = {}
+        for svc in cfg.services:
+            model = service_model(module, svc)
+            stubs = StubSet.load_files(model, list(stub_files)) if stub_files else StubSet(model)
+            plan = _plan_for(cfg, model, stubs, "faults")
+            states[model.name] = ServiceState(model, stubs, plan, cfg.seed, cfg.strict)
+        return states
+
+    def _changed(self) -> None:
+        for st in self.states.values():
+            st.forget()
+        if self.processor is not None:
+            self.processor.set_bindings({name: st.binding() for name, st in self.states.items()})
+
