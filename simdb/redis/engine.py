@@ -1,0 +1,245 @@
+"""The command engine: fakeredis's data and commands, driven per connection by simdb.
+
+A :class:`RedisEngine` owns one fakeredis ``FakeServer`` (Redis 7.0 semantics). Each client
+connection gets a :class:`Session`, which wraps a fakeredis socket object for its
+per-connection state (selected database, ``MULTI`` queue, subscriptions, client info) and
+runs commands without fakeredis's wire layer:
+
+1. commands the front end owns (``AUTH``, ``HELLO``, ``QUIT``, ``INFO``, ``CONFIG``, ...),
+   see :mod:`simdb.redis.frontend`;
+2. the fast paths of :mod:`simdb.redis.fastpath` for the hot commands in their plain forms;
+3. everything else through fakeredis's own signature checks and command methods.
+
+The caller holds :attr:`RedisEngine.lock` while calling :meth:`Session.execute`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from fakeredis import _msgs as fr_msgs
+from fakeredis._commands import COMMANDS_WITH_SUB, SUPPORTED_COMMANDS, Signature
+from fakeredis._core import FakeServer
+from fakeredis._helpers import NoResponse, SimpleError
+from fakeredis._socket._fakesocket import FakeSocket
+
+from simdb.redis import fastpath, frontend
+from simdb.redis import messages as msg
+from simdb.redis.resp import NULL_ARRAY2, QUEUED, encode, encode_push, error
+
+log = logging.getLogger("simdb.redis")
+
+REDIS_VERSION = "7.0.15"
+"""The Redis version the fake answers as (the Debian bookworm ``redis-server`` it is tested against)."""
+
+ENGINE_VERSION = (7, 0)
+
+# Replies whose RESP2 null is a null array, not a null bulk string.
+_NULL_ARRAY_COMMANDS = frozenset(
+    ["exec", "blpop", "brpop", "bzpopmin", "bzpopmax", "blmpop", "bzmpop", "xread", "xreadgroup"]
+)
+BLOCKING_COMMANDS = frozenset(
+    [b"blpop", b"brpop", b"brpoplpush", b"blmove", b"blmpop", b"bzpopmin", b"bzpopmax", b"bzmpop",
+     b"xread", b"xreadgroup"]
+)
+"""Commands that may wait: the server runs them on a worker thread (see ``server.py``)."""
+
+_PUBSUB_ALLOWED = frozenset(
+    ["subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "ping",
+     "quit", "reset"]
+)
+
+
+class _Socket(FakeSocket):  # type: ignore[misc]
+    """A fakeredis socket whose pushed messages (pub/sub) go straight to the connection."""
+
+    push: Callable[[bytes], None] | None = None
+
+    def put_response(self, msg: Any) -> None:
+        push = self.push
+        if push is not None:
+            push(encode_push(msg, self._client_info.protocol_version))
+
+
+class RedisEngine:
+    """One fake Redis server's data and settings, shared by all its connections."""
+
+    def __init__(self, password: str | None = None, port: int = 0) -> None:
+        self.server = FakeServer(version=ENGINE_VERSION)
+        self.lock: threading.Lock = self.server.lock
+        self.password = password
+        self.port = port
+        self.started_at = time.time()
+        self.blocked = 0
+        self.connections_received = 0
+        self.commands_processed = 0
+        self.sessions: set[Session] = set()
+        self.config = frontend.default_config(self)
+
+    @property
+    def dbs(self) -> Any:
+        """fakeredis's databases by number (a defaultdict: reading creates)."""
+        return self.server.dbs
+
+    def session(self, push: Callable[[bytes], None] | None = None, addr: str = "", laddr: str = "") -> Session:
+        """A new connection's session; ``push`` receives pub/sub messages as encoded bytes."""
+        self.connections_received += 1
+        return Session(self, push, addr, laddr)
+
+    def writes_fast(self) -> bool:
+        """Whether writes may skip fakeredis's bookkeeping (nobody blocked, nobody subscribed)."""
+        return not self.blocked and not self.server.subscribers and not self.server.psubscribers
+
+    def flushall(self) -> None:
+        """Empty every database (caller holds the lock)."""
+        for db in self.server.dbs.values():
+            db.clear()
+
+
+class Session:
+    """One client connection's state and command execution."""
+
+    def __init__(self, engine: RedisEngine, push: Callable[[bytes], None] | None, addr: str, laddr: str) -> None:
+        self.engine = engine
+        self.server = engine.server
+        info = {"addr": addr, "laddr": laddr, "fd": 0}
+        sock = _Socket(engine.server, 0, client_class=redis.Redis, client_info=info)
+        sock.push = push
+        self.sock = sock
+        self.authed = engine.password is None
+        self.closing = False
+        self.proto = 2
+        self.null = b"$-1\r\n"
+        self.fast = True
+        self.engine.sessions.add(self)
+
+    # -- state -----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Recompute what the fast paths depend on after a command that may change it."""
+        sock = self.sock
+        self.proto = sock._client_info.protocol_version
+        self.null = b"_\r\n" if self.proto == 3 else b"$-1\r\n"
+        self.fast = (
+            self.authed
+            and sock._transaction is None
+            and not sock._pubsub
+            and not sock._reply_off
+            and not sock._reply_skip
+            and not sock._reply_skip_next
+        )
+
+    @property
+    def db_index(self) -> int:
+        """The selected database."""
+        return int(self.sock._db_num)
+
+    def close(self) -> None:
+        """Forget this connection (subscriptions, watches, CLIENT LIST entry)."""
+        if self in self.engine.sessions:
+            self.engine.sessions.discard(self)
+            self.sock.push = None
+            self.sock._cleanup(self.server)
+            self.sock.close()
+
+    # -- execution -------------------------------------------------------------------------------
+    def execute(self, argv: list[bytes]) -> bytes:
+        """Run one command; return its encoded reply (``b""`` when the command sends none)."""
+        self.engine.commands_processed += 1
+        if self.fast:
+            fn = fastpath.COMMANDS.get(argv[0])
+            if fn is not None:
+                out = fn(self, argv)
+                if out is not None:
+                    return out
+        name = argv[0].decode("utf-8", "replace").lower()
+        special = frontend.COMMANDS.get(name)
+        if not self.authed and name not in frontend.BEFORE_AUTH:
+            return error(msg.NOAUTH)
+        if special is not None:
+            out = special(self, argv)
+            if out is not None:
+                self.refresh()
+                return out
+        try:
+            return self._run(name, argv)
+        finally:
+            self.refresh()
+
+    def _run(self, name: str, argv: list[bytes]) -> bytes:
+        sock = self.sock
+        if name in COMMANDS_WITH_SUB and len(argv) >= 2:
+            cmd = name + " " + argv[1].decode("utf-8", "replace").lower()
+            args = argv[2:]
+            sig = SUPPORTED_COMMANDS.get(cmd)
+            unknown = None if sig is not None else msg.UNKNOWN_SUBCOMMAND.format(
+                _clip(argv[1]), name.upper())
+        else:
+            cmd = name
+            args = argv[1:]
+            sig = SUPPORTED_COMMANDS.get(cmd)
+            if sig is None and name in COMMANDS_WITH_SUB:
+                unknown = msg.WRONG_ARITY.format(name)
+            else:
+                unknown = None if sig is not None else unknown_command(argv)
+        if sig is None or "redis" not in sig.server_types:
+            if sock._queueing:
+                sock._transaction_failed = True
+            return error(unknown or unknown_command(argv))
+        if sock._pubsub and self.proto == 2 and sig.name.split(" ")[0] not in _PUBSUB_ALLOWED:
+            return error(msg.PUBSUB_CONTEXT.format(name))
+        func = getattr(sock, sig.func_name, None)
+        self._housekeeping()
+        try:
+            sig.check_arity(args, ENGINE_VERSION)
+        except SimpleError:
+            if sock._queueing:
+                sock._transaction_failed = True
+            return error(msg.WRONG_ARITY.format(sig.name.replace(" ", "|")))
+        if sock._queueing and fr_msgs.FLAG_TRANSACTION not in sig.flags:
+            sock._transaction.append((func, sig, args))
+            return QUEUED
+        result = self._call(func, sig, args, cmd)
+        suppressed = sock._reply_off or sock._reply_skip
+        sock._reply_skip, sock._reply_skip_next = sock._reply_skip_next, False
+        if suppressed or isinstance(result, NoResponse):
+            return b""
+        proto = sock._client_info.protocol_version
+        return encode(result, proto, NULL_ARRAY2 if cmd in _NULL_ARRAY_COMMANDS else None)
+
+    def _call(self, func: Any, sig: Signature, args: list[bytes], cmd: str) -> Any:
+        try:
+            return self.sock._run_command(func, sig, args, False)
+        except SimpleError as exc:
+            return exc
+        except Exception as exc:  # a fakeredis bug must not take the connection down
+            log.exception("fakeredis failed running %s", cmd)
+            return SimpleError(msg.INTERNAL.format(cmd, f"{type(exc).__name__}: {exc}"))
+
+    def _housekeeping(self) -> None:
+        server = self.server
+        while server.closed_sockets:
+            sock = server.closed_sockets.pop()()
+            if sock is not None:
+                sock._cleanup(server)
+        now = time.time()
+        for db in server.dbs.values():
+            db.time = now
+
+
+def _clip(arg: bytes, limit: int = 128) -> str:
+    return arg[:limit].decode("utf-8", "replace")
+
+
+def unknown_command(argv: list[bytes]) -> str:
+    """Redis's unknown-command error: the name and the first arguments, each quoted."""
+    args = ""
+    for a in argv[1:]:
+        if len(args) >= 128:
+            break
+        args += "'" + _clip(a, 128 - len(args)) + "' "
+    return msg.UNKNOWN_COMMAND.format(_clip(argv[0]), args)

@@ -1,0 +1,318 @@
+"""The RESP front end: an asyncio server on its own thread, hiredis parsing the requests.
+
+Per connection, every chunk that arrives is parsed (inline commands by
+:func:`~simdb.redis.resp.split_inline`, RESP arrays by ``hiredis.Reader``), all complete
+commands are run under the engine lock, and their replies are written back in one
+``write``. Protocol violations get Redis's own error, a log line, and the connection is
+closed, as Redis does; the server keeps serving everyone else. Commands that may block
+(``BLPOP`` and friends) run on a worker thread while the connection waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from typing import Any
+
+import hiredis
+
+from simdb.redis import messages as msg
+from simdb.redis.engine import BLOCKING_COMMANDS, RedisEngine, Session
+from simdb.redis.resp import (
+    MAX_INLINE,
+    HeaderWalker,
+    ProtocolViolation,
+    check_request,
+    error,
+    request_size,
+    split_inline,
+)
+
+log = logging.getLogger("simdb.redis")
+
+
+class _Connection(asyncio.Protocol):
+    """One client connection."""
+
+    def __init__(self, server: RespServer) -> None:
+        self.server = server
+        self.engine = server.engine
+        self.transport: asyncio.Transport | None = None
+        self.session: Session | None = None
+        self.reader = hiredis.Reader()
+        self.busy = False  # hiredis holds part of a request
+        self.walker: HeaderWalker | None = None
+        self.walk_ok = True
+        self.pending_len = 0
+        self.inline = b""
+        self.blocked = False
+        self.backlog: list[bytes] = []
+        self.out: list[bytes] | None = None
+        self.peer = "?"
+
+    # -- asyncio callbacks -------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        local = transport.get_extra_info("sockname") or ("?", 0)
+        self.peer = f"{peer[0]}:{peer[1]}"
+        # No engine lock here: fakeredis takes it itself to number the client.
+        self.session = self.engine.session(self._push, self.peer, f"{local[0]}:{local[1]}")
+        self.server.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.connections.discard(self)
+        if self.session is not None:
+            with self.engine.lock:
+                self.session.close()
+
+    def data_received(self, data: bytes) -> None:
+        if self.blocked:
+            self.backlog.append(data)
+            return
+        transport = self.transport
+        assert transport is not None and self.session is not None
+        out: list[bytes] = []
+        self.out = out
+        try:
+            with self.engine.lock:
+                self._process(data, out)
+        except ProtocolViolation as exc:
+            log.warning("redis client %s: %s; closing the connection", self.peer, exc)
+            out.append(error(str(exc)))
+            self.session.closing = True
+        finally:
+            self.out = None
+        if out:
+            transport.write(b"".join(out))
+        if self.session.closing:
+            transport.close()
+
+    # -- parsing and running -----------------------------------------------------------------------
+    def _process(self, data: bytes, out: list[bytes]) -> None:
+        session = self.session
+        assert session is not None
+        if self.inline or (not self.busy and data and data[:1] != b"*"):
+            data = self._inline(data, out)
+            if not data:
+                return
+        reader = self.reader
+        if data:
+            reader.feed(data)
+        done: list[list[bytes]] = []
+        while True:
+            try:
+                req = reader.gets()
+            except hiredis.ProtocolError:
+                rest = self._after(done, data)
+                if rest is None or rest[:1] == b"*" or not rest:
+                    if rest:  # say what Redis would: walk the broken request's headers
+                        HeaderWalker().feed(rest)
+                    raise ProtocolViolation(msg.PROTO_INVALID_MULTIBULK) from None
+                # A RESP request followed by an inline one: carry on with the inline parser.
+                self.reader = hiredis.Reader()
+                self.busy = False
+                self.walker = None
+                self.pending_len = 0
+                self._process(rest, out)
+                return
+            if req is False:
+                break
+            argv = check_request(req)
+            done.append(argv)
+            if not argv:
+                continue
+            if argv[0].lower() in BLOCKING_COMMANDS and session.sock._transaction is None:
+                self.walk_ok = False
+                self._block(argv)
+                return
+            out.append(session.execute(argv))
+            if session.closing:
+                return
+        self.busy = reader.has_data()
+        if not self.busy:
+            self.walker = None
+            self.pending_len = 0
+            self.walk_ok = True
+        elif self.walk_ok:
+            self._walk(done, data)
+
+    def _after(self, done: list[list[bytes]], data: bytes) -> bytes | None:
+        """The bytes of ``data`` after the requests in ``done`` (``None`` if unknown)."""
+        if not self.walk_ok:
+            return None
+        offset = sum(request_size(a) for a in done) - self.pending_len
+        return data[offset:] if offset >= 0 else None
+
+    def _walk(self, done: list[list[bytes]], data: bytes) -> None:
+        """Check the headers of the request hiredis is still waiting for (oversized lengths)."""
+        if done or self.walker is None:
+            tail = self._after(done, data) if done else data
+            if tail is None:
+                return
+            self.walker = HeaderWalker()
+            self.pending_len = 0
+            data = tail
+        self.pending_len += len(data)
+        self.walker.feed(data)
+
+    def _inline(self, data: bytes, out: list[bytes]) -> bytes:
+        """Run inline commands; return what follows them from the first RESP array on."""
+        session = self.session
+        assert session is not None
+        buf = self.inline + data if self.inline else data
+        self.inline = b""
+        while buf:
+            if buf[:1] == b"*":
+                return buf
+            nl = buf.find(b"\n")
+            if nl < 0:
+                if len(buf) > MAX_INLINE:
+                    raise ProtocolViolation(msg.PROTO_INLINE_TOO_BIG)
+                self.inline = buf
+                return b""
+            line = buf[:nl]
+            buf = buf[nl + 1:]
+            if len(line) > MAX_INLINE:
+                raise ProtocolViolation(msg.PROTO_INLINE_TOO_BIG)
+            argv = split_inline(line)
+            if not argv:
+                continue
+            if argv[0].lower() in BLOCKING_COMMANDS and session.sock._transaction is None:
+                self.inline = buf
+                self._block(argv)
+                return b""
+            out.append(session.execute(argv))
+            if session.closing:
+                return b""
+        return b""
+
+    # -- blocking commands -------------------------------------------------------------------------
+    def _block(self, argv: list[bytes]) -> None:
+        assert self.transport is not None
+        self.blocked = True
+        self.transport.pause_reading()
+        loop = self.server.loop
+        assert loop is not None
+        fut = loop.run_in_executor(self.server.executor, self._run_blocking, argv)
+        fut.add_done_callback(self._unblock)
+
+    def _run_blocking(self, argv: list[bytes]) -> bytes:
+        session = self.session
+        assert session is not None
+        with self.engine.lock:
+            self.engine.blocked += 1
+            try:
+                return session.execute(argv)
+            finally:
+                self.engine.blocked -= 1
+
+    def _unblock(self, fut: asyncio.Future[bytes]) -> None:
+        transport = self.transport
+        assert transport is not None
+        if transport.is_closing():
+            return
+        try:
+            reply = fut.result()
+        except Exception as exc:  # pragma: no cover - execute() turns errors into replies
+            log.exception("blocking command failed")
+            reply = error(msg.INTERNAL.format("blocking command", exc))
+        transport.write(reply)
+        self.blocked = False
+        transport.resume_reading()
+        backlog, self.backlog = self.backlog, []
+        self.data_received(b"")
+        for chunk in backlog:
+            self.data_received(chunk)
+
+    # -- pushes (pub/sub) --------------------------------------------------------------------------
+    def _push(self, data: bytes) -> None:
+        if threading.get_ident() != self.server.thread_id:
+            loop = self.server.loop
+            if loop is not None:
+                loop.call_soon_threadsafe(self._push, data)
+            return
+        if self.out is not None:
+            self.out.append(data)
+        elif self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+
+class RespServer:
+    """A RESP server for one :class:`RedisEngine`, on an event loop in a daemon thread."""
+
+    def __init__(self, engine: RedisEngine, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.engine = engine
+        self.host = host
+        self.port = port
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread_id: int | None = None
+        self.connections: set[_Connection] = set()
+        self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="simdb-redis-block")
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.base_events.Server | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def start(self) -> tuple[str, int]:
+        """Bind and serve; return ``(host, port)`` once accepting connections."""
+        self._thread = threading.Thread(target=self._run, name="simdb-redis", daemon=True)
+        self._thread.start()
+        self._ready.wait(timeout=30)
+        if self._error is not None:
+            raise self._error
+        return self.host, self.port
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self.loop = loop
+        self.thread_id = threading.get_ident()
+        try:
+            self._server = loop.run_until_complete(
+                loop.create_server(lambda: _Connection(self), self.host, self.port, reuse_address=True,
+                                   backlog=511))
+            sock = self._server.sockets[0]
+            self.port = int(sock.getsockname()[1])
+            self.engine.port = self.port
+            self.engine.config[b"port"] = str(self.port).encode()
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    def stop(self) -> None:
+        """Close every connection and the listening socket; stop the loop thread."""
+        loop = self.loop
+        if loop is None or self._thread is None:
+            return
+
+        async def _shutdown() -> None:
+            if self._server is not None:
+                self._server.close()
+            for conn in list(self.connections):
+                if conn.transport is not None:
+                    conn.transport.close()
+            await asyncio.sleep(0)
+            loop.stop()
+
+        if loop.is_running():
+            asyncio.run_coroutine_threadsafe(_shutdown(), loop)
+        self._thread.join(timeout=10)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.loop = None
+
+    def __enter__(self) -> RespServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
