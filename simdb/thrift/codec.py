@@ -12,8 +12,8 @@ enum                       the member's name (an undeclared value stays an integ
 struct, exception          an object by field name; unset (``None``) fields are left out
 union                      an object with exactly one field
 list                       an array
-set                        an array, sorted (numbers by value, strings by code point,
-                           anything else by its canonical JSON text)
+set                        an array, sorted (numbers by value, strings and enum names
+                           by code point, anything else by its canonical JSON text)
 map with string keys       an object
 map with other keys        an array of ``[key, value]`` pairs sorted by key
 =========================  ==============================================================
@@ -21,8 +21,13 @@ map with other keys        an array of ``[key, value]`` pairs sorted by key
 :func:`from_json` accepts a little more than the canonical form, for people
 writing stubs by hand: maps with integer or enum keys may be written as objects
 (``{"1001": {...}}``, YAML's ``{1001: ...}``), enums by number, doubles as
-integers. ``from_json(to_json(v))`` equals ``v`` for every value ``v`` (NaN
-aside, which equals nothing) and ``to_json`` of that again is identical.
+integers. A field left out takes its IDL default, as it would after a trip
+over the wire. ``from_json(to_json(v))`` equals ``v`` for every value ``v`` as
+read off the wire (NaN aside, which equals nothing), and ``to_json`` of that
+again is identical.
+
+thriftpy2 reads a ``set`` off the wire as a Python list; :func:`freezer` gives
+hashable, order-free stand-ins that compare sets as sets (used for matching).
 
 Codecs are compiled once per type descriptor and cached, so encoding on the
 request path is a few dictionary lookups and function calls per field.
@@ -50,7 +55,9 @@ __all__ = [
     "canonical_dumps",
     "decoder",
     "encoder",
+    "freezer",
     "from_json",
+    "is_identity_freezer",
     "norm_desc",
     "struct_from_json",
     "struct_to_json",
@@ -453,6 +460,68 @@ def from_json(ttype: int, spec: Any, data: Any, where: str) -> Any:
     if data is None:
         return None
     return decoder(ttype, spec)(data, where)
+
+
+# --- freezers (Thrift value -> hashable, order-free stand-in, for matching) ------------------------------
+
+Freezer = Callable[[Any], Any]
+_FREEZERS: dict[tuple[int, Any], Freezer] = {}
+_STRUCT_FREEZE: dict[type, tuple[tuple[str, Freezer], ...]] = {}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _freeze_struct(obj: Any) -> Any:
+    cls = type(obj)
+    fields = _STRUCT_FREEZE.get(cls)
+    if fields is None:
+        fields = tuple((f.name, freezer(f.ttype, f.spec)) for f in field_models(cls))
+        _STRUCT_FREEZE[cls] = fields
+    return (cls, tuple(None if (v := getattr(obj, name, None)) is None else fr(v) for name, fr in fields))
+
+
+def _make_freezer(ttype: int, spec: Any) -> Freezer:
+    if ttype == TType.STRUCT:
+        return _freeze_struct
+    if ttype == TType.LIST:
+        item = freezer(*norm_desc(spec))
+        if item is _same:
+            return tuple
+        return lambda v: tuple(item(x) for x in v)
+    if ttype == TType.SET:
+        item = freezer(*norm_desc(spec))
+        if item is _same:
+            return frozenset
+        return lambda v: frozenset(item(x) for x in v)
+    if ttype == TType.MAP:
+        kf = freezer(*norm_desc(spec[0]))
+        vf = freezer(*norm_desc(spec[1]))
+        return lambda v: frozenset((kf(k), vf(x)) for k, x in v.items())
+    if ttype == TType.BINARY:
+        return lambda v: v.encode("utf-8") if isinstance(v, str) else bytes(v)
+    return _same
+
+
+def freezer(ttype: int, spec: Any) -> Freezer:
+    """The (cached) function mapping a value to a hashable stand-in equal for equal Thrift values.
+
+    thriftpy2 reads a ``set`` off the wire as a Python list, and structs hash by
+    their mutable fields; frozen values compare sets as sets, maps as maps and
+    structs field by field, whatever Python container holds them.
+    """
+    key = (ttype, spec)
+    fr = _FREEZERS.get(key)
+    if fr is None:
+        fr = _make_freezer(ttype, spec)
+        _FREEZERS[key] = fr
+    return fr
+
+
+def is_identity_freezer(fr: Freezer) -> bool:
+    """True when values of this type are already hashable and compare correctly as they are."""
+    return fr is _same
 
 
 # --- method arguments --------------------------------------------------------------------------------------

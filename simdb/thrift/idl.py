@@ -239,6 +239,12 @@ class _Loader:
         if m:
             line = int(m.group(1))
             problem = re.sub(r",? at line \d+", "", message)
+            problem = re.sub(r"^No type found: '(.*)'$", r"unknown type '\1'", problem)
+            problem = re.sub(
+                r"^Cannot use reserved language keyword: '(.*)'$",
+                r"'\1' is a Python keyword, which thriftpy2 cannot use as a name; rename it",
+                problem,
+            )
             return f"{self._file_for(path, line, problem)}:{line}: {problem}"
         m = re.match(r"Couldn't include thrift (.*) in any directories provided", message)
         if m:
@@ -246,7 +252,9 @@ class _Loader:
                 "next to the file or in any include directory"
         m = re.match(r"Dead including on (.*)", message)
         if m:
-            return f"{path}: circular include of {m.group(1)}"
+            includer = self.stack[-2] if len(self.stack) > 1 else path
+            chain = " -> ".join([*self.stack[:-1], path])
+            return f"{includer}:{self._line_of(includer, Path(path).name)}: circular include ({chain})"
         m = re.match(r"Can't find service '(.*)' for service '(.*)' to extend", message)
         if m:
             return f"{path}:{self._line_of(path, m.group(2))}: service {m.group(2)!r} extends " \

@@ -51,11 +51,11 @@ class Reply:
 
     ``source`` says where it came from (``stub:<id>``, ``recording``,
     ``generated``, ``fault``). ``deterministic`` is False for a step of a
-    sequence: the same arguments may get a different answer next time. ``delay_s`` is latency the stub or recording asks
-    for (on top of any fault). ``encoded`` is scratch space for the wire layer to
-    memoise the encoded result per protocol: replies without a template are
-    built once and shared by every call they answer, so treat ``value`` as
-    read-only.
+    sequence: the same arguments may get a different answer next time.
+    ``delay_s`` is latency the stub or recording asks for (on top of any
+    fault). ``encoded`` is scratch space for the wire layer to memoise the
+    encoded result per protocol: replies without a template are built once and
+    shared by every call they answer, so treat ``value`` as read-only.
     """
 
     kind: ReplyKind

@@ -45,7 +45,9 @@ from simdb.snapshot.format import iter_jsonl
 from simdb.thrift.codec import (
     args_from_json,
     args_to_json,
+    freezer,
     from_json,
+    is_identity_freezer,
     struct_from_json,
     type_name,
 )
@@ -60,19 +62,6 @@ _REPLY_KEYS = frozenset({"return", "raise", "app_error"})
 _REPLY_EXTRA = frozenset({"times", "delay_ms"})
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _PATH_PART = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(-?\d+|\"[^\"]*\"|'[^']*')\]")
-_CONTAINERS = (TType.LIST, TType.SET, TType.MAP)
-
-
-def _freeze(value: Any) -> Any:
-    """A hashable stand-in for an argument value (lists, sets and maps become immutable)."""
-    kind = type(value)
-    if kind is list:
-        return tuple(_freeze(x) for x in value)
-    if kind is set:
-        return frozenset(value)
-    if kind is dict:
-        return frozenset((_freeze(k), _freeze(v)) for k, v in value.items())
-    return value
 
 
 def _key_function(method: MethodModel) -> Callable[[Any], Any]:
@@ -81,11 +70,14 @@ def _key_function(method: MethodModel) -> Callable[[Any], Any]:
     if not names:
         return lambda args: ()
     getter = operator.attrgetter(*names)
-    if not any(f.ttype in _CONTAINERS for f in method.args):
+    freezers = [freezer(f.ttype, f.spec) for f in method.args]
+    if all(is_identity_freezer(fr) for fr in freezers):
         return getter
     if len(names) == 1:
-        return lambda args: _freeze(getter(args))
-    return lambda args: tuple(map(_freeze, getter(args)))
+        only = freezers[0]
+        return lambda args: None if (v := getter(args)) is None else only(v)
+    pairs = tuple(zip(names, freezers, strict=True))
+    return lambda args: tuple(None if (v := getattr(args, n)) is None else fr(v) for n, fr in pairs)
 
 
 # --- matching ----------------------------------------------------------------------------------------------
@@ -108,9 +100,13 @@ def _nested(name: str, inner: Matcher) -> Matcher:
     return check
 
 
-def _equals(name: str, expected: Any) -> Matcher:
+def _equals(name: str, ttype: int, spec: Any, expected: Any) -> Matcher:
     get = operator.attrgetter(name)
-    return lambda obj: bool(get(obj) == expected)
+    fr = freezer(ttype, spec)
+    if is_identity_freezer(fr):
+        return lambda obj: bool(get(obj) == expected)
+    frozen = fr(expected)
+    return lambda obj: (v := get(obj)) is not None and fr(v) == frozen
 
 
 def _compile_partial(cls: type, data: Any, where: str, fields: Sequence[FieldModel] | None = None) -> Matcher:
@@ -129,7 +125,8 @@ def _compile_partial(cls: type, data: Any, where: str, fields: Sequence[FieldMod
         elif f.ttype == TType.STRUCT and isinstance(value, dict):
             checks.append(_nested(name, _compile_partial(f.spec, value, f"{where}.{name}")))
         else:
-            checks.append(_equals(name, from_json(f.ttype, f.spec, value, f"{where}.{name}")))
+            expected = from_json(f.ttype, f.spec, value, f"{where}.{name}")
+            checks.append(_equals(name, f.ttype, f.spec, expected))
     if not checks:
         return lambda obj: True
     if len(checks) == 1:
@@ -417,7 +414,9 @@ def _parse_stub(service: ServiceModel, raw: Any, where: str, default_id: str, or
             answer, times = _parse_answer(method, item, source, f"{where}.replies[{i}]")
             answers.extend([answer] * times)
     if len(answers) > 1:
-        answers = [dataclasses.replace(a, deterministic=False) if isinstance(a, Reply) else a for a in answers]
+        answers = [
+            dataclasses.replace(a, deterministic=False) if isinstance(a, Reply) else a for a in answers
+        ]
         for a in answers:
             if isinstance(a, _Template):
                 a.deterministic = False

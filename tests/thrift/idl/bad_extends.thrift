@@ -1,0 +1,3 @@
+service A extends Nope {
+  void f()
+}

@@ -1,0 +1,2 @@
+include "circular_a.thrift"
+struct B { 1: i32 b }

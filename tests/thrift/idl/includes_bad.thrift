@@ -1,0 +1,5 @@
+include "unknown_type.thrift"
+
+struct Fine {
+  1: i32 a
+}

@@ -1,0 +1,3 @@
+namespace py x
+
+include "nowhere.thrift"

@@ -1,0 +1,5 @@
+include "types.thrift"
+
+service OtherThings {
+  types.Thing get()
+}

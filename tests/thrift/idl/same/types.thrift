@@ -1,0 +1,4 @@
+// The first types.thrift.
+struct Thing {
+  1: i64 same_id
+}

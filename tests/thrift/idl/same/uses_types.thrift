@@ -1,0 +1,5 @@
+include "types.thrift"
+
+service SameThings {
+  types.Thing get()
+}
