@@ -55,7 +55,7 @@ _PUBSUB_ALLOWED = frozenset(
 )
 
 
-class _Socket(FakeSocket):  # type: ignore[misc]
+class _Socket(FakeSocket):
     """A fakeredis socket whose pushed messages (pub/sub) go straight to the connection."""
 
     push: Callable[[bytes], None] | None = None
@@ -86,7 +86,9 @@ class RedisEngine:
         """fakeredis's databases by number (a defaultdict: reading creates)."""
         return self.server.dbs
 
-    def session(self, push: Callable[[bytes], None] | None = None, addr: str = "", laddr: str = "") -> Session:
+    def session(
+        self, push: Callable[[bytes], None] | None = None, addr: str = "", laddr: str = ""
+    ) -> Session:
         """A new connection's session; ``push`` receives pub/sub messages as encoded bytes."""
         self.connections_received += 1
         return Session(self, push, addr, laddr)
@@ -104,7 +106,9 @@ class RedisEngine:
 class Session:
     """One client connection's state and command execution."""
 
-    def __init__(self, engine: RedisEngine, push: Callable[[bytes], None] | None, addr: str, laddr: str) -> None:
+    def __init__(
+        self, engine: RedisEngine, push: Callable[[bytes], None] | None, addr: str, laddr: str
+    ) -> None:
         self.engine = engine
         self.server = engine.server
         info = {"addr": addr, "laddr": laddr, "fd": 0}
@@ -200,8 +204,9 @@ class Session:
             if sock._queueing:
                 sock._transaction_failed = True
             return error(msg.WRONG_ARITY.format(sig.name.replace(" ", "|")))
-        if sock._queueing and fr_msgs.FLAG_TRANSACTION not in sig.flags:
-            sock._transaction.append((func, sig, args))
+        queue = sock._transaction
+        if sock._queueing and queue is not None and fr_msgs.FLAG_TRANSACTION not in sig.flags:
+            queue.append((func, sig, args))
             return QUEUED
         result = self._call(func, sig, args, cmd)
         suppressed = sock._reply_off or sock._reply_skip

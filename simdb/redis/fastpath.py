@@ -144,12 +144,13 @@ def _container(s: Session, key: bytes, kind: type) -> object | None:
         return None
     d, item = found
     if item is None:
-        value = kind()
-        d[key] = Item(value)
-        return value
-    if type(item.value) is not kind:
+        created: object = kind()
+        d[key] = Item(created)
+        return created
+    existing: object = item.value
+    if type(existing) is not kind:
         return None
-    return item.value
+    return existing
 
 
 def lpush(s: Session, argv: list[bytes]) -> bytes | None:

@@ -221,7 +221,8 @@ def _info(s: Session, argv: list[bytes]) -> bytes:
         names = list(sections)
     else:
         names = [n for n in sections if n in wanted]
-    text = "\r\n".join(f"# {n.capitalize()}\r\n" + "".join(f"{line}\r\n" for line in sections[n]) for n in names)
+    blocks = [f"# {n.capitalize()}\r\n" + "".join(f"{line}\r\n" for line in sections[n]) for n in names]
+    text = "\r\n".join(blocks)
     return encode(text.encode(), s.proto)
 
 

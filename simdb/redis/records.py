@@ -75,17 +75,17 @@ class RedisRecord:
     def to_json(self) -> dict[str, Any]:
         """The JSON object of one snapshot line (write it with ``dump_line``)."""
         value: Any
+        raw: Any = self.value
         if self.type == "string":
-            assert isinstance(self.value, bytes)
-            value = encode_bytes(self.value)
+            value = encode_bytes(raw)
         elif self.type == "list":
-            value = [encode_bytes(v) for v in self.value]  # type: ignore[arg-type]
+            value = [encode_bytes(v) for v in raw]
         elif self.type == "set":
-            value = [encode_bytes(v) for v in sorted(self.value)]  # type: ignore[type-var, arg-type]
+            value = [encode_bytes(v) for v in sorted(raw)]
         elif self.type == "hash":
-            value = [[encode_bytes(f), encode_bytes(v)] for f, v in sorted(self.value)]  # type: ignore[misc]
+            value = [[encode_bytes(f), encode_bytes(v)] for f, v in sorted(raw)]
         else:
-            pairs = sorted(self.value, key=lambda p: (p[1], p[0]))  # type: ignore[index]
+            pairs = sorted(raw, key=lambda p: (p[1], p[0]))
             value = [[encode_bytes(m), encode_score(s)] for m, s in pairs]
         return {"key": encode_bytes(self.key), "type": self.type, "value": value, "ttl_ms": self.ttl_ms}
 
@@ -106,7 +106,8 @@ class RedisRecord:
             raise _fail(f"field 'key': {exc}", where) from exc
         type_ = obj["type"]
         if type_ not in REDIS_TYPES:
-            raise _fail(f"key {key!r}: unknown type {type_!r}; expected one of {', '.join(REDIS_TYPES)}", where)
+            expected = ", ".join(REDIS_TYPES)
+            raise _fail(f"key {key!r}: unknown type {type_!r}; expected one of {expected}", where)
         ttl = obj["ttl_ms"]
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0):
             raise _fail(f"key {key!r}: 'ttl_ms' must be a positive integer or null, got {ttl!r}", where)
@@ -125,7 +126,7 @@ def _decode_value(type_: str, raw: Any) -> RecordValue:
         raise ValueError(f"expected a JSON array, got {type(raw).__name__}")
     if type_ in ("list", "set"):
         return tuple(decode_bytes(v) for v in raw)
-    pairs = []
+    pairs: list[tuple[bytes, Any]] = []
     for item in raw:
         if not isinstance(item, list) or len(item) != 2:
             raise ValueError(f"expected [{'field, value' if type_ == 'hash' else 'member, score'}] pairs, "
@@ -138,4 +139,4 @@ def _decode_value(type_: str, raw: Any) -> RecordValue:
             if math.isnan(score):
                 raise ValueError(f"member {first!r}: score is NaN")
             pairs.append((first, score))
-    return tuple(pairs)  # type: ignore[arg-type]
+    return tuple(pairs)

@@ -61,7 +61,7 @@ def encode(value: Any, proto: int, null: bytes | None = None) -> bytes:
             return NULL3
         return null or NULL2
     if t is SimpleString or isinstance(value, SimpleString):
-        return b"+" + value.value + b"\r\n"
+        return b"+" + bytes(value.value) + b"\r\n"
     if isinstance(value, SimpleError):
         return error(value.value)
     if t is list or t is tuple:

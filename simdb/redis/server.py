@@ -251,7 +251,8 @@ class RespServer:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread_id: int | None = None
         self.connections: set[_Connection] = set()
-        self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="simdb-redis-block")
+        self.executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=64, thread_name_prefix="simdb-redis-block")
         self._thread: threading.Thread | None = None
         self._server: asyncio.base_events.Server | None = None
         self._ready = threading.Event()

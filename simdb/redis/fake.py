@@ -1,0 +1,208 @@
+""":class:`RedisFake`: the Redis kind of :class:`simdb.fake.Fake`, on the fake or the real engine."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import redis
+
+from simdb.admin import AdminServer, Request, Response, Route, generic_routes
+from simdb.errors import ConfigError, SimdbError
+from simdb.fake import Endpoint, FakeKind, Health
+from simdb.redis.engine import RedisEngine
+from simdb.redis.real import RealRedis
+from simdb.redis.seed import Spool, Template, fill_engine, read_template
+from simdb.redis.server import RespServer
+
+log = logging.getLogger("simdb.redis")
+
+EngineKind = Literal["fake", "real"]
+
+
+@dataclass(frozen=True)
+class RedisConfig:
+    """How to run one Redis fake. ``name`` is also the snapshot part it loads (``redis/<name>/``).
+
+    ``admin_port``: ``None`` for no admin API, ``0`` for any free port.
+    """
+
+    name: str = "cache"
+    engine: EngineKind = "fake"
+    host: str = "127.0.0.1"
+    port: int = 0
+    password: str | None = None
+    admin_port: int | None = None
+    snapshot: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.engine not in ("fake", "real"):
+            raise ConfigError(f"redis engine must be 'fake' or 'real', got {self.engine!r}")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"redis port must be 0-65535, got {self.port}")
+        if self.admin_port is not None and not 0 <= self.admin_port <= 65535:
+            raise ConfigError(f"redis admin port must be 0-65535, got {self.admin_port}")
+        if not self.name:
+            raise ConfigError("redis fake name must not be empty")
+
+
+class RedisFake:
+    """A Redis server any client can reach, seeded from a snapshot part and resettable to it."""
+
+    def __init__(self, config: RedisConfig | None = None) -> None:
+        self.config = config or RedisConfig()
+        self._engine: RedisEngine | None = None
+        self._server: RespServer | None = None
+        self._real: RealRedis | None = None
+        self._admin: AdminServer | None = None
+        self._endpoint: Endpoint | None = None
+        self._template: Template = {}
+        self._spool: Spool | None = None
+        self._loaded_from: Path | None = None
+        self._load_lock = threading.Lock()
+
+    # -- Fake protocol -------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The fake's name (and snapshot part)."""
+        return self.config.name
+
+    @property
+    def kind(self) -> FakeKind:
+        """Always ``redis``."""
+        return "redis"
+
+    @property
+    def engine(self) -> RedisEngine:
+        """The fakeredis engine (fake mode only)."""
+        if self._engine is None:
+            raise SimdbError(f"redis fake {self.name!r} has no fake engine (engine={self.config.engine}, "
+                             "or not started)")
+        return self._engine
+
+    def start(self) -> Endpoint:
+        """Start serving (and load ``config.snapshot`` if set); return once clients can connect."""
+        cfg = self.config
+        if cfg.engine == "fake":
+            self._engine = RedisEngine(password=cfg.password)
+            self._server = RespServer(self._engine, cfg.host, cfg.port)
+            host, port = self._server.start()
+        else:
+            self._real = RealRedis(cfg.host, cfg.port, cfg.password)
+            host, port = self._real.start()
+        admin_port = None
+        try:
+            if cfg.snapshot is not None:
+                self.load(cfg.snapshot)
+            if cfg.admin_port is not None:
+                routes = generic_routes(self) + self._routes()
+                self._admin = AdminServer(routes, cfg.host, cfg.admin_port).start()
+                admin_port = self._admin.port
+        except BaseException:
+            self.stop()
+            raise
+        extra = (("engine", cfg.engine),) + ((("password", cfg.password),) if cfg.password else ())
+        self._endpoint = Endpoint("redis", host, port, admin_port, extra)
+        log.info("redis fake %r (%s engine) on %s:%d", self.name, cfg.engine, host, port)
+        return self._endpoint
+
+    def stop(self) -> None:
+        """Stop the server (or the child ``redis-server``) and the admin API."""
+        if self._admin is not None:
+            self._admin.stop()
+            self._admin = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._real is not None:
+            self._real.stop()
+            self._real = None
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+        self._endpoint = None
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """Where clients connect (raises if not started)."""
+        if self._endpoint is None:
+            raise SimdbError(f"redis fake {self.name!r} is not started")
+        return self._endpoint
+
+    def load(self, snapshot_dir: Path) -> None:
+        """Load part ``redis/<name>/`` of a snapshot; on any error the previous state stays."""
+        snapshot_dir = Path(snapshot_dir)
+        started = time.monotonic()
+        with self._load_lock:
+            if self._engine is not None:
+                template = read_template(snapshot_dir, self.name)  # raises before anything changes
+                self._template = template
+                keys = self._fill()
+            elif self._real is not None:
+                spool = Spool.from_snapshot(snapshot_dir, self.name)  # raises before anything changes
+                keys = spool.send(self._real.host, self._real.port, self._real.password)
+                if self._spool is not None:
+                    self._spool.close()
+                self._spool = spool
+            else:
+                raise SimdbError(f"redis fake {self.name!r} is not started")
+            self._loaded_from = snapshot_dir
+        log.info("redis fake %r loaded %d keys from %s in %.2fs", self.name, keys, snapshot_dir,
+                 time.monotonic() - started)
+
+    def reset(self) -> None:
+        """Back to exactly the last loaded snapshot (empty if none), TTLs counted from now."""
+        with self._load_lock:
+            if self._engine is not None:
+                self._fill()
+            elif self._real is not None:
+                if self._spool is not None:
+                    self._spool.send(self._real.host, self._real.port, self._real.password)
+                else:
+                    with self._real.client() as client:
+                        client.flushall()
+            else:
+                raise SimdbError(f"redis fake {self.name!r} is not started")
+
+    def health(self) -> Health:
+        """Whether the server answers, with key and connection counts."""
+        try:
+            if self._engine is not None and self._server is not None:
+                engine = self._engine
+                with engine.lock:
+                    keys = sum(len(db) for db in engine.dbs.values())
+                    stats: dict[str, int | float | str] = {
+                        "engine": "fake", "keys": keys, "connections": len(engine.sessions),
+                        "commands": engine.commands_processed}
+                return Health(True, f"serving on {self.endpoint.address}", stats)
+            if self._real is not None and self._real.running():
+                with self._real.client() as client:
+                    client.ping()
+                    keys = int(client.dbsize())
+                return Health(True, f"redis-server pid {self._real.pid} on {self.endpoint.address}",
+                              {"engine": "real", "keys_db0": keys})
+        except (redis.RedisError, OSError, SimdbError) as exc:
+            return Health(False, f"not answering: {exc}")
+        return Health(False, "not started")
+
+    # -- helpers ---------------------------------------------------------------------------------------
+    def _fill(self) -> int:
+        engine = self.engine
+        with engine.lock:
+            return fill_engine(engine.dbs, self._template)
+
+    def _routes(self) -> list[Route]:
+        def flush(_: Request) -> Response:
+            if self._engine is not None:
+                with self._engine.lock:
+                    self._engine.flushall()
+            elif self._real is not None:
+                with self._real.client() as client:
+                    client.flushall()
+            return Response(200, {"ok": True, "flushed": self.name})
+
+        return [Route("POST", "/flush", flush)]
