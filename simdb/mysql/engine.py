@@ -283,6 +283,9 @@ _NO_FUNCTION = re.compile(r"no such function: (.+)$")
 _EXISTS = re.compile(r"table \"?(\w+)\"? already exists")
 
 
+_NO_DB_KINDS = frozenset({"mimic", "begin", "commit", "rollback", "savepoint"})
+
+
 class Session:
     """One client connection's view: its SQLite connection and transaction state."""
 
@@ -341,18 +344,23 @@ class Session:
                 raise E.SqlError(E.UNKNOWN, message="connection closed")
             yield
 
-    def execute(self, sql: str) -> Result:
-        """Run one statement from the client (raises SqlError, Busy or NotMine)."""
+    def execute(self, sql: str, require_db: bool = True) -> Result:
+        """Run one statement from the client (raises SqlError, Busy or NotMine).
+
+        ``require_db=False`` (no database selected) refuses statements on tables with 1046.
+        """
         with self._guard():
             plan, params = self.store.translator.plan(sql)
+            if not require_db and plan.kind not in _NO_DB_KINDS:
+                raise E.SqlError(E.NO_DB)
             return self.run(plan, params)
 
-    def execute_waiting(self, sql: str) -> Result:
+    def execute_waiting(self, sql: str, require_db: bool = True) -> Result:
         """Like :meth:`execute`, retrying while another connection holds the write lock."""
         deadline = time.monotonic() + self.store.lock_wait_timeout
         while True:
             try:
-                return self.execute(sql)
+                return self.execute(sql, require_db)
             except Busy:
                 if time.monotonic() >= deadline:
                     raise E.SqlError(E.LOCK_WAIT_TIMEOUT) from None
