@@ -2,6 +2,51 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from pathlib import Path
+
 import typer
 
 app = typer.Typer(help="redis commands.", no_args_is_help=True)
+
+
+@app.command("serve")
+def serve(
+    port: int = typer.Option(6379, "--port", help="Port to listen on (0: any free port)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    snapshot: Path | None = typer.Option(None, "--snapshot", help="Snapshot directory to load."),
+    part: str = typer.Option("cache", "--part", help="Redis part of the snapshot to load (redis/<part>/)."),
+    engine: str = typer.Option("fake", "--engine", help="fake (fakeredis, pip-only) or real (redis-server)."),
+    password: str | None = typer.Option(None, "--password", help="Require AUTH with this password."),
+    admin_port: int | None = typer.Option(None, "--admin-port", help="Serve the admin API (/_simdb/) here."),
+) -> None:
+    """Serve Redis on the fake or the real engine, seeded from a snapshot; Ctrl-C stops.
+
+    Example: simdb redis serve --port 6380 --snapshot seeds/homefeed
+    """
+    from simdb.errors import SimdbError
+    from simdb.redis.fake import RedisConfig, RedisFake
+
+    if engine not in ("fake", "real"):
+        raise typer.BadParameter("must be 'fake' or 'real'", param_hint="--engine")
+    try:
+        fake = RedisFake(RedisConfig(name=part, engine=engine,  # type: ignore[arg-type]
+                                     host=host, port=port, password=password, admin_port=admin_port,
+                                     snapshot=snapshot))
+        endpoint = fake.start()
+    except SimdbError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"redis ({engine}) ready at redis://{endpoint.host}:{endpoint.port}/0", )
+    if endpoint.admin_port is not None:
+        typer.echo(f"admin API at http://{endpoint.host}:{endpoint.admin_port}/_simdb/health")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
