@@ -2,6 +2,45 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from pathlib import Path
+
 import typer
 
+from simdb.errors import SimdbError
+
 app = typer.Typer(help="mysql commands.", no_args_is_help=True)
+
+
+@app.command("serve")
+def serve(
+    port: int = typer.Option(3306, "--port", help="MySQL port (0 for any free port)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    snapshot: Path | None = typer.Option(None, "--snapshot", help="Snapshot directory to load."),
+    part: str = typer.Option("db", "--part", help="SQL part of the snapshot to load."),
+    database: str = typer.Option("simdb", "--database", help="Database name clients use."),
+    user: str = typer.Option("root", "--user", help="User clients log in as."),
+    password: str = typer.Option("", "--password", help="Password of --user (empty: none)."),
+    engine: str = typer.Option("fake", "--engine", help="fake (embedded SQLite) or real (MariaDB child)."),
+    admin_port: int | None = typer.Option(None, "--admin-port", help="Admin API port (/_simdb/...)."),
+) -> None:
+    """Serve a MySQL-compatible database. Example: simdb mysql serve --port 3307 --snapshot seeds/homefeed"""
+    from simdb.mysql.fake import MySQLConfig, MySQLFake
+
+    try:
+        config = MySQLConfig(engine=engine, host=host, port=port, database=database,  # type: ignore[arg-type]
+                             user=user, password=password, admin_port=admin_port, snapshot=snapshot, part=part)
+        fake = MySQLFake(config)
+        ep = fake.start()
+    except SimdbError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"mysql ({engine}) ready on {ep.address}  url: {ep.url()}", err=False)
+    if ep.admin_port is not None:
+        typer.echo(f"admin API on http://127.0.0.1:{ep.admin_port}/_simdb/health")
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    done.wait()
+    fake.stop()

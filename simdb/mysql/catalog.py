@@ -132,7 +132,7 @@ def split_statements(text: str) -> list[str]:
         elif ch in "'\"`":
             quote = ch
             buf.append(ch)
-        elif ch == "-" and text.startswith("-- ", i) or ch == "#":
+        elif (ch == "-" and text.startswith("-- ", i)) or ch == "#":
             j = text.find("\n", i)
             i = n if j < 0 else j
             continue
@@ -171,7 +171,7 @@ def _names(nodes: list[exp.Expression]) -> tuple[str, ...]:
 def _type_sql(kind: exp.DataType) -> tuple[str, str, bool]:
     """(``varchar(64)``, ``varchar``, unsigned) for a sqlglot data type."""
     text = kind.sql("mysql").lower()
-    unsigned = " unsigned" in text or text.startswith("u") and kind.this.name.startswith("U")
+    unsigned = " unsigned" in text or (text.startswith("u") and kind.this.name.startswith("U"))
     text = re.sub(r",\s+", ",", text)
     base = re.split(r"[\s(]", text, maxsplit=1)[0]
     if kind.this == exp.DataType.Type.TEXT and kind.args.get("expressions"):

@@ -127,7 +127,7 @@ class RealMariaDB:
                     if self.password:
                         cur.execute("ALTER USER 'root'@'localhost' IDENTIFIED BY %s", (self.password,))
                     continue
-                cur.execute(f"CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (self.user, host, self.password))
+                cur.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (self.user, host, self.password))
                 cur.execute("GRANT ALL PRIVILEGES ON *.* TO %s@%s WITH GRANT OPTION", (self.user, host))
             cur.execute("FLUSH PRIVILEGES")
         return self.port

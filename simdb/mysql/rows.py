@@ -23,7 +23,7 @@ Where = tuple[str, int]
 
 def encode_value(v: Any) -> Any:
     """A database value (from PyMySQL, SQLite or SQLAlchemy) as a snapshot JSON value."""
-    if v is None or isinstance(v, str | int | float) and not isinstance(v, bool):
+    if v is None or (isinstance(v, str | int | float) and not isinstance(v, bool)):
         return v
     if isinstance(v, bool):
         return int(v)

@@ -18,7 +18,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from mysql_mimic import packets
-from mysql_mimic.auth import AuthInfo, AuthState, Forbidden, IdentityProvider, NativePasswordAuthPlugin, Success, User
+from mysql_mimic.auth import (
+    AuthInfo,
+    AuthState,
+    Forbidden,
+    IdentityProvider,
+    NativePasswordAuthPlugin,
+    Success,
+    User,
+)
 from mysql_mimic.charset import CharacterSet
 from mysql_mimic.connection import Connection
 from mysql_mimic.constants import DEFAULT_SERVER_CAPABILITIES
