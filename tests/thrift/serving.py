@@ -27,7 +27,9 @@ RANKER = HOMEFEED / "ranker.thrift"
 
 
 @contextmanager
-def running(idl: Path = PINSTORE, services: tuple[str, ...] = ("PinStore",), **kwargs: Any) -> Iterator[ThriftFake]:
+def running(
+    idl: Path = PINSTORE, services: tuple[str, ...] = ("PinStore",), **kwargs: Any
+) -> Iterator[ThriftFake]:
     """A started ThriftFake on a free port; stopped afterwards."""
     fake = ThriftFake(ThriftConfig(idl=idl, services=services, **kwargs))
     fake.start()
@@ -87,7 +89,9 @@ class _SockReader:
         return out
 
 
-def read_reply(fake: ThriftFake, sock: socket.socket, result_cls: type | None = None) -> tuple[str, int, int, Any]:
+def read_reply(
+    fake: ThriftFake, sock: socket.socket, result_cls: type | None = None
+) -> tuple[str, int, int, Any]:
     """Read one reply: (name, message type, seqid, result struct or TApplicationException)."""
     reader = _SockReader(sock)
     if fake.config.transport == "framed":

@@ -1,4 +1,5 @@
-"""Bad input sent as raw bytes: a precise error where the framing allows, a log line, the server keeps serving."""
+"""Bad input sent as raw bytes: a precise error where the framing allows, a log line, and the server
+keeps serving."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def still_serving(fake: ThriftFake) -> None:
 
 
 def expect_protocol_error(fake: ThriftFake, sock: socket.socket, *words: str) -> str:
-    name, mtype, seqid, exc = read_reply(fake, sock)
+    name, _mtype, seqid, exc = read_reply(fake, sock)
     assert isinstance(exc, TApplicationException), exc
     assert exc.type == PROTOCOL_ERROR
     assert (name, seqid) == ("getPin", 9)
@@ -194,7 +195,7 @@ def test_client_gone_mid_message_is_logged(buffered: ThriftFake, caplog: pytest.
 def test_a_reply_sent_to_the_server_is_invalid_message_type(buffered: ThriftFake) -> None:
     with connect(buffered) as sock:
         sock.sendall(header("getPin", mtype=2) + b"\x00")
-        name, _, seqid, exc = read_reply(buffered, sock)
+        _name, _, _seqid, exc = read_reply(buffered, sock)
         assert exc.type == TApplicationException.INVALID_MESSAGE_TYPE
         getpin = buffered.state(None).model.methods["getPin"]
         sock.sendall(call_bytes(buffered, "getPin", getpin.args_cls(id=5), seqid=4))

@@ -1,4 +1,5 @@
-"""The Thrift fake over real sockets: every protocol/transport, stubs, generated values, oneway, multiplexing."""
+"""The Thrift fake over real sockets: every protocol and transport, stubs, generated values, oneway,
+multiplexing."""
 
 from __future__ import annotations
 
@@ -155,7 +156,8 @@ def test_unknown_method_is_unknown_method_and_the_connection_survives() -> None:
 def test_pipelined_requests_are_answered_in_order() -> None:
     with running() as fake, connect(fake) as sock:
         getpin = fake.state(None).model.methods["getPin"]
-        sock.sendall(b"".join(call_bytes(fake, "getPin", getpin.args_cls(id=i), seqid=i) for i in range(1, 6)))
+        calls = [call_bytes(fake, "getPin", getpin.args_cls(id=i), seqid=i) for i in range(1, 6)]
+        sock.sendall(b"".join(calls))
         seqids = [read_reply(fake, sock, getpin.result_cls)[2] for _ in range(5)]
         assert seqids == [1, 2, 3, 4, 5]
 
