@@ -30,7 +30,7 @@ class DemoPaths:
 
     @classmethod
     def find(cls, root: Path | None = None, snapshot: Path | None = None) -> DemoPaths:
-        """Locate ``thrift/homefeed`` and ``seeds/homefeed`` under ``root`` (default: the working directory)."""
+        """Locate ``thrift/homefeed`` and ``seeds/homefeed`` under ``root`` (default: the working dir)."""
         base = Path.cwd() if root is None else root
         paths = cls(base / "thrift" / "homefeed", snapshot or base / "seeds" / "homefeed")
         if not (paths.idl_dir / "types.thrift").is_file():

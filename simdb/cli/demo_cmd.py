@@ -23,7 +23,7 @@ def demo(
     snapshot: Path | None = typer.Option(None, help="Snapshot to seed from [default: ROOT/seeds/homefeed]."),
     host: str = typer.Option("127.0.0.1", help="Address the fakes bind to."),
     out: Path = typer.Option(Path(".simdb"), help="Where endpoints.json and endpoints.env are written."),
-    once: bool = typer.Option(False, "--once", help="Run one home-feed request, then stop (for scripts, CI)."),
+    once: bool = typer.Option(False, "--once", help="One home-feed request, then stop (scripts, CI)."),
     request: bool = typer.Option(True, "--request/--no-request", help="Run one home-feed request at start."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the fakes do."),
 ) -> None:
