@@ -97,6 +97,7 @@ def encode_push(items: list[Any], proto: int) -> bytes:
     return encode(items, 2)
 
 
+_WS = " \t\n\v\f\r"  # C isspace()
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "a": "\a"}
 
 
@@ -105,11 +106,12 @@ def split_inline(line: bytes) -> list[bytes]:
 
     Raises :class:`ProtocolViolation` on unbalanced quotes.
     """
-    text = line.decode("latin-1")
+    # Redis splits a C string: an embedded NUL ends the line.
+    text = line.split(b"\0", 1)[0].decode("latin-1")
     args: list[bytes] = []
     i, n = 0, len(text)
     while True:
-        while i < n and text[i].isspace():
+        while i < n and text[i] in _WS:
             i += 1
         if i >= n:
             return args
@@ -127,7 +129,7 @@ def split_inline(line: bytes) -> list[bytes]:
                     i += 1
                     cur.append(_ESCAPES.get(text[i], text[i]))
                 elif c == '"':
-                    if i + 1 < n and not text[i + 1].isspace():
+                    if i + 1 < n and text[i + 1] not in _WS:
                         raise ProtocolViolation(msg.PROTO_UNBALANCED_QUOTES)
                     in_dq = False
                     i += 1
@@ -142,7 +144,7 @@ def split_inline(line: bytes) -> list[bytes]:
                     i += 1
                     cur.append("'")
                 elif c == "'":
-                    if i + 1 < n and not text[i + 1].isspace():
+                    if i + 1 < n and text[i + 1] not in _WS:
                         raise ProtocolViolation(msg.PROTO_UNBALANCED_QUOTES)
                     in_sq = False
                     i += 1
@@ -153,7 +155,7 @@ def split_inline(line: bytes) -> list[bytes]:
                 if i >= n:
                     break
                 c = text[i]
-                if c in " \n\r\t\0":
+                if c in _WS:
                     break
                 if c == '"':
                     in_dq = True
