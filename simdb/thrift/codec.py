@@ -236,7 +236,7 @@ def to_json(ttype: int, spec: Any, value: Any) -> Any:
 # --- decoders (JSON -> Thrift value) ----------------------------------------------------------------------
 
 _DECODERS: dict[tuple[int, Any], Decoder] = {}
-_STRUCT_DEC: dict[type, dict[str, tuple[Decoder, bool]]] = {}
+_STRUCT_DEC: dict[type, tuple[dict[str, Decoder], bool, tuple[str, ...]]] = {}
 
 
 def _fail(where: str, expected: str, data: Any) -> ConfigError:
@@ -319,12 +319,18 @@ def _enum_decoder(cls: type) -> Decoder:
     return dec
 
 
-def _struct_fields_dec(cls: type) -> dict[str, tuple[Decoder, bool]]:
-    fields = _STRUCT_DEC.get(cls)
-    if fields is None:
-        fields = {f.name: (decoder(f.ttype, f.spec), f.required) for f in field_models(cls)}
-        _STRUCT_DEC[cls] = fields
-    return fields
+def _struct_fields_dec(cls: type) -> tuple[dict[str, Decoder], bool, tuple[str, ...]]:
+    """(decoder by field name, is a union, names of required fields) of a struct class."""
+    info = _STRUCT_DEC.get(cls)
+    if info is None:
+        models = field_models(cls)
+        info = (
+            {f.name: decoder(f.ttype, f.spec) for f in models},
+            is_union(cls),
+            tuple(f.name for f in models if f.required),
+        )
+        _STRUCT_DEC[cls] = info
+    return info
 
 
 def struct_from_json(cls: type, data: Any, where: str, *, check_required: bool = True) -> Any:
@@ -335,26 +341,24 @@ def struct_from_json(cls: type, data: Any, where: str, *, check_required: bool =
     """
     if not isinstance(data, dict):
         raise _fail(where, f"an object (struct {cls.__name__})", data)
-    fields = _struct_fields_dec(cls)
-    obj = cls()
+    fields, union, required = _struct_fields_dec(cls)
+    kwargs: dict[str, Any] = {}
     for name, value in data.items():
-        entry = fields.get(name)
-        if entry is None:
+        dec = fields.get(name)
+        if dec is None:
             known = ", ".join(fields) or "none"
             raise ConfigError(f"{where}: {cls.__name__} has no field {name!r} (fields: {known})")
-        if value is None:
-            setattr(obj, name, None)
-            continue
-        setattr(obj, name, entry[0](value, f"{where}.{name}"))
-    if is_union(cls):
+        kwargs[name] = None if value is None else dec(value, where + "." + name)
+    obj = cls(**kwargs)
+    if union:
         given = [n for n in fields if getattr(obj, n, None) is not None]
         if len(given) > 1:
             raise ConfigError(
                 f"{where}: union {cls.__name__} takes exactly one field, got {', '.join(given)}"
             )
-    elif check_required:
-        for name, (_, required) in fields.items():
-            if required and getattr(obj, name, None) is None:
+    elif check_required and required:
+        for name in required:
+            if getattr(obj, name, None) is None:
                 raise ConfigError(f"{where}: required field {name!r} of {cls.__name__} is missing")
     return obj
 

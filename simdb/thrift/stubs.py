@@ -33,6 +33,7 @@ import json
 import operator
 import re
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,8 +65,18 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _PATH_PART = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(-?\d+|\"[^\"]*\"|'[^']*')\]")
 
 
+_KEY_FUNCTIONS: weakref.WeakKeyDictionary[MethodModel, Callable[[Any], Any]] = weakref.WeakKeyDictionary()
+
+
 def _key_function(method: MethodModel) -> Callable[[Any], Any]:
-    """Function from an args object to its hashable exact-match key."""
+    """Function from an args object to its hashable exact-match key (cached per method)."""
+    fn = _KEY_FUNCTIONS.get(method)
+    if fn is None:
+        fn = _KEY_FUNCTIONS[method] = _make_key_function(method)
+    return fn
+
+
+def _make_key_function(method: MethodModel) -> Callable[[Any], Any]:
     names = [f.name for f in method.args]
     if not names:
         return lambda args: ()
@@ -185,6 +196,20 @@ def _placeholders(data: Any) -> Iterable[str]:
             yield from _placeholders(v)
 
 
+def _has_template(data: Any) -> bool:
+    """Whether any string in ``data`` (keys included) holds ``{{``."""
+    if isinstance(data, str):
+        return "{{" in data
+    if isinstance(data, dict):
+        for k, v in data.items():
+            if (isinstance(k, str) and "{{" in k) or (not isinstance(v, int | float) and _has_template(v)):
+                return True
+        return False
+    if isinstance(data, list):
+        return any(_has_template(v) for v in data if not isinstance(v, int | float))
+    return False
+
+
 def _parse_path(expr: str, where: str) -> list[str | int]:
     out: list[str | int] = []
     pos = 0
@@ -291,7 +316,8 @@ def _build_reply(method: MethodModel, kind: str, data: Any, exc_name: str | None
 Answer = Reply | _Template
 
 
-def _parse_answer(method: MethodModel, raw: Any, source: str, where: str) -> tuple[Answer, int]:
+def _parse_answer(method: MethodModel, raw: Any, source: str, where: str,
+                  templates: bool = True) -> tuple[Answer, int]:
     """One entry of ``reply``/``replies`` -> (answer, how many times it repeats)."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected an object with one of return, raise, app_error")
@@ -325,7 +351,7 @@ def _parse_answer(method: MethodModel, raw: Any, source: str, where: str) -> tup
                 f"{where}.raise: expected {{ExceptionName: {{field: value}}}} or an exception name"
             )
     delay_s = float(delay_ms) / 1000.0
-    if any(True for _ in _placeholders(data)):
+    if templates and _has_template(data):
         return _Template(method, kind, data, exc_name, source, delay_s, where), times
     return _build_reply(method, kind, data, exc_name, source, delay_s, where), times
 
@@ -369,7 +395,9 @@ class _Stub:
         return chosen.render(args_obj)
 
 
-def _parse_stub(service: ServiceModel, raw: Any, where: str, default_id: str, order: int) -> _Stub:
+def _parse_stub(service: ServiceModel, raw: Any, where: str, default_id: str, order: int,
+                templates: bool = True) -> _Stub:
+    """One stub from its JSON form; ``templates=False`` when its source text holds no ``{{``."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected an object (a stub)")
     unknown = set(raw) - _STUB_KEYS
@@ -404,14 +432,14 @@ def _parse_stub(service: ServiceModel, raw: Any, where: str, default_id: str, or
         raise ConfigError(f"{where}: give either 'reply' (one answer) or 'replies' (a sequence)")
     answers: list[Answer] = []
     if "reply" in raw:
-        answer, times = _parse_answer(method, raw["reply"], source, f"{where}.reply")
+        answer, times = _parse_answer(method, raw["reply"], source, f"{where}.reply", templates)
         answers.extend([answer] * times)
     else:
         seq = raw["replies"]
         if not isinstance(seq, list) or not seq:
             raise ConfigError(f"{where}.replies: expected a non-empty list of answers")
         for i, item in enumerate(seq):
-            answer, times = _parse_answer(method, item, source, f"{where}.replies[{i}]")
+            answer, times = _parse_answer(method, item, source, f"{where}.replies[{i}]", templates)
             answers.extend([answer] * times)
     if len(answers) > 1:
         answers = [
@@ -440,6 +468,10 @@ def _parse_stub(service: ServiceModel, raw: Any, where: str, default_id: str, or
     return _Stub(stub_id, method, priority, exact, key, matcher, len(args), tuple(answers), normal, order)
 
 
+def _exact_rank(stub: _Stub) -> tuple[int, int]:
+    return (-stub.priority, -stub.order)
+
+
 def _partial_rank(stub: _Stub) -> tuple[int, int, int]:
     return (-stub.priority, -stub.nfields, -stub.order)
 
@@ -455,11 +487,21 @@ class _MethodIndex:
         self.partial: tuple[_Stub, ...] = ()
 
     def add(self, stub: _Stub) -> None:
-        if stub.exact:
-            bucket = (*self.exact.get(stub.key, ()), stub)
-            self.exact[stub.key] = tuple(sorted(bucket, key=lambda s: (-s.priority, -s.order)))
-        else:
-            self.partial = tuple(sorted((*self.partial, stub), key=_partial_rank))
+        self.add_many((stub,))
+
+    def add_many(self, stubs: Iterable[_Stub]) -> None:
+        partial: list[_Stub] = []
+        for stub in stubs:
+            if stub.exact:
+                bucket = self.exact.get(stub.key, ())
+                if bucket:
+                    self.exact[stub.key] = tuple(sorted((*bucket, stub), key=_exact_rank))
+                else:
+                    self.exact[stub.key] = (stub,)
+            else:
+                partial.append(stub)
+        if partial:
+            self.partial = tuple(sorted((*self.partial, *partial), key=_partial_rank))
 
     def remove(self, stub: _Stub) -> None:
         if stub.exact:
@@ -510,7 +552,8 @@ class _Recordings:
         return replies[i] if i < len(replies) else replies[-1]
 
 
-def _read_stub_file(path: Path) -> Any:
+def _read_stub_file(path: Path) -> tuple[Any, str]:
+    """The parsed contents and the text of a YAML or JSON stub file."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -520,12 +563,12 @@ def _read_stub_file(path: Path) -> Any:
     suffix = path.suffix.lower()
     if suffix == ".json":
         try:
-            return json.loads(text)
+            return json.loads(text), text
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     if suffix in (".yaml", ".yml"):
         try:
-            return yaml.safe_load(text)
+            return yaml.safe_load(text), text
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f":{mark.line + 1}" if mark is not None else ""
@@ -570,7 +613,7 @@ class StubSet:
 
     def load_file(self, path: Path) -> None:
         """Add one stub file to the loaded state (all of it, or nothing on error)."""
-        data = _read_stub_file(path)
+        data, text = _read_stub_file(path)
         where = str(path)
         faults: dict[str, FaultRule] = {}
         if isinstance(data, list):
@@ -588,26 +631,27 @@ class StubSet:
             raise ConfigError(f"{where}: expected a mapping with 'stubs' (a list) and/or 'faults'")
         if not isinstance(items, list):
             raise ConfigError(f"{where}: stubs: expected a list of stubs")
-        self.load_stubs(items, where=f"{where}: stubs", id_prefix=path.name)
+        self.load_stubs(items, where=f"{where}: stubs", id_prefix=path.name, templates="{{" in text)
         self.faults.update(faults)
 
-    def load_stubs(self, items: Sequence[Any], where: str = "stubs", id_prefix: str = "stub") -> list[str]:
-        """Add stub objects to the loaded state, all or nothing; returns their ids."""
+    def load_stubs(self, items: Sequence[Any], where: str = "stubs", id_prefix: str = "stub",
+                   templates: bool = True) -> list[str]:
+        """Add stub objects to the loaded state, all or nothing; returns their ids.
+
+        ``templates=False`` skips looking for ``{{`` (the caller knows there is none).
+        """
         with self._lock:
             parsed: list[_Stub] = []
             seen: set[str] = set()
             for i, raw in enumerate(items):
                 stub = _parse_stub(
-                    self.service, raw, f"{where}[{i}]", f"{id_prefix}#{i + 1}", next(self._order)
+                    self.service, raw, f"{where}[{i}]", f"{id_prefix}#{i + 1}", next(self._order), templates
                 )
                 if stub.id in self._loaded or stub.id in self._live or stub.id in seen:
                     raise ConfigError(f"{where}[{i}].id: duplicate stub id {stub.id!r}")
                 seen.add(stub.id)
                 parsed.append(stub)
-            for stub in parsed:
-                self._loaded[stub.id] = stub
-                self._live[stub.id] = stub
-                self._index_for(stub.method).add(stub)
+            self._install(parsed)
             return [s.id for s in parsed]
 
     @classmethod
@@ -636,10 +680,14 @@ class StubSet:
             parsed: list[_Stub] = []
             seen: set[str] = set()
             if stubs_path.exists():
+                try:
+                    templates = b"{{" in stubs_path.read_bytes()
+                except OSError as exc:
+                    raise SnapshotError(f"cannot read file: {exc}", str(stubs_path)) from None
                 for line, raw in iter_jsonl(stubs_path):
                     try:
                         stub = _parse_stub(
-                            self.service, raw, "stub", f"{part_name}:{line}", next(self._order)
+                            self.service, raw, "stub", f"{part_name}:{line}", next(self._order), templates
                         )
                     except ConfigError as exc:
                         raise SnapshotError(str(exc), str(stubs_path), line) from None
@@ -654,10 +702,7 @@ class StubSet:
                         recordings.append(self._parse_recording(raw))
                     except ConfigError as exc:
                         raise SnapshotError(str(exc), str(rec_path), line) from None
-            for stub in parsed:
-                self._loaded[stub.id] = stub
-                self._live[stub.id] = stub
-                self._index_for(stub.method).add(stub)
+            self._install(parsed)
             for method, key, reply in recordings:
                 rec = self._recordings.get(method.name)
                 if rec is None:
@@ -693,6 +738,15 @@ class StubSet:
         return method, key, answer
 
     # -- live changes ----------------------------------------------------------------------------------------
+
+    def _install(self, parsed: Sequence[_Stub]) -> None:
+        by_method: dict[str, list[_Stub]] = {}
+        for stub in parsed:
+            self._loaded[stub.id] = stub
+            self._live[stub.id] = stub
+            by_method.setdefault(stub.method.name, []).append(stub)
+        for group in by_method.values():
+            self._index_for(group[0].method).add_many(group)
 
     def _index_for(self, method: MethodModel) -> _MethodIndex:
         index = self._index.get(method.name)
@@ -735,11 +789,13 @@ class StubSet:
         with self._lock:
             self._live = dict(self._loaded)
             index: dict[str, _MethodIndex] = {}
+            by_method: dict[str, list[_Stub]] = {}
             for stub in self._live.values():
                 stub.counter = itertools.count()
-                if stub.method.name not in index:
-                    index[stub.method.name] = _MethodIndex(stub.method)
-                index[stub.method.name].add(stub)
+                by_method.setdefault(stub.method.name, []).append(stub)
+            for group in by_method.values():
+                index[group[0].method.name] = _MethodIndex(group[0].method)
+                index[group[0].method.name].add_many(group)
             self._index = index
             for rec in self._recordings.values():
                 rec.counters = {}
