@@ -10,16 +10,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 DEFAULT_SIZE = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One answered call. ``args`` is the decoded thriftpy2 args struct (or None)."""
+class Entry(NamedTuple):
+    """One answered call. ``args`` is the decoded thriftpy2 args struct (or None).
+
+    A named tuple rather than a dataclass: one is built per call on the serving thread.
+    """
 
     time: float
     service: str

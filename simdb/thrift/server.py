@@ -25,12 +25,12 @@ import contextlib
 import heapq
 import itertools
 import logging
-import selectors
+import select
 import socket
 import struct
 import threading
 import time
-from typing import Literal
+from typing import Any, Literal
 
 from simdb.thrift.processor import Answer, Processor
 from simdb.thrift.scan import Incomplete, Limits, ProtocolViolation, message_end, read_header
@@ -45,6 +45,38 @@ _LINGER_RESET = struct.pack("ii", 1, 0)
 _RECV = 256 * 1024
 _PROTOCOL_ERROR = 7
 _MAX_HEADER = 65536 + 32
+
+
+_READ = select.POLLIN
+_READ_ANY = select.POLLIN | select.POLLHUP | select.POLLERR
+_WRITE = select.POLLOUT
+
+
+class _Poller:
+    """``epoll`` where there is one (Linux), else ``poll``; both with a timeout in seconds."""
+
+    def __init__(self) -> None:
+        self._epoll = hasattr(select, "epoll")
+        self._impl: Any = select.epoll() if self._epoll else select.poll()
+
+    def register(self, fd: int, events: int) -> None:
+        self._impl.register(fd, events)
+
+    def modify(self, fd: int, events: int) -> None:
+        self._impl.modify(fd, events)
+
+    def unregister(self, fd: int) -> None:
+        self._impl.unregister(fd)
+
+    def poll(self, timeout: float | None) -> list[tuple[int, int]]:
+        if self._epoll:
+            result: list[tuple[int, int]] = self._impl.poll(-1 if timeout is None else timeout)
+            return result
+        return list(self._impl.poll(None if timeout is None else int(timeout * 1000) + 1))
+
+    def close(self) -> None:
+        if self._epoll:
+            self._impl.close()
 
 
 class _Conn:
@@ -83,10 +115,11 @@ class ThriftServer:
         self.limits = limits or Limits()
         self._listener = socket.create_server((host, port), backlog=1024, reuse_port=False)
         self._listener.setblocking(False)
-        self._sel = selectors.DefaultSelector()
+        self._poller = _Poller()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._conns: dict[int, _Conn] = {}
+        self._partial: set[_Conn] = set()
         self._timers: list[tuple[float, int, _Conn, Answer, bytes, float]] = []
         self._tick = itertools.count()
         self._thread: threading.Thread | None = None
@@ -112,8 +145,8 @@ class ThriftServer:
 
     def start(self) -> ThriftServer:
         """Serve in a daemon thread; the socket is already listening, so clients can connect now."""
-        self._sel.register(self._listener, selectors.EVENT_READ, None)
-        self._sel.register(self._wake_r, selectors.EVENT_READ, None)
+        self._poller.register(self._listener.fileno(), _READ)
+        self._poller.register(self._wake_r.fileno(), _READ)
         self._thread = threading.Thread(target=self._run, name=f"simdb-thrift-{self.port}", daemon=True)
         self._thread.start()
         return self
@@ -136,26 +169,31 @@ class ThriftServer:
             with contextlib.suppress(OSError):
                 s.close()
         with contextlib.suppress(OSError, ValueError):
-            self._sel.close()
+            self._poller.close()
 
     # -- the loop ----------------------------------------------------------------------------------
     def _run(self) -> None:
         try:
+            listen_fd = self._listener.fileno()
+            wake_fd = self._wake_r.fileno()
+            conns = self._conns
+            poll = self._poller.poll
             while not self._stopping:
-                for key, events in self._sel.select(self._timeout()):
-                    obj = key.fileobj
-                    if obj is self._listener:
+                timeout = self._timeout() if self._timers or self._partial else None
+                for fd, events in poll(timeout):
+                    conn = conns.get(fd)
+                    if conn is not None:
+                        if events & _WRITE:
+                            self._flush(conn)
+                        if events & _READ_ANY and conn.sock.fileno() >= 0:
+                            self._read(conn)
+                    elif fd == listen_fd:
                         self._accept()
-                    elif obj is self._wake_r:
+                    elif fd == wake_fd:
                         with contextlib.suppress(OSError):
                             self._wake_r.recv(4096)
-                    else:
-                        conn = key.data
-                        if events & selectors.EVENT_WRITE:
-                            self._flush(conn)
-                        if events & selectors.EVENT_READ and conn.sock.fileno() >= 0:
-                            self._read(conn)
-                self._due()
+                if self._timers or self._partial:
+                    self._due()
         except Exception:
             log.exception("thrift server loop failed")
         finally:
@@ -163,7 +201,7 @@ class ThriftServer:
 
     def _timeout(self) -> float | None:
         deadline: float | None = self._timers[0][0] if self._timers else None
-        partial = [c.partial_since for c in self._conns.values() if c.partial_since]
+        partial = [c.partial_since for c in self._partial if c.partial_since]
         if partial:
             cut = min(partial) + self.limits.read_timeout_s
             deadline = cut if deadline is None else min(deadline, cut)
@@ -186,7 +224,7 @@ class ThriftServer:
             if conn.buf and conn.sock.fileno() >= 0:
                 self._drain(conn)
         cut = now - self.limits.read_timeout_s
-        for conn in [c for c in self._conns.values() if c.partial_since and c.partial_since <= cut]:
+        for conn in [c for c in self._partial if c.partial_since and c.partial_since <= cut]:
             self._bad(conn, f"message incomplete after {self.limits.read_timeout_s:g} s "
                       f"({len(conn.buf)} bytes received); closing the connection")
             self._close(conn)
@@ -205,7 +243,7 @@ class ThriftServer:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn = _Conn(sock, f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) else str(addr))
             self._conns[sock.fileno()] = conn
-            self._sel.register(sock, selectors.EVENT_READ, conn)
+            self._poller.register(sock.fileno(), _READ)
             self.connections_total += 1
 
     def _read(self, conn: _Conn) -> None:
@@ -333,8 +371,10 @@ class ThriftServer:
         if conn.buf and not conn.waiting:
             if consumed or not conn.partial_since:
                 conn.partial_since = time.monotonic()
-        else:
+                self._partial.add(conn)
+        elif conn.partial_since:
             conn.partial_since = 0.0
+            self._partial.discard(conn)
 
     def _oversized_frame(self, conn: _Conn, size: int) -> bool:
         """Refuse a frame larger than allowed; returns True when the loop may go on."""
@@ -424,9 +464,8 @@ class ThriftServer:
         if conn.sock.fileno() < 0:
             return
         # While replies are pending, stop reading more requests from this client (backpressure).
-        events = selectors.EVENT_WRITE if on else selectors.EVENT_READ
         conn.writing = on
-        self._sel.modify(conn.sock, events, conn)
+        self._poller.modify(conn.sock.fileno(), _WRITE if on else _READ)
 
     def _reset(self, conn: _Conn) -> None:
         with contextlib.suppress(OSError):
@@ -440,10 +479,11 @@ class ThriftServer:
             return
         fd = conn.sock.fileno()
         if fd >= 0:
-            with contextlib.suppress(KeyError, ValueError):
-                self._sel.unregister(conn.sock)
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self._poller.unregister(fd)
             self._conns.pop(fd, None)
         with contextlib.suppress(OSError):
             conn.sock.close()
         conn.buf = b""
         conn.partial_since = 0.0
+        self._partial.discard(conn)
