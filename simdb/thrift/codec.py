@@ -39,6 +39,8 @@ import base64
 import binascii
 import json
 import math
+import operator
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +53,7 @@ from simdb.thrift.model import MethodModel, field_models
 __all__ = [
     "args_from_json",
     "args_key",
+    "args_key_function",
     "args_to_json",
     "canonical_dumps",
     "decoder",
@@ -526,6 +529,37 @@ def freezer(ttype: int, spec: Any) -> Freezer:
 def is_identity_freezer(fr: Freezer) -> bool:
     """True when values of this type are already hashable and compare correctly as they are."""
     return fr is _same
+
+
+_ARGS_KEY_FUNCTIONS: weakref.WeakKeyDictionary[MethodModel, Callable[[Any], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def args_key_function(method: MethodModel) -> Callable[[Any], Any]:
+    """Function from an args object to a hashable key, equal for equal arguments (cached per method).
+
+    Cheaper than :func:`args_key` (no JSON), but only stable within one process.
+    """
+    fn = _ARGS_KEY_FUNCTIONS.get(method)
+    if fn is None:
+        fn = _ARGS_KEY_FUNCTIONS[method] = _make_args_key_function(method)
+    return fn
+
+
+def _make_args_key_function(method: MethodModel) -> Callable[[Any], Any]:
+    names = [f.name for f in method.args]
+    if not names:
+        return lambda args: ()
+    getter = operator.attrgetter(*names)
+    freezers = [freezer(f.ttype, f.spec) for f in method.args]
+    if all(is_identity_freezer(fr) for fr in freezers):
+        return getter
+    if len(names) == 1:
+        only = freezers[0]
+        return lambda args: None if (v := getter(args)) is None else only(v)
+    pairs = tuple(zip(names, freezers, strict=True))
+    return lambda args: tuple(None if (v := getattr(args, n)) is None else fr(v) for n, fr in pairs)
 
 
 # --- method arguments --------------------------------------------------------------------------------------

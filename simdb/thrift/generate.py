@@ -6,7 +6,7 @@ fake gives the same answers. Values look plausible rather than random noise
 (ids are positive, ``...Ms`` fields are recent epoch milliseconds, strings
 carry their field name), sizes are bounded (containers hold at most
 :data:`MAX_ITEMS` items) and recursive structs end: below :data:`MAX_DEPTH`
-optional fields stay unset and containers empty.
+optional fields keep their IDL default (or stay unset) and containers are empty.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from thriftpy2.thrift import TType
 
-from simdb.thrift.codec import norm_desc
+from simdb.thrift.codec import args_key, args_key_function, norm_desc
 from simdb.thrift.idl import is_union
 from simdb.thrift.model import FieldModel, MethodModel, field_models
 
@@ -31,6 +31,7 @@ _HARD_DEPTH = 24
 _CACHE_SIZE = 4096
 _EPOCH_MS = 1_700_000_000_000  # Nov 2023: a plausible "recent" timestamp base.
 
+_MISSING = object()
 _INT_LIMITS = {TType.BYTE: 100, TType.I16: 1_000, TType.I32: 100_000, TType.I64: 1_000_000_000}
 
 
@@ -42,6 +43,8 @@ class ValueGenerator:
         self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._lock = threading.Lock()
         self._fields: dict[type, tuple[FieldModel, ...]] = {}
+        self._by_args: OrderedDict[tuple[int, Any], Any] = OrderedDict()
+        self._methods: dict[int, MethodModel] = {}
 
     def rng_for(self, *parts: str) -> random.Random:
         """A random stream seeded from the generator's seed and ``parts``."""
@@ -69,6 +72,32 @@ class ValueGenerator:
             self._cache[key] = value
             if len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
+        return value
+
+    def value_for(self, method: MethodModel, args_obj: Any) -> Any:
+        """:meth:`return_value` for a call's arguments object, with a cache that skips the JSON.
+
+        Equal to ``return_value(method, args_key(method, args_obj))``; a repeated
+        call with the same arguments costs one hashable-key lookup.
+        """
+        if not method.has_return:
+            return None
+        try:
+            key = (id(method), args_key_function(method)(args_obj))
+            hash(key)
+        except TypeError:  # an unhashable value (NaN-free but odd); take the JSON road
+            return self.return_value(method, args_key(method, args_obj))
+        with self._lock:
+            cached = self._by_args.get(key, _MISSING)
+            if cached is not _MISSING:
+                self._by_args.move_to_end(key)
+                return cached
+        value = self.return_value(method, args_key(method, args_obj))
+        with self._lock:
+            self._methods[id(method)] = method  # keeps id(method) from being reused while cached
+            self._by_args[key] = value
+            if len(self._by_args) > _CACHE_SIZE:
+                self._by_args.popitem(last=False)
         return value
 
     def value(self, ttype: int, spec: Any, rng: random.Random, name: str = "", depth: int = 0) -> Any:
@@ -145,6 +174,5 @@ class ValueGenerator:
         for f in fields:
             if f.required or (depth < MAX_DEPTH and rng.random() < 0.75):
                 setattr(obj, f.name, self.value(f.ttype, f.spec, rng, f.name, depth + 1))
-            else:
-                setattr(obj, f.name, None)
+            # else: the IDL default stays (None when there is none), as after a trip over the wire
         return obj

@@ -33,7 +33,6 @@ import json
 import operator
 import re
 import threading
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,7 @@ from simdb.errors import ConfigError, SnapshotError
 from simdb.snapshot.format import iter_jsonl
 from simdb.thrift.codec import (
     args_from_json,
+    args_key_function,
     args_to_json,
     freezer,
     from_json,
@@ -63,32 +63,6 @@ _REPLY_KEYS = frozenset({"return", "raise", "app_error"})
 _REPLY_EXTRA = frozenset({"times", "delay_ms"})
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _PATH_PART = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(-?\d+|\"[^\"]*\"|'[^']*')\]")
-
-
-_KEY_FUNCTIONS: weakref.WeakKeyDictionary[MethodModel, Callable[[Any], Any]] = weakref.WeakKeyDictionary()
-
-
-def _key_function(method: MethodModel) -> Callable[[Any], Any]:
-    """Function from an args object to its hashable exact-match key (cached per method)."""
-    fn = _KEY_FUNCTIONS.get(method)
-    if fn is None:
-        fn = _KEY_FUNCTIONS[method] = _make_key_function(method)
-    return fn
-
-
-def _make_key_function(method: MethodModel) -> Callable[[Any], Any]:
-    names = [f.name for f in method.args]
-    if not names:
-        return lambda args: ()
-    getter = operator.attrgetter(*names)
-    freezers = [freezer(f.ttype, f.spec) for f in method.args]
-    if all(is_identity_freezer(fr) for fr in freezers):
-        return getter
-    if len(names) == 1:
-        only = freezers[0]
-        return lambda args: None if (v := getter(args)) is None else only(v)
-    pairs = tuple(zip(names, freezers, strict=True))
-    return lambda args: tuple(None if (v := getattr(args, n)) is None else fr(v) for n, fr in pairs)
 
 
 # --- matching ----------------------------------------------------------------------------------------------
@@ -456,7 +430,7 @@ def _parse_stub(service: ServiceModel, raw: Any, where: str, default_id: str, or
     matcher = None
     if exact:
         args_obj = args_from_json(method, args, f"{where}.args")
-        key = _key_function(method)(args_obj)
+        key = args_key_function(method)(args_obj)
         try:
             hash(key)
         except TypeError:
@@ -482,7 +456,7 @@ class _MethodIndex:
     __slots__ = ("exact", "keyfn", "partial")
 
     def __init__(self, method: MethodModel) -> None:
-        self.keyfn = _key_function(method)
+        self.keyfn = args_key_function(method)
         self.exact: dict[Any, tuple[_Stub, ...]] = {}
         self.partial: tuple[_Stub, ...] = ()
 
@@ -534,7 +508,7 @@ class _Recordings:
     __slots__ = ("by_key", "counters", "keyfn")
 
     def __init__(self, method: MethodModel) -> None:
-        self.keyfn = _key_function(method)
+        self.keyfn = args_key_function(method)
         self.by_key: dict[Any, list[Reply]] = {}
         self.counters: dict[Any, itertools.count[int]] = {}
 
@@ -725,7 +699,7 @@ class StubSet:
         if method is None:
             raise ConfigError(f"{where}.method: {self.service.name} has no method {name!r}")
         args_obj = args_from_json(method, raw.get("args") or {}, f"{where}.args")
-        key = _key_function(method)(args_obj)
+        key = args_key_function(method)(args_obj)
         reply_raw = raw.get("reply")
         latency = raw.get("latency_ms", 0)
         if isinstance(latency, bool) or not isinstance(latency, int | float) or latency < 0:
