@@ -100,8 +100,8 @@ def test_values_are_the_same_in_another_process_with_another_hash_seed() -> None
         "from simdb.thrift.model import service_model\n"
         "from simdb.thrift.codec import canonical_dumps, to_json\n"
         "from simdb.thrift.generate import ValueGenerator\n"
-        f"m = service_model(load_idl(Path({str(ROOT / 'thrift' / 'homefeed' / 'pinstore.thrift')!r})), 'PinStore')"
-        ".methods['getBoardPins']\n"
+        f"idl = Path({str(ROOT / 'thrift' / 'homefeed' / 'pinstore.thrift')!r})\n"
+        "m = service_model(load_idl(idl), 'PinStore').methods['getBoardPins']\n"
         "v = ValueGenerator(11).return_value(m, '{\"boardId\":5}')\n"
         "print(canonical_dumps(to_json(m.return_ttype, m.return_spec, v)))\n"
     )
