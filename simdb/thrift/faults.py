@@ -169,7 +169,7 @@ def parse_rules(data: Any, where: str, service: ServiceModel | None = None) -> d
             rule = FaultRule.model_validate(raw if raw is not None else {})
         except ValidationError as exc:
             raise _format_validation(exc, f"{where}.{name}") from None
-        if service is not None and rule.exception is not None and name != "*":
+        if service is not None and name != "*" and (rule.exception is not None or rule.exception_rate > 0):
             _exception_reply(service.methods[name], rule, f"{where}.{name}.exception")
         rules[name] = rule
     return rules
