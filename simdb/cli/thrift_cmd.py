@@ -128,3 +128,61 @@ def serve(
     finally:
         fake.stop()
         typer.echo("stopped", err=True)
+
+
+@app.command()
+def record(
+    upstream: str = typer.Option(..., "--upstream", help="HOST:PORT of the real Thrift service."),
+    listen: int = typer.Option(0, "--listen", help="Port the proxy listens on (0 picks a free one)."),
+    idl: Path = typer.Option(..., "--idl", help="The service's IDL file."),
+    service: str = typer.Option(..., "--service", help="Service name in the IDL."),
+    out: Path = typer.Option(..., "--out", help="Snapshot directory to write (other parts are kept)."),
+    part: str = typer.Option("", "--part", help="Snapshot part name (default: the service, lower case)."),
+    include_dir: list[Path] = typer.Option([], "--include-dir", help="IDL include directory (repeatable)."),
+    protocol: str = typer.Option("binary", "--protocol", help="binary or compact."),
+    transport: str = typer.Option("buffered", "--transport", help="buffered or framed."),
+    faults_out: Path | None = typer.Option(
+        None, "--faults-out", help="Also write the recorded latency as a stub file `faults:` section."
+    ),
+    max_calls: int = typer.Option(0, "--max-calls", help="Stop after this many calls (0: until Ctrl-C)."),
+) -> None:
+    """Record calls to a real Thrift service through a proxy; the fake replays them.
+
+    Example: simdb thrift record --upstream ranker.prod:9090 --listen 9190 --idl thrift/homefeed/ranker.thrift
+    --service Ranker --out seeds/recorded --faults-out ranker-latency.yaml
+    """
+    from simdb.snapshot.record import (
+        RecordConfig,
+        RecordingProxy,
+        dump_profile,
+        parse_hostport,
+        profile_of_part,
+    )
+
+    try:
+        config = RecordConfig(
+            upstream=parse_hostport(upstream), idl=idl, service=service, out=out, part=part,
+            listen_port=listen, include_dirs=tuple(include_dir), protocol=protocol, transport=transport,
+        )
+        proxy = RecordingProxy(config).start()
+    except SimdbError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"recording {service} calls: clients connect to 127.0.0.1:{proxy.port}, "
+               f"forwarded to {upstream}")
+    sys.stdout.flush()
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    while not stop.wait(0.2):
+        if max_calls and proxy.calls >= max_calls:
+            break
+    root = proxy.stop()
+    typer.echo(f"wrote {proxy.calls} recordings to {root}/thrift/{config.part_name}/recordings.jsonl")
+    if faults_out is not None:
+        faults_out.write_text(dump_profile(profile_of_part(root, config.part_name)), encoding="utf-8")
+        typer.echo(f"wrote the latency profile to {faults_out}")

@@ -88,6 +88,10 @@ class SnapshotWriter:
         self._parts.setdefault(part, {"kind": kind, "files": [], "tables": []})
         return PartFileWriter(self.tmp, relpath)
 
+    def declare_part(self, part: str, kind: PartKind) -> None:
+        """Make sure ``part`` exists (for files copied in rather than written with :meth:`open_file`)."""
+        self._parts.setdefault(part, {"kind": kind, "files": [], "tables": []})
+
     def add_file(self, part: str, entry: FileEntry) -> None:
         """Record a closed file in the manifest."""
         self._parts[part]["files"].append(entry)
