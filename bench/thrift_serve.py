@@ -72,7 +72,7 @@ PIN_FIELDS: dict[str, Any] = {
 
 def simdb_cmd() -> list[str]:
     exe = Path(sys.executable).with_name("simdb")
-    return [str(exe)] if exe.exists() else SIMDB
+    return [str(exe) if exe.exists() else shutil.which("simdb") or "simdb"]
 
 
 # --------------------------------------------------------------------------- servers
@@ -140,7 +140,7 @@ def write_stub_file(path: Path, pin_ids: range) -> Path:
     stubs = []
     for pin_id in pin_ids:
         pin = dict(PIN_FIELDS, id=pin_id, title=f"pin {pin_id}")
-        stubs.append({"id": f"pin-{pin_id}", "method": "getPin", "args": {"id": pin_id}, "return": pin})
+        stubs.append({"id": f"pin-{pin_id}", "method": "getPin", "args": {"id": pin_id}, "reply": {"return": pin}})
     path.write_text(json.dumps({"stubs": stubs}))
     return path
 

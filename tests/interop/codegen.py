@@ -7,11 +7,13 @@ package for the Node.js client.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
@@ -20,6 +22,8 @@ HOMEFEED = REPO / "thrift" / "homefeed"
 INTEROP = Path(__file__).resolve().parent
 NODE_DIR = INTEROP / "node"
 JAVA_SRC = INTEROP / "java"
+#: Compiled Java classes are cached here (git-ignored).
+JAVA_CACHE = REPO / "build" / "interop-java"
 
 #: IDL file -> service name, for every demo service.
 SERVICES: dict[str, str] = {
@@ -84,24 +88,28 @@ def java_classpath(extra: Path) -> str:
     return os.pathsep.join([*JAVA_JARS, str(extra)])
 
 
-def compile_java(gen_java: Path, classes: Path) -> str:
-    """Compile the generated Java code and the interop client; returns the run classpath."""
-    classes.mkdir(parents=True, exist_ok=True)
-    sources = [str(p) for p in sorted(gen_java.rglob("*.java"))]
-    sources += [str(p) for p in sorted(JAVA_SRC.glob("*.java"))]
-    run(
-        [
-            "javac",
-            "-nowarn",
-            "-encoding",
-            "UTF-8",
-            "-d",
-            str(classes),
-            "-cp",
-            java_classpath(classes),
-            *sources,
-        ]
-    )
+def compile_java(gen_java: Path, cache: Path) -> str:
+    """Compile the generated Java code and the interop client; returns the run classpath.
+
+    javac is slow on a busy machine, so the classes are cached under ``cache`` by a hash of
+    every source file (generated and hand-written) and of the jars; any change recompiles.
+    """
+    sources = sorted(gen_java.rglob("*.java")) + sorted(JAVA_SRC.glob("*.java"))
+    digest = hashlib.sha256()
+    for path in sources:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for jar in JAVA_JARS:
+        digest.update(str(Path(jar).resolve()).encode())
+    classes = cache / f"classes-{digest.hexdigest()[:16]}"
+    if not (classes / "InteropClient.class").exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix="tmp-classes-", dir=cache))
+        files = [str(p) for p in sources]
+        run(["javac", "-nowarn", "-encoding", "UTF-8", "-d", str(tmp), "-cp", java_classpath(tmp), *files])
+        try:
+            tmp.rename(classes)
+        except OSError:  # another session compiled the same sources at the same time
+            shutil.rmtree(tmp, ignore_errors=True)
     return java_classpath(classes)
 
 

@@ -6,6 +6,7 @@ started once per (services, protocol, transport, mode) and stopped at session en
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +60,7 @@ def java_client(thrift_compiler: str, gen_root: Path) -> JavaClient:
             pytest.fail(message)
         pytest.skip(message)
     gen = codegen.generate(thrift_compiler, gen_root / "java", "java")
-    classpath = codegen.compile_java(gen, gen_root / "java-classes")
+    classpath = codegen.compile_java(gen, codegen.JAVA_CACHE)
     return JavaClient(java=java, classpath=classpath)
 
 
@@ -108,8 +109,12 @@ class ServerPool:
         return self.servers[key]
 
     def close(self) -> None:
-        for server in self.servers.values():
-            server.stop()
+        """Stop every server, in parallel (each CLI server takes a moment to exit)."""
+        threads = [threading.Thread(target=server.stop) for server in self.servers.values()]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
 
 
 @pytest.fixture(scope="session")

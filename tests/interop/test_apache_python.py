@@ -21,8 +21,8 @@ pytestmark = pytest.mark.interop
 PROTOCOLS = ["binary", "compact"]
 TRANSPORTS = ["buffered", "framed"]
 ALL = tuple(SERVICES)
-IN_PROCESS = "thriftpy2"
-CLI = "thriftpy2"
+IN_PROCESS = "inprocess"
+CLI = "cli"
 
 
 @pytest.mark.parametrize("idl", ALL)
@@ -67,14 +67,41 @@ def test_declared_exception_is_the_generated_class_and_connection_survives(
         assert pin.id == 1001
 
 
-def test_declared_exception_multiplexed(apache_py: dict[str, ModuleType], servers) -> None:
+def test_declared_exception_multiplexed(apache_py: dict[str, ModuleType]) -> None:
+    """Multiplexed (no stubs there): a fault rule raises the declared exception; the connection survives."""
+    from simdb.thrift.fake import ThriftConfig, ThriftFake
+    from tests.interop.servers import ALL_IDL, HOMEFEED
+
+    fake = ThriftFake(
+        ThriftConfig(
+            idl=ALL_IDL,
+            services=("pinstore.PinStore", "usergraph.UserGraph"),
+            multiplexed=True,
+            transport="framed",
+            include_dirs=(HOMEFEED,),
+            faults={
+                "UserGraph": {"getUser": {"exception_rate": 1.0, "exception": {"UserNotFound": {"id": 404}}}}
+            },
+        )
+    )
+    endpoint = fake.start()
     types = apache_py["types"]
-    server = servers.get(ALL, "binary", "framed", multiplexed=True, mode=CLI)
-    with connect(apache_py["usergraph"], server.host, server.port, "binary", "framed", "UserGraph") as client:
-        with pytest.raises(types.UserNotFound) as caught:
-            client.getUser(404)
-        assert caught.value.id == 404
-        assert isinstance(client.getUser(1), types.User)
+    try:
+        with connect(
+            apache_py["usergraph"], endpoint.host, endpoint.port, "binary", "framed", "UserGraph"
+        ) as c:
+            with pytest.raises(types.UserNotFound) as caught:
+                c.getUser(404)
+            assert caught.value.id == 404
+            assert isinstance(c.health(), types.HealthStatus)
+            with pytest.raises(types.UserNotFound):
+                c.getUser(1)
+        with connect(
+            apache_py["pinstore"], endpoint.host, endpoint.port, "binary", "framed", "PinStore"
+        ) as c:
+            assert isinstance(c.getPin(1001), types.Pin)
+    finally:
+        fake.stop()
 
 
 @pytest.mark.parametrize(("protocol", "transport"), [("binary", "buffered"), ("compact", "framed")])
@@ -107,7 +134,7 @@ def test_unknown_service_multiplexed_is_an_application_error(
     with connect(
         apache_py["pinstore"], server.host, server.port, "compact", "buffered", "PinStore"
     ) as client:
-        assert client.getPin(1001).id == 1001
+        assert isinstance(client.getPin(1001), apache_py["types"].Pin)
 
 
 def test_oneway_then_call_on_same_connection(apache_py: dict[str, ModuleType], servers) -> None:
@@ -123,3 +150,55 @@ def _methods(idl: str) -> list[str]:
     from tests.interop.calls import METHODS
 
     return METHODS[idl]
+
+
+@pytest.mark.parametrize(("protocol", "transport"), [("binary", "framed"), ("compact", "buffered")])
+def test_stub_answers_arrive_exactly(
+    apache_py: dict[str, ModuleType], servers, protocol: str, transport: str
+) -> None:
+    """Values from examples/homefeed-stubs/pinstore.yaml, decoded by the generated Apache classes."""
+    types = apache_py["types"]
+    server = servers.get(("pinstore",), protocol, transport, mode=CLI)
+    with connect(apache_py["pinstore"], server.host, server.port, protocol, transport) as client:
+        pin = client.getPin(1001)
+        assert pin.title == "Weeknight lemon pasta"
+        assert pin.mediaType == types.MediaType.IMAGE
+        assert pin.tags == {"dinner", "pasta", "recipe"}
+        assert pin.embedding == bytes(range(8))
+        assert pin.qualityTier == 1
+        assert pin.aspectRatio == 1.5
+        assert pin.attributes == {"cuisine": "italian", "diet": "vegetarian"}
+        assert [image.width for image in pin.images] == [236, 736]
+        templated = client.getPin(1177)
+        assert (templated.id, templated.title) == (1177, "pin 1177")
+        many = client.getPins([1001, 5000], False)
+        assert sorted(many.pins) == [1001]
+        assert many.missing == {5000}
+        with pytest.raises(types.InvalidRequest) as caught:
+            client.getPins([], False)
+        assert caught.value.field == "ids"
+        board = client.getBoardPins(101, 10)
+        assert sorted(board) == ["desserts", "main"]
+        assert [p.id for p in board["main"]] == [1001, 1041]
+        assert client.version() == "homefeed-2024.06"
+
+
+def test_sequence_fails_twice_then_succeeds_on_one_connection(
+    apache_py: dict[str, ModuleType], servers
+) -> None:
+    """examples/homefeed-stubs/usergraph.yaml: user 7 fails twice, then answers (and keeps answering)."""
+    server = servers.get(("usergraph",), "compact", "framed", mode=IN_PROCESS)
+    server.extra["fake"].reset()
+    with connect(apache_py["usergraph"], server.host, server.port, "compact", "framed") as client:
+        for _ in range(2):
+            with pytest.raises(TApplicationException) as caught:
+                client.getFollowees(7, 0, 10)
+            assert caught.value.type == TApplicationException.INTERNAL_ERROR
+            assert "graph shard 3 unavailable" in str(caught.value.message)
+        for _ in range(2):
+            assert client.getFollowees(7, 0, 10).followees == [1, 2, 3]
+        page = client.getFollowees(1, 0, 10)
+        assert (page.followees[0], page.nextCursor, page.total) == (2, 10, 19)
+        last = client.getFollowees(1, page.nextCursor, 10)
+        assert last.followees[-1] == 20
+        assert last.nextCursor is None
