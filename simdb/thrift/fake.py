@@ -305,6 +305,11 @@ class ThriftFake:
         return Health(True, f"serving {', '.join(self.states)} on {server.host}:{server.port}", stats)
 
     # -- used by the admin API and the watcher -----------------------------------------------------
+    @property
+    def watcher(self) -> Any:
+        """The :class:`simdb.thrift.watch.Watcher` when started with ``watch=True``, else None."""
+        return self._watcher
+
     def state(self, service: str | None) -> ServiceState:
         """The served service ``service`` (may be omitted when only one is served)."""
         if service is None or service == "":
