@@ -46,14 +46,17 @@ def test_stub_file_change_applies_on_the_open_connection(watched: ThriftFake, wo
     try:
         assert c.getPin(1).title != "watched"
         (workdir / "stubs.yaml").write_text(
-            "stubs:\n  - {method: getPin, args: {id: 1}, reply: {return: {id: 1, ownerId: 2, title: watched}}}\n"
+            "stubs:\n"
+            "  - {method: getPin, args: {id: 1}, reply: {return: {id: 1, ownerId: 2, title: watched}}}\n"
         )
         wait_until(lambda: c.getPin(1).title == "watched", timeout=10, what="reloaded stub")
     finally:
         c.close()
 
 
-def test_idl_change_drops_removed_methods_and_keeps_the_connection(watched: ThriftFake, workdir: Path) -> None:
+def test_idl_change_drops_removed_methods_and_keeps_the_connection(
+    watched: ThriftFake, workdir: Path
+) -> None:
     c = client(watched)
     try:
         assert isinstance(c.getBoardPins(101, 5), dict)
