@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from thriftpy2.protocol import TBinaryProtocolFactory
 from thriftpy2.transport import TMemoryBuffer
 
 from simdb.errors import ConfigError, SnapshotError
+from simdb.thrift.codec import args_from_json
 from simdb.thrift.idl import load_idl
 from simdb.thrift.model import MethodModel, service_model
 from simdb.thrift.reply import APP_ERROR_TYPES
@@ -576,3 +579,46 @@ def test_add_part_is_all_or_nothing(tmp_path: Path) -> None:
     with pytest.raises(SnapshotError):
         stubs.add_part(tmp_path, "pins")
     assert [s["id"] for s in stubs.list()] == ["mine"] and stubs.recording_count == 0
+
+
+# --- the documentation's examples load ---------------------------------------------------------------------
+
+
+def doc_examples() -> list[tuple[str, str]]:
+    text = (ROOT / "docs" / "thrift-stubs.md").read_text()
+    blocks = re.findall(r"```(yaml|json)\n(.*?)```", text, re.S)
+    return [(lang, body) for lang, body in blocks if "stubs" in body or body.lstrip().startswith("faults:")]
+
+
+@pytest.mark.parametrize(("lang", "body"), doc_examples())
+def test_documented_stub_files_load(tmp_path: Path, lang: str, body: str) -> None:
+    path = tmp_path / f"example.{lang}"
+    path.write_text(body)
+    data = yaml.safe_load(body)
+    entries = data.get("stubs", []) if isinstance(data, dict) else data
+    methods = {s["method"] for s in entries} | set(
+        (data.get("faults") or {}) if isinstance(data, dict) else ()
+    )
+    methods.discard("*")
+    service = next(s for s in (PINSTORE, CANDIDATES, RANKER) if methods <= set(s.methods))
+    stubs = StubSet.load_files(service, [path])
+    assert len(stubs) == len(entries)
+    for stub in stubs.list():
+        if "args" in stub and not any("{{" in json.dumps(v) for v in stub.values()):
+            method = service.methods[stub["method"]]
+            args = args_from_json(method, stub["args"], "args")
+            assert stubs.match(method, args) is not None
+
+
+def test_documented_sequence_behaves_as_described(tmp_path: Path) -> None:
+    body = next(b for _, b in doc_examples() if "flaky-pin" in b)
+    path = tmp_path / "flaky.yaml"
+    path.write_text(body)
+    stubs = StubSet.load_files(PINSTORE, [path])
+    assert [call(stubs, "getPin", id=7).kind for _ in range(5)] == [
+        "raise",
+        "raise",
+        "app_error",
+        "return",
+        "return",
+    ]
