@@ -140,7 +140,9 @@ def write_stub_file(path: Path, pin_ids: range) -> Path:
     stubs = []
     for pin_id in pin_ids:
         pin = dict(PIN_FIELDS, id=pin_id, title=f"pin {pin_id}")
-        stubs.append({"id": f"pin-{pin_id}", "method": "getPin", "args": {"id": pin_id}, "reply": {"return": pin}})
+        stubs.append(
+            {"id": f"pin-{pin_id}", "method": "getPin", "args": {"id": pin_id}, "reply": {"return": pin}}
+        )
     path.write_text(json.dumps({"stubs": stubs}))
     return path
 
@@ -345,14 +347,32 @@ def _client_main(gen_py: str, port: int, warmup: int, duration: float, barrier: 
     out_q.put((len(latencies), now - start, latencies))
 
 
-@dataclass(frozen=True)
-class Result:
-    rps: float
-    p50_ms: float
-    p99_ms: float
+@dataclass
+class Samples:
+    """Calls, busy seconds and per-call latencies, summed over rounds."""
+
+    calls: int = 0
+    elapsed: float = 0.0
+    latencies: list[float] | None = None
+
+    def add(self, calls: int, elapsed: float, latencies: list[float]) -> None:
+        self.calls += calls
+        self.elapsed += elapsed
+        self.latencies = (self.latencies or []) + latencies
+
+    @property
+    def rps(self) -> float:
+        return self.calls / self.elapsed
+
+    def percentile_ms(self, q: float) -> float:
+        ordered = sorted(self.latencies or [0.0])
+        return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
 
 
-def measure(gen_py: Path, port: int, clients: int, duration: float, warmup: int) -> Result:
+def measure(
+    gen_py: Path, port: int, clients: int, duration: float, warmup: int
+) -> tuple[int, float, list[float]]:
+    """``clients`` processes call getPin for ``duration`` s: (calls, wall seconds, latencies)."""
     ctx = mp.get_context("fork")
     barrier = ctx.Barrier(clients)
     out_q = ctx.Queue()
@@ -369,12 +389,7 @@ def measure(gen_py: Path, port: int, clients: int, duration: float, warmup: int)
             raise RuntimeError(f"a client process failed with exit code {proc.exitcode}")
     calls = sum(r[0] for r in results)
     elapsed = max(r[1] for r in results)
-    latencies = sorted(x for r in results for x in r[2])
-    return Result(
-        rps=calls / elapsed,
-        p50_ms=latencies[len(latencies) // 2] * 1000,
-        p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-    )
+    return calls, elapsed, [x for r in results for x in r[2]]
 
 
 # --------------------------------------------------------------------------- main
@@ -385,14 +400,20 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="short run (1.5 s per measurement)")
-    parser.add_argument("--duration", type=float, default=None, help="seconds per measurement (default 5)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="seconds per server and client count, split over the rounds (default 6)",
+    )
     parser.add_argument("--no-cpp", action="store_true", help="skip the C++ baseline")
     parser.add_argument("--no-startup", action="store_true", help="skip the 10,000-stub start-up measurement")
     parser.add_argument(
         "--servers", default="simdb,apache,thriftpy2,cpp", help="comma-separated subset to run (default: all)"
     )
     opts = parser.parse_args()
-    duration = opts.duration or (1.5 if opts.quick else 5.0)
+    duration = opts.duration or (1.5 if opts.quick else 6.0)
+    rounds = 1 if opts.quick else 3
     warmup = 200 if opts.quick else 1000
     client_counts = (1, 4)
 
@@ -404,7 +425,7 @@ def main() -> int:
     try:
         gen_py = codegen.generate(thrift, work / "gen-py", "py")
         cpp = None if opts.no_cpp or "cpp" not in opts.servers else build_cpp(thrift)
-        print(f"cpus: {os.cpu_count()}  duration: {duration}s per measurement  method: PinStore.getPin")
+        print(f"cpus: {os.cpu_count()}  {duration}s per server and client count, {rounds} round(s), getPin")
         print(
             "client: Apache Thrift Python, TBinaryProtocolAccelerated, buffered, one connection per process\n"
         )
@@ -428,18 +449,28 @@ def main() -> int:
         if cpp is not None and "cpp" in wanted:
             starters.append(("C++ TThreadedServer", lambda: start_cpp(cpp)))
 
-        results: dict[tuple[str, int], Result] = {}
-        for name, start in starters:
-            server = start()
-            try:
-                for clients in client_counts:
-                    results[(name, clients)] = r = measure(gen_py, server.port, clients, duration, warmup)
+        # All servers run at once and are measured in turn, round after round, so that the
+        # machine's background load falls on every server alike; figures sum over the rounds.
+        servers: list[Server] = []
+        results: dict[tuple[str, int], Samples] = {}
+        try:
+            for name, start in starters:
+                servers.append(start())
+                servers[-1].name = name
+            for clients in client_counts:
+                for _ in range(rounds):
+                    for server in servers:
+                        sample = measure(gen_py, server.port, clients, duration / rounds, warmup)
+                        results.setdefault((server.name, clients), Samples()).add(*sample)
+                for server in servers:
+                    r = results[(server.name, clients)]
                     print(
-                        f"{name:<24} clients={clients}  {r.rps:>9.0f} req/s  "
-                        f"p50 {r.p50_ms:6.3f} ms  p99 {r.p99_ms:6.3f} ms",
+                        f"{server.name:<24} clients={clients}  {r.rps:>9.0f} req/s  "
+                        f"p50 {r.percentile_ms(0.5):6.3f} ms  p99 {r.percentile_ms(0.99):6.3f} ms",
                         flush=True,
                     )
-            finally:
+        finally:
+            for server in servers:
                 server.stop()
 
         print()
@@ -459,17 +490,18 @@ def main() -> int:
         if opts.no_startup or "simdb" not in wanted:
             return 0
         print()
-        stub_file = write_stub_file(work / "stubs-10k.json", range(1_000_000, 1_010_000))
-        server, ready_s = start_simdb(stub_file)
-        try:
-            rss = rss_mb(server.pid)
-        finally:
-            server.stop()
-        print(
-            f"simdb thrift serve with 10,000 stubs: start-to-ready {ready_s:.3f} s (target < 1 s: "
-            f"{'met' if ready_s < 1 else 'MISSED'}), RSS {rss:.1f} MB (target < 100 MB: "
-            f"{'met' if rss < 100 else 'MISSED'})"
-        )
+        for label, count in (("no stubs", 0), ("10,000 stubs", 10_000)):
+            stub_file = write_stub_file(work / f"stubs-{count}.json", range(1_000_000, 1_000_000 + count))
+            server, ready_s = start_simdb(stub_file)
+            try:
+                rss = rss_mb(server.pid)
+            finally:
+                server.stop()
+            print(
+                f"simdb thrift serve with {label}: start-to-ready {ready_s:.3f} s (target < 1 s: "
+                f"{'met' if ready_s < 1 else 'MISSED'}), RSS {rss:.1f} MB (target < 100 MB: "
+                f"{'met' if rss < 100 else 'MISSED'})"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
