@@ -16,6 +16,10 @@ TTLs are the remaining milliseconds at snapshot time and are applied relative to
 
 from __future__ import annotations
 
+import gzip
+import io
+import itertools
+import json
 import re
 import socket
 import tempfile
@@ -26,19 +30,21 @@ from pathlib import Path
 from typing import IO, Any
 
 import hiredis
+import orjson
 import sortedcontainers  # type: ignore[import-untyped]
 from fakeredis._core._database import Item
 from fakeredis.model import ExpiringMembersSet, Hash, ZSet
 
 from simdb.errors import SimdbError, SnapshotError
 from simdb.redis.records import RedisRecord
-from simdb.snapshot.format import MANIFEST_NAME, iter_jsonl, read_manifest, verify_file
+from simdb.snapshot.format import MANIFEST_NAME, read_manifest, verify_file
 
 MAX_DB = 15
 _FILE = re.compile(r"^redis/(?P<part>[^/]+)/db(?P<db>\d+)\.jsonl(?:\.gz)?$")
 
-Entry = tuple[str, Any, int | None]
-"""``(type, value, ttl_ms)``: value is bytes, a tuple (list), a frozenset-like tuple (set) or a dict."""
+Entry = bytes | tuple[str, Any, int | None]
+"""A plain string without TTL as its bytes; anything else as ``(type, value, ttl_ms)`` where value
+is bytes (string), a tuple (list, set) or a dict (hash: field to value, zset: member to score)."""
 Template = dict[int, dict[bytes, Entry]]
 
 
@@ -69,30 +75,100 @@ def part_files(snapshot_dir: Path, part: str) -> list[tuple[int, Path]]:
     return sorted(files)
 
 
+_BATCH = 2048  # lines parsed per json.loads call
+
+
+def _iter_json(path: Path) -> Iterator[tuple[list[int], list[Any]]]:
+    """Like :func:`simdb.snapshot.format.iter_jsonl`, but batches of ``(line numbers, values)``.
+
+    Lines are parsed ``_BATCH`` at a time with one ``orjson.loads`` call. A batch that does not
+    parse is re-read line by line, so the error still names the exact line.
+    """
+    where = str(path)
+    try:
+        fh: io.BufferedIOBase = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise SnapshotError(f"cannot read file: {exc}", where) from exc
+    number = 0
+    try:
+        with fh:
+            while True:
+                lines = list(itertools.islice(fh, _BATCH))
+                if not lines:
+                    return
+                first = number + 1
+                number += len(lines)
+                numbers = [first + i for i, ln in enumerate(lines) if ln.strip()]
+                if len(numbers) != len(lines):
+                    lines = [ln for ln in lines if ln.strip()]
+                try:
+                    objs = orjson.loads(b"[" + b",".join(lines) + b"]")
+                    if len(objs) != len(lines):
+                        raise ValueError("a line holds more than one value")
+                except ValueError:
+                    objs = [_parse_line(ln, where, n) for n, ln in zip(numbers, lines, strict=True)]
+                yield numbers, objs
+    except (OSError, EOFError) as exc:
+        raise SnapshotError(f"cannot read file: {exc}", where) from exc
+
+
+def _parse_line(line: bytes, where: str, number: int) -> Any:
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SnapshotError(f"not valid UTF-8: {exc.reason} at byte {exc.start}", where, number) from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(f"not valid JSON: {exc.msg}", where, number) from exc
+
+
+def iter_entry_batches(path: Path) -> Iterator[list[tuple[bytes, Entry]]]:
+    """Stream batches of ``(key, entry)`` from one part file; errors name the file and line."""
+    where = str(path)
+    last = b""
+    first = True
+    for numbers, objs in _iter_json(path):
+        out: list[tuple[bytes, Entry]] = []
+        append = out.append
+        for line, obj in zip(numbers, objs, strict=True):
+            # The common case (text key, text string value, no TTL) as bare bytes, no record built.
+            entry: Entry
+            try:
+                if obj["type"] != "string" or len(obj) != 4:
+                    raise TypeError
+                key = obj["key"].encode()
+                value = obj["value"].encode()
+                ttl = obj["ttl_ms"]
+                if ttl is None:
+                    entry = value
+                elif type(ttl) is int and ttl > 0:
+                    entry = ("string", value, ttl)
+                else:
+                    raise TypeError
+            except (TypeError, KeyError, AttributeError):
+                rec = RedisRecord.from_json(obj, (where, line))
+                key = rec.key
+                entry = _entry(rec)
+            if key <= last and not first:
+                raise SnapshotError(f"key {key!r} is out of order or repeated "
+                                    "(lines must be sorted by key bytes)", where, line)
+            first = False
+            last = key
+            append((key, entry))
+        yield out
+
+
 def iter_entries(path: Path) -> Iterator[tuple[bytes, Entry]]:
     """Stream ``(key, entry)`` from one part file; errors name the file and line."""
-    where = str(path)
-    last: bytes | None = None
-    for line, obj in iter_jsonl(path):
-        # The common case (a text string key with a text value) without building a record.
-        if (type(obj) is dict and len(obj) == 4 and obj.get("type") == "string"
-                and type(obj.get("key")) is str and type(obj.get("value")) is str and "ttl_ms" in obj
-                and (obj["ttl_ms"] is None or (type(obj["ttl_ms"]) is int and obj["ttl_ms"] > 0))):
-            key = obj["key"].encode()
-            entry: Entry = ("string", obj["value"].encode(), obj["ttl_ms"])
-        else:
-            rec = RedisRecord.from_json(obj, (where, line))
-            key = rec.key
-            entry = _entry(rec)
-        if last is not None and key <= last:
-            raise SnapshotError(f"key {key!r} is out of order or repeated "
-                                "(lines must be sorted by key bytes)",
-                                where, line)
-        last = key
-        yield key, entry
+    for batch in iter_entry_batches(path):
+        yield from batch
 
 
 def _entry(rec: RedisRecord) -> Entry:
+    if rec.type == "string" and rec.ttl_ms is None:
+        assert isinstance(rec.value, bytes)
+        return rec.value
     if rec.type in ("string", "list", "set"):
         return rec.type, rec.value, rec.ttl_ms
     return rec.type, dict(rec.value), rec.ttl_ms  # type: ignore[arg-type]
@@ -103,8 +179,8 @@ def read_template(snapshot_dir: Path, part: str) -> Template:
     template: Template = {}
     for db, path in part_files(snapshot_dir, part):
         keys = template.setdefault(db, {})
-        for key, entry in iter_entries(path):
-            keys[key] = entry
+        for batch in iter_entry_batches(path):
+            keys.update(batch)
     return template
 
 
@@ -137,8 +213,12 @@ def fill_engine(dbs: Any, template: Template, now: float | None = None) -> int:
     for index, keys in template.items():
         db = dbs[index]
         d = db._dict
-        for key, (type_, value, ttl) in keys.items():
-            item = Item(value if type_ == "string" else _materialise(type_, value))
+        for key, entry in keys.items():
+            if type(entry) is bytes:
+                d[key] = Item(entry)
+                continue
+            type_, value, ttl = entry
+            item = Item(value if type_ == "string" else _materialise(str(type_), value))
             if ttl is not None:
                 expireat = now + ttl / 1000.0
                 item.expireat = expireat  # type: ignore[assignment]
@@ -169,12 +249,14 @@ _CHUNK = 1000  # elements per command for big collections
 
 def entry_commands(key: bytes, entry: Entry) -> list[bytes]:
     """The RESP commands that recreate one key on a real server."""
+    if isinstance(entry, bytes):
+        return [_cmd(b"SET", key, entry)]
     type_, value, ttl = entry
     out: list[bytes] = []
     if type_ == "string":
         if ttl is not None:
             return [_cmd(b"SET", key, value, b"PX", b"%d" % ttl)]
-        return [_cmd(b"SET", key, value)]
+        return [b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, len(value), value)]
     if type_ in ("list", "set"):
         verb = b"RPUSH" if type_ == "list" else b"SADD"
         items = list(value)
@@ -207,20 +289,22 @@ class Spool:
         spool = cls()
         try:
             buf: list[bytes] = []
-            size = 0
             for db, path in part_files(snapshot_dir, part):
                 buf.append(_cmd(b"SELECT", b"%d" % db))
                 spool.commands += 1
-                for key, entry in iter_entries(path):
-                    cmds = entry_commands(key, entry)
-                    buf.extend(cmds)
-                    spool.commands += len(cmds)
-                    spool.keys += 1
-                    size += len(cmds)
-                    if size >= 4096:
-                        spool.file.write(b"".join(buf))
-                        buf.clear()
-                        size = 0
+                for batch in iter_entry_batches(path):
+                    for key, entry in batch:
+                        if type(entry) is bytes:  # the common case, inline
+                            buf.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                                       % (len(key), key, len(entry), entry))
+                            spool.commands += 1
+                        else:
+                            cmds = entry_commands(key, entry)
+                            buf.extend(cmds)
+                            spool.commands += len(cmds)
+                    spool.keys += len(batch)
+                    spool.file.write(b"".join(buf))
+                    buf.clear()
             buf.append(_cmd(b"SELECT", b"0"))
             spool.commands += 1
             spool.file.write(b"".join(buf))
