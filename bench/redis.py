@@ -36,8 +36,25 @@ TARGET = {(10, 1): 0.3, (10, 16): 0.1}
 
 
 def rps(port: int, test: str, clients: int, pipeline: int, requests: int) -> float:
-    out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", test, "-n", str(requests), "-c", str(clients),
-                          "-P", str(pipeline), "--csv"], capture_output=True, check=True, timeout=600).stdout
+    out = subprocess.run(
+        [
+            "redis-benchmark",
+            "-p",
+            str(port),
+            "-t",
+            test,
+            "-n",
+            str(requests),
+            "-c",
+            str(clients),
+            "-P",
+            str(pipeline),
+            "--csv",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=600,
+    ).stdout
     line = out.decode().strip().splitlines()[-1]
     return float(line.split(",")[1].strip('"'))
 
@@ -57,7 +74,9 @@ def bench_commands(fake_port: int, real_port: int, requests: int) -> bool:
             target = TARGET.get((clients, pipeline))
             mark = "" if target is None else (f">={target}" + (" ok" if ratio >= target else " MISS"))
             ok &= target is None or ratio >= target
-            print(f"{test.upper():<7}{clients:>8}{pipeline:>4}{fake:>12,.0f}{real:>12,.0f}{ratio:>8.2f}  {mark}")
+            print(
+                f"{test.upper():<7}{clients:>8}{pipeline:>4}{fake:>12,.0f}{real:>12,.0f}{ratio:>8.2f}  {mark}"
+            )
     return ok
 
 
@@ -81,8 +100,10 @@ def bench_seed(root: Path, keys: int) -> bool:
     fake.stop()
     fake_rate = keys / fake_s
     ok = fake_rate >= 200_000
-    print(f"  fake engine:            {fake_s:7.2f} s  {fake_rate:>12,.0f} keys/s  (target >= 200,000: "
-          f"{'ok' if ok else 'MISS'})")
+    print(
+        f"  fake engine:            {fake_s:7.2f} s  {fake_rate:>12,.0f} keys/s  (target >= 200,000: "
+        f"{'ok' if ok else 'MISS'})"
+    )
 
     real = RealRedis()
     real.start()
@@ -95,8 +116,13 @@ def bench_seed(root: Path, keys: int) -> bool:
         real.client().flushall()
         t = time.perf_counter()
         with open(resp_file, "rb") as fh:
-            subprocess.run(["redis-cli", "-p", str(real.port), "--pipe"], stdin=fh, capture_output=True,
-                           check=True, timeout=600)
+            subprocess.run(
+                ["redis-cli", "-p", str(real.port), "--pipe"],
+                stdin=fh,
+                capture_output=True,
+                check=True,
+                timeout=600,
+            )
         cli_s = time.perf_counter() - t
         assert real.client().dbsize() == keys
         sim = RedisFake(RedisConfig(name="cache", engine="real"))
@@ -111,7 +137,9 @@ def bench_seed(root: Path, keys: int) -> bool:
         real.stop()
     ratio = sim_s / cli_s
     ok2 = ratio <= 2.0
-    print(f"  real via simdb:         {sim_s:7.2f} s  {keys / sim_s:>12,.0f} keys/s  (reads + checks the part)")
+    print(
+        f"  real via simdb:         {sim_s:7.2f} s  {keys / sim_s:>12,.0f} keys/s  (reads + checks the part)"
+    )
     print(f"  real via redis-cli --pipe: {cli_s:4.2f} s  {keys / cli_s:>12,.0f} keys/s  (pre-encoded RESP)")
     print(f"  simdb/redis-cli time ratio: {ratio:.2f} (target <= 2.0: {'ok' if ok2 else 'MISS'})")
     return ok and ok2

@@ -18,11 +18,27 @@ SIMDB = [sys.executable, "-c", "import sys; from simdb.cli import main; sys.argv
 
 
 def test_serve_prints_endpoint_and_serves_the_snapshot(tmp_path: Path) -> None:
-    snap = write_snapshot(tmp_path / "snap", {0: [RedisRecord.make(b"hello", "string", b"world")]}, part="feed")
+    snap = write_snapshot(
+        tmp_path / "snap", {0: [RedisRecord.make(b"hello", "string", b"world")]}, part="feed"
+    )
     proc = subprocess.Popen(
-        [*SIMDB, "redis", "serve", "--port", "0", "--admin-port", "0",
-         "--snapshot", str(snap), "--part", "feed"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            *SIMDB,
+            "redis",
+            "serve",
+            "--port",
+            "0",
+            "--admin-port",
+            "0",
+            "--snapshot",
+            str(snap),
+            "--part",
+            "feed",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         ready = proc.stdout.readline()
@@ -34,8 +50,9 @@ def test_serve_prints_endpoint_and_serves_the_snapshot(tmp_path: Path) -> None:
         with redis.Redis(host=m.group(1), port=int(m.group(2))) as client:
             assert client.get("hello") == b"world"
             client.set("hello", "changed")
-            with urllib.request.urlopen(urllib.request.Request(admin_url.group(1) + "/reset", method="POST",
-                                                               data=b"")) as resp:
+            with urllib.request.urlopen(
+                urllib.request.Request(admin_url.group(1) + "/reset", method="POST", data=b"")
+            ) as resp:
                 assert json.loads(resp.read())["ok"]
             assert client.get("hello") == b"world"
     finally:
@@ -44,7 +61,8 @@ def test_serve_prints_endpoint_and_serves_the_snapshot(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_a_bad_engine() -> None:
-    done = subprocess.run([*SIMDB, "redis", "serve", "--engine", "nope"],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*SIMDB, "redis", "serve", "--engine", "nope"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode != 0
     assert "--engine" in done.stderr

@@ -92,12 +92,13 @@ def test_blocking_pop_is_woken_by_a_push(redis_server: RedisTarget) -> None:
 def test_redis_cli_and_pipe(redis_server: RedisTarget) -> None:
     cli = require_program("redis-cli", "redis-tools")
     base = [cli, "-h", redis_server.host, "-p", str(redis_server.port)]
-    assert subprocess.run(base + ["PING"], capture_output=True, timeout=30).stdout == b"PONG\n"
-    assert subprocess.run(base + ["SET", "cli", "yes"], capture_output=True, timeout=30).stdout == b"OK\n"
-    assert subprocess.run(base + ["GET", "cli"], capture_output=True, timeout=30).stdout == b"yes\n"
-    resp = b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\npipe:%d\r\n$1\r\nv\r\n" % (len(b"pipe:%d" % i), i)
-                    for i in range(2000))
-    done = subprocess.run(base + ["--pipe"], input=resp + b"PING\r\n", capture_output=True, timeout=60)
+    assert subprocess.run([*base, "PING"], capture_output=True, timeout=30).stdout == b"PONG\n"
+    assert subprocess.run([*base, "SET", "cli", "yes"], capture_output=True, timeout=30).stdout == b"OK\n"
+    assert subprocess.run([*base, "GET", "cli"], capture_output=True, timeout=30).stdout == b"yes\n"
+    resp = b"".join(
+        b"*3\r\n$3\r\nSET\r\n$%d\r\npipe:%d\r\n$1\r\nv\r\n" % (len(b"pipe:%d" % i), i) for i in range(2000)
+    )
+    done = subprocess.run([*base, "--pipe"], input=resp + b"PING\r\n", capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert b"errors: 0, replies: 2001" in done.stdout
     with redis_server.client() as r:
@@ -106,8 +107,26 @@ def test_redis_cli_and_pipe(redis_server: RedisTarget) -> None:
 
 def test_redis_benchmark_smoke(redis_server: RedisTarget) -> None:
     bench = require_program("redis-benchmark", "redis-tools")
-    done = subprocess.run([bench, "-h", redis_server.host, "-p", str(redis_server.port), "-t", "set,get,lpush",
-                           "-n", "2000", "-c", "5", "-P", "4", "--csv"], capture_output=True, timeout=120)
+    done = subprocess.run(
+        [
+            bench,
+            "-h",
+            redis_server.host,
+            "-p",
+            str(redis_server.port),
+            "-t",
+            "set,get,lpush",
+            "-n",
+            "2000",
+            "-c",
+            "5",
+            "-P",
+            "4",
+            "--csv",
+        ],
+        capture_output=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.decode().strip().splitlines()
     assert [line.split(",")[0].strip('"') for line in lines[1:]] == ["SET", "GET", "LPUSH"]

@@ -32,32 +32,79 @@ def cmd(*parts: Any) -> st.SearchStrategy[tuple[bytes, ...]]:
 
 
 commands = st.one_of(
-    cmd(b"SET", keys, values), cmd(b"GET", keys), cmd(b"INCR", keys), cmd(b"DECRBY", keys, ints),
-    cmd(b"APPEND", keys, values), cmd(b"STRLEN", keys), cmd(b"DEL", keys), cmd(b"EXISTS", keys, keys),
-    cmd(b"TYPE", keys), cmd(b"MSET", keys, values, keys, values), cmd(b"MGET", keys, keys, keys),
-    cmd(b"SETNX", keys, values), cmd(b"GETSET", keys, values),
-    cmd(b"HSET", keys, fields, values), cmd(b"HGET", keys, fields), cmd(b"HDEL", keys, fields),
-    cmd(b"HINCRBY", keys, fields, ints), cmd(b"HGETALL", keys), cmd(b"HLEN", keys), cmd(b"HKEYS", keys),
-    cmd(b"LPUSH", keys, values, values), cmd(b"RPUSH", keys, values), cmd(b"LPOP", keys), cmd(b"RPOP", keys),
-    cmd(b"LRANGE", keys, ints, ints), cmd(b"LLEN", keys), cmd(b"LINDEX", keys, ints), cmd(b"LREM", keys, ints, values),
-    cmd(b"SADD", keys, values, values), cmd(b"SREM", keys, values), cmd(b"SMEMBERS", keys), cmd(b"SCARD", keys),
-    cmd(b"SISMEMBER", keys, values), cmd(b"SINTER", keys, keys),
-    cmd(b"ZADD", keys, scores, values), cmd(b"ZADD", keys, b"NX", scores, values), cmd(b"ZSCORE", keys, values),
-    cmd(b"ZRANGE", keys, ints, ints, b"WITHSCORES"), cmd(b"ZINCRBY", keys, scores, values), cmd(b"ZCARD", keys),
-    cmd(b"ZREM", keys, values), cmd(b"ZRANGEBYSCORE", keys, scores, scores),
-    cmd(b"EXPIRE", keys, st.sampled_from([b"100", b"0", b"-1"])), cmd(b"PEXPIRE", keys, b"100000"),
-    cmd(b"PERSIST", keys), cmd(b"TTL", keys), cmd(b"PTTL", keys).map(lambda c: (b"TTL", c[1])),
-    cmd(b"SET", keys, values, b"EX", b"100"), cmd(b"SET", keys, values, b"NX"), cmd(b"SET", keys, values, b"XX"),
-    cmd(b"GET"), cmd(b"NOSUCHCMD", keys),
+    cmd(b"SET", keys, values),
+    cmd(b"GET", keys),
+    cmd(b"INCR", keys),
+    cmd(b"DECRBY", keys, ints),
+    cmd(b"APPEND", keys, values),
+    cmd(b"STRLEN", keys),
+    cmd(b"DEL", keys),
+    cmd(b"EXISTS", keys, keys),
+    cmd(b"TYPE", keys),
+    cmd(b"MSET", keys, values, keys, values),
+    cmd(b"MGET", keys, keys, keys),
+    cmd(b"SETNX", keys, values),
+    cmd(b"GETSET", keys, values),
+    cmd(b"HSET", keys, fields, values),
+    cmd(b"HGET", keys, fields),
+    cmd(b"HDEL", keys, fields),
+    cmd(b"HINCRBY", keys, fields, ints),
+    cmd(b"HGETALL", keys),
+    cmd(b"HLEN", keys),
+    cmd(b"HKEYS", keys),
+    cmd(b"LPUSH", keys, values, values),
+    cmd(b"RPUSH", keys, values),
+    cmd(b"LPOP", keys),
+    cmd(b"RPOP", keys),
+    cmd(b"LRANGE", keys, ints, ints),
+    cmd(b"LLEN", keys),
+    cmd(b"LINDEX", keys, ints),
+    cmd(b"LREM", keys, ints, values),
+    cmd(b"SADD", keys, values, values),
+    cmd(b"SREM", keys, values),
+    cmd(b"SMEMBERS", keys),
+    cmd(b"SCARD", keys),
+    cmd(b"SISMEMBER", keys, values),
+    cmd(b"SINTER", keys, keys),
+    cmd(b"ZADD", keys, scores, values),
+    cmd(b"ZADD", keys, b"NX", scores, values),
+    cmd(b"ZSCORE", keys, values),
+    cmd(b"ZRANGE", keys, ints, ints, b"WITHSCORES"),
+    cmd(b"ZINCRBY", keys, scores, values),
+    cmd(b"ZCARD", keys),
+    cmd(b"ZREM", keys, values),
+    cmd(b"ZRANGEBYSCORE", keys, scores, scores),
+    cmd(b"EXPIRE", keys, st.sampled_from([b"100", b"0", b"-1"])),
+    cmd(b"PEXPIRE", keys, b"100000"),
+    cmd(b"PERSIST", keys),
+    cmd(b"TTL", keys),
+    cmd(b"PTTL", keys).map(lambda c: (b"TTL", c[1])),
+    cmd(b"SET", keys, values, b"EX", b"100"),
+    cmd(b"SET", keys, values, b"NX"),
+    cmd(b"SET", keys, values, b"XX"),
+    cmd(b"GET"),
+    cmd(b"NOSUCHCMD", keys),
 )
 
 
 def normalise(cmd: tuple[bytes, ...], reply: Any) -> Any:
     if isinstance(reply, redis.ResponseError):
         text = str(reply)
-        return ("error", text.split(" ")[0], "type" if "WRONGTYPE" in text else
-                "int" if "integer" in text else "float" if "float" in text else "syntax" if "syntax" in text
-                else "arity" if "arguments" in text else "other")
+        return (
+            "error",
+            text.split(" ")[0],
+            "type"
+            if "WRONGTYPE" in text
+            else "int"
+            if "integer" in text
+            else "float"
+            if "float" in text
+            else "syntax"
+            if "syntax" in text
+            else "arity"
+            if "arguments" in text
+            else "other",
+        )
     if isinstance(reply, list):
         items = [normalise(cmd, r) for r in reply]
         return sorted(items, key=repr) if cmd[0] in UNORDERED else items
@@ -110,8 +157,9 @@ def test_command_sequences(both: tuple[redis.Redis, redis.Redis], seq: list[tupl
 
 @settings(max_examples=30)
 @given(st.lists(commands, min_size=1, max_size=15), st.booleans())
-def test_pipelines_and_transactions(both: tuple[redis.Redis, redis.Redis], seq: list[tuple[bytes, ...]],
-                                    transaction: bool) -> None:
+def test_pipelines_and_transactions(
+    both: tuple[redis.Redis, redis.Redis], seq: list[tuple[bytes, ...]], transaction: bool
+) -> None:
     fake, real = both
     fake.flushall()
     real.flushall()

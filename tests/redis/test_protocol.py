@@ -47,7 +47,8 @@ CLOSING = [
 
 @pytest.mark.parametrize(("data", "reply"), CLOSING, ids=[repr(d[:24]) for d, _ in CLOSING])
 def test_protocol_errors_close_the_connection_with_redis_words(
-        redis_server: RedisTarget, data: bytes, reply: bytes) -> None:
+    redis_server: RedisTarget, data: bytes, reply: bytes
+) -> None:
     assert exchange(redis_server, data, reply + EOF_MARK) == reply + EOF_MARK
     # ... and the server keeps serving everyone else.
     assert exchange(redis_server, b"PING\r\n", b"+PONG\r\n") == b"+PONG\r\n"
@@ -63,21 +64,36 @@ ANSWERED = [
     (b"get a b c\r\n", b"-ERR wrong number of arguments for 'get' command\r\n"),
     (b"*1\r\n$3\r\nGET\r\n", b"-ERR wrong number of arguments for 'get' command\r\n"),
     (b"CLIENT FOO\r\n", b"-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n"),
-    (b"CLIENT SETNAME 'a b'\r\n", b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n"),
+    (
+        b"CLIENT SETNAME 'a b'\r\n",
+        b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n",
+    ),
     (b"SELECT 99\r\n", b"-ERR DB index is out of range\r\n"),
     (b"HELLO 4\r\n", b"-NOPROTO unsupported protocol version\r\n"),
     (b"EXEC\r\n", b"-ERR EXEC without MULTI\r\n"),
-    (b"AUTH x\r\n", b"-ERR AUTH <password> called without any password configured for the default user. "
-                    b"Are you sure your configuration is correct?\r\n"),
+    (
+        b"AUTH x\r\n",
+        b"-ERR AUTH <password> called without any password configured for the default user. "
+        b"Are you sure your configuration is correct?\r\n",
+    ),
     (b"AUTH a b\r\n", b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"),
     (b'SET "a b" "c\\x41"\r\nGET "a b"\r\n', b"+OK\r\n$2\r\ncA\r\n"),
-    (b"MULTI\r\nFOO\r\nEXEC\r\n", b"+OK\r\n-ERR unknown command 'FOO', with args beginning with: \r\n"
-                                  b"-EXECABORT Transaction discarded because of previous errors.\r\n"),
-    (b"MULTI\r\nSET a 1\r\nLPUSH a 1\r\nEXEC\r\n",
-     b"+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
-    (b"SUBSCRIBE c\r\nGET a\r\nPING\r\n",
-     b"*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n-ERR Can't execute 'get': only (P|S)SUBSCRIBE / "
-     b"(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n*2\r\n$4\r\npong\r\n$0\r\n\r\n"),
+    (
+        b"MULTI\r\nFOO\r\nEXEC\r\n",
+        b"+OK\r\n-ERR unknown command 'FOO', with args beginning with: \r\n"
+        b"-EXECABORT Transaction discarded because of previous errors.\r\n",
+    ),
+    (
+        b"MULTI\r\nSET a 1\r\nLPUSH a 1\r\nEXEC\r\n",
+        b"+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n"
+        b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+    ),
+    (
+        b"SUBSCRIBE c\r\nGET a\r\nPING\r\n",
+        b"*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n-ERR Can't execute 'get': only (P|S)SUBSCRIBE / "
+        b"(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"
+        b"*2\r\n$4\r\npong\r\n$0\r\n\r\n",
+    ),
     (b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\nGET k\r\n", b"+OK\r\n$1\r\nv\r\n"),
     (b"*0\r\n\r\nPING\r\n", b"+PONG\r\n"),
 ]
@@ -85,19 +101,26 @@ ANSWERED = [
 
 @pytest.mark.parametrize(("data", "reply"), ANSWERED, ids=[repr(d[:24]) for d, _ in ANSWERED])
 def test_requests_get_redis_replies_and_the_connection_stays(
-        redis_server: RedisTarget, data: bytes, reply: bytes) -> None:
+    redis_server: RedisTarget, data: bytes, reply: bytes
+) -> None:
     assert exchange(redis_server, data, reply) == reply
 
 
 def test_quit_replies_ok_then_closes(redis_server: RedisTarget) -> None:
     expect = b"+OK\r\n+OK\r\n" + EOF_MARK
-    assert exchange(redis_server, b"*3\r\n$3\r\nset\r\n$1\r\na\r\n$1\r\nb\r\nQUIT\r\nPING\r\n", expect) == expect
+    assert (
+        exchange(redis_server, b"*3\r\n$3\r\nset\r\n$1\r\na\r\n$1\r\nb\r\nQUIT\r\nPING\r\n", expect) == expect
+    )
 
 
 def test_request_split_across_packets(redis_server: RedisTarget) -> None:
     with socket.create_connection((redis_server.host, redis_server.port)) as s:
         s.settimeout(5)
-        for piece in (b"*3\r\n$3\r\nSE", b"T\r\n$1\r\nk\r\n$5\r\nab", b"cde\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"):
+        for piece in (
+            b"*3\r\n$3\r\nSE",
+            b"T\r\n$1\r\nk\r\n$5\r\nab",
+            b"cde\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+        ):
             s.sendall(piece)
         out = b""
         while not out.endswith(b"abcde\r\n"):

@@ -29,8 +29,9 @@ RECORDS = {
 }
 
 
-def write_snapshot(out: Path, records: dict[int, list[RedisRecord]], part: str = "cache",
-                   compress: bool = False) -> Path:
+def write_snapshot(
+    out: Path, records: dict[int, list[RedisRecord]], part: str = "cache", compress: bool = False
+) -> Path:
     with SnapshotWriter(out, name="test", compress=compress) as w:
         for db, recs in records.items():
             f = w.open_file(part, "redis", f"redis/{part}/db{db}.jsonl")
@@ -64,8 +65,14 @@ def dump(client: redis.Redis, dbs: tuple[int, ...] = (0, 3)) -> dict[tuple[int, 
 def seeded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RedisFake]:
     if request.param == "real":
         require_program("redis-server", "redis-server")
-    fake = RedisFake(RedisConfig(name="cache", engine=request.param, admin_port=0,
-                                 snapshot=write_snapshot(tmp_path / "snap", RECORDS)))
+    fake = RedisFake(
+        RedisConfig(
+            name="cache",
+            engine=request.param,
+            admin_port=0,
+            snapshot=write_snapshot(tmp_path / "snap", RECORDS),
+        )
+    )
     fake.start()
     yield fake
     fake.stop()
@@ -130,6 +137,7 @@ def test_bad_part_is_refused_and_state_kept(seeded: RedisFake, tmp_path: Path, d
         import yaml
 
         from simdb.snapshot.format import sha256_of
+
         manifest = yaml.safe_load((snap / "snapshot.yaml").read_text())
         manifest["parts"]["cache"]["files"][0]["sha256"] = sha256_of(path)
         (snap / "snapshot.yaml").write_text(yaml.safe_dump(manifest))
@@ -147,7 +155,7 @@ def test_missing_part_is_named(tmp_path: Path) -> None:
     fake = RedisFake(RedisConfig(name="cache"))
     fake.start()
     try:
-        with pytest.raises(SnapshotError, match="no part named 'cache'.*other"):
+        with pytest.raises(SnapshotError, match=r"no part named 'cache'.*other"):
             fake.load(snap)
     finally:
         fake.stop()
@@ -176,8 +184,10 @@ def test_password_protected_fake() -> None:
     try:
         with redis.Redis(host=ep.host, port=ep.port) as anon, pytest.raises(redis.AuthenticationError):
             anon.get("x")
-        with redis.Redis(host=ep.host, port=ep.port, password="wrong") as bad, \
-                pytest.raises(redis.AuthenticationError):
+        with (
+            redis.Redis(host=ep.host, port=ep.port, password="wrong") as bad,
+            pytest.raises(redis.AuthenticationError),
+        ):
             bad.ping()
         with redis.Redis(host=ep.host, port=ep.port, password="s3cret") as good:
             assert good.ping() and good.set("x", "1")
