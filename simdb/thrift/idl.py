@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ply import yacc as _ply_yacc
 from thriftpy2.parser import lexer as _tp_lexer
 from thriftpy2.parser import parser as _tp_parser
 from thriftpy2.parser.exc import ThriftParserError
@@ -47,6 +48,18 @@ _PYTHON_RESERVED: tuple[str, ...] = (*keyword.kwlist, "self")
 
 # Serialises load_idl: the parser's module globals are swapped while it runs.
 _LOAD_LOCK = threading.Lock()
+
+# thriftpy2 builds PLY's LALR tables anew for every file it parses (~0.1 s each); the tables only
+# depend on the grammar, so simdb builds them once and hands the parser to every parse. PLY keeps a
+# parse's state in locals, so the nested parses of includes can share it (lexers stay per file).
+_PARSER: Any = None
+
+
+def _parser() -> Any:
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = _ply_yacc.yacc(module=_tp_parser, debug=False, write_tables=False)
+    return _PARSER
 
 _TOKEN_RE = re.compile(
     r"""
@@ -212,6 +225,8 @@ class _Loader:
 
     def wrap_parse(self, real_parse: Callable[..., types.ModuleType]) -> Callable[..., types.ModuleType]:
         def parse(path: str, *args: Any, **kwargs: Any) -> types.ModuleType:
+            if not args and kwargs.get("parser") is None:
+                kwargs["parser"] = _parser()
             self.stack.append(path)
             try:
                 return real_parse(path, *args, **kwargs)

@@ -26,14 +26,16 @@ stubs, by exact arguments, in the order recorded (the last one repeats).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import gc
 import itertools
 import json
 import operator
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -551,6 +553,18 @@ def _read_stub_file(path: Path) -> tuple[Any, str]:
     raise ConfigError(f"{path}: a stub file must end in .yaml, .yml or .json")
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a bulk load allocates many long-lived objects."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class StubSet:
     """The stubs (and recordings and fault rules) of one service.
 
@@ -614,7 +628,7 @@ class StubSet:
 
         ``templates=False`` skips looking for ``{{`` (the caller knows there is none).
         """
-        with self._lock:
+        with self._lock, _gc_paused():
             parsed: list[_Stub] = []
             seen: set[str] = set()
             for i, raw in enumerate(items):
@@ -650,7 +664,7 @@ class StubSet:
         if not stubs_path.exists() and not rec_path.exists():
             raise SnapshotError(f"thrift part {part_name!r} has neither stubs.jsonl nor recordings.jsonl",
                                 str(part_dir))
-        with self._lock:
+        with self._lock, _gc_paused():
             parsed: list[_Stub] = []
             seen: set[str] = set()
             if stubs_path.exists():
