@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ply import yacc as _ply_yacc
+from ply import yacc as _ply_yacc  # type: ignore[import-untyped]  # thriftpy2's parser generator
 from thriftpy2.parser import lexer as _tp_lexer
 from thriftpy2.parser import parser as _tp_parser
 from thriftpy2.parser.exc import ThriftParserError
