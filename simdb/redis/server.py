@@ -51,6 +51,7 @@ class _Connection(asyncio.Protocol):
         self.backlog: list[bytes] = []
         self.out: list[bytes] | None = None
         self.peer = "?"
+        self.lost = False
 
     # -- asyncio callbacks -------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -65,9 +66,23 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
-        if self.session is not None:
-            with self.engine.lock:
-                self.session.close()
+        self.lost = True
+        if self.session is None:
+            return
+        if self.blocked:  # wake the worker; _unblock closes the session when it returns
+            self.wake()
+            return
+        with self.engine.lock:
+            self.session.close()
+
+    def wake(self) -> None:
+        """End a blocking command early, as ``CLIENT UNBLOCK ... TIMEOUT`` would."""
+        assert self.session is not None
+        with self.engine.lock:
+            sock = self.session.sock
+            if sock._blocked and sock._db is not None:
+                sock._unblock_reason = b"timeout"
+                sock._db.wake_all()
 
     def data_received(self, data: bytes) -> None:
         if self.blocked:
@@ -193,8 +208,7 @@ class _Connection(asyncio.Protocol):
     # -- blocking commands -------------------------------------------------------------------------
     def _block(self, argv: list[bytes]) -> None:
         assert self.transport is not None
-        self.blocked = True
-        self.transport.pause_reading()
+        self.blocked = True  # keep reading (to notice a disconnect); data_received queues the input
         loop = self.server.loop
         assert loop is not None
         fut = loop.run_in_executor(self.server.executor, self._run_blocking, argv)
@@ -212,8 +226,11 @@ class _Connection(asyncio.Protocol):
 
     def _unblock(self, fut: asyncio.Future[bytes]) -> None:
         transport = self.transport
-        assert transport is not None
-        if transport.is_closing():
+        assert transport is not None and self.session is not None
+        if self.lost or transport.is_closing():
+            self.blocked = False
+            with self.engine.lock:
+                self.session.close()
             return
         try:
             reply = fut.result()
@@ -222,7 +239,6 @@ class _Connection(asyncio.Protocol):
             reply = error(msg.INTERNAL.format("blocking command", exc))
         transport.write(reply)
         self.blocked = False
-        transport.resume_reading()
         backlog, self.backlog = self.backlog, []
         self.data_received(b"")
         for chunk in backlog:
@@ -300,6 +316,8 @@ class RespServer:
             if self._server is not None:
                 self._server.close()
             for conn in list(self.connections):
+                if conn.blocked:
+                    conn.wake()
                 if conn.transport is not None:
                     conn.transport.close()
             await asyncio.sleep(0)
