@@ -96,10 +96,9 @@ def home_feed(
         resp = candidates.getCandidates(cg_mod.CandidateRequest(userId=user_id, numCandidates=size))
         pin_ids = [c.pinId for c in resp.candidates][:size]
         out["candidates (candidates)"] = pin_ids
-        pins = pinstore.getPins(pin_ids, False)
-        out["pins found (pinstore)"] = sorted(pins.pins) if hasattr(pins, "pins") else pins
+        out["pin titles (pinstore)"] = [pinstore.getPin(pin_id).title for pin_id in pin_ids]
         ranked = ranker.rank(rk_mod.RankRequest(userId=user_id, candidates=pin_ids, userFeatures={}))
-        out["ranked (ranker)"] = [(s.pinId, round(s.score, 3)) for s in ranked.ranked]
+        out["top ranked (ranker)"] = [(s.pinId, round(s.score, 3)) for s in ranked.ranked][:size]
         ranker.logImpression(rk_mod.Impression(userId=user_id, pinId=pin_ids[0] if pin_ids else 0, position=0,
                                                 timestampMs=0))
     finally:
@@ -112,7 +111,7 @@ def home_feed(
         out["followee cache (redis)"] = r.zrevrange(f"followees:{user_id}", 0, 9) or r.lrange(
             f"followees:{user_id}", 0, 9
         )
-        out["user features (redis)"] = r.hgetall(f"features:user:{user_id}")
+        out["user features (redis)"] = r.hgetall(f"user:{user_id}:features")
         out["keys (redis)"] = r.dbsize()
     finally:
         r.close()

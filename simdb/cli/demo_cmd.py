@@ -65,7 +65,7 @@ def demo(
         endpoints = stack.endpoints()
         table = Table(title=f"simdb demo stack (snapshot {paths.snapshot})")
         for column in ("fake", "kind", "endpoint", "admin"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for name, ep in endpoints.items():
             admin = f"http://{ep.host}:{ep.admin_port}/_simdb/" if ep.admin_port else "-"
             table.add_row(name, ep.kind, ep.url(), admin)

@@ -1,0 +1,5 @@
+"""``python -m simdb``."""
+
+from simdb.cli import main
+
+main()
