@@ -170,6 +170,30 @@ def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple((v is None, type(v).__name__, v) for v in key)
 
 
+_PLAIN = frozenset({int, str, float, type(None)})
+
+
+def _engine(url: str) -> sa.Engine:
+    """An engine; for PyMySQL, temporal and DECIMAL columns arrive as MySQL's own text (no conversion)."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() in ("mysql", "mariadb") and parsed.get_driver_name() == "pymysql":
+        from pymysql.constants import FIELD_TYPE
+        from pymysql.converters import conversions
+
+        conv = dict(conversions)
+        for ft in (
+            FIELD_TYPE.DATETIME,
+            FIELD_TYPE.TIMESTAMP,
+            FIELD_TYPE.DATE,
+            FIELD_TYPE.TIME,
+            FIELD_TYPE.DECIMAL,
+            FIELD_TYPE.NEWDECIMAL,
+        ):
+            conv[ft] = None
+        return sa.create_engine(url, connect_args={"conv": conv})
+    return sa.create_engine(url)
+
+
 class _TableWriter:
     def __init__(
         self,
@@ -191,8 +215,14 @@ class _TableWriter:
 
     def write_rows(self, rows: Iterable[Sequence[Any]]) -> None:
         names = self.names
+        plain = _PLAIN
+        write = self.fw.write_line
         for row in rows:
-            self.fw.write_line(dump_line({n: encode_value(v) for n, v in zip(names, row, strict=True)}))
+            write(
+                dump_line(
+                    {n: (v if type(v) in plain else encode_value(v)) for n, v in zip(names, row, strict=True)}
+                )
+            )
             for idx, _parent, _pcols, bucket in self.collect:
                 values = tuple(row[i] for i in idx)
                 if None not in values:
@@ -214,7 +244,7 @@ def capture_sql(
     where = dict(where or {})
     limits = dict(limits or {})
     try:
-        engine = sa.create_engine(url)
+        engine = _engine(url)
         md = sa.MetaData()
         md.reflect(engine)
     except sa.exc.SQLAlchemyError as exc:

@@ -194,9 +194,12 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
         raise SnapshotError(f"cannot read file: {exc}", str(path)) from exc
 
 
+_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def dump_line(value: Any) -> str:
     """One JSON Lines record, compact and with sorted keys, so diffs stay small."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+    return _LINE_ENCODER.encode(value) + "\n"
 
 
 def now_utc() -> datetime:

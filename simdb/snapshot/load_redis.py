@@ -91,6 +91,27 @@ def encode_part(snap: Snapshot, part: str, out: Path) -> _Batches:
             last: bytes | None = None
             count = 0
             for line, obj in iter_jsonl(snap.path_of(entry)):
+                # fast path: a plain text string key (most of a large cache), checked inline
+                if type(obj) is dict and len(obj) == 4 and obj.get("type") == "string":
+                    ks, vs, ttl = obj.get("key"), obj.get("value"), obj.get("ttl_ms", 0)
+                    if (
+                        type(ks) is str
+                        and type(vs) is str
+                        and (ttl is None or (type(ttl) is int and ttl > 0))
+                    ):
+                        kb = ks.encode()
+                        if last is not None and kb <= last:
+                            raise SnapshotError("keys must be sorted by bytes and unique", path, line)
+                        last = kb
+                        count += 1
+                        vb = vs.encode()
+                        if ttl is None:
+                            emit(
+                                b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(kb), kb, len(vb), vb)
+                            )
+                        else:
+                            emit(_cmd(b"SET", kb, vb, b"PX", str(ttl).encode()))
+                        continue
                 rec = parse_redis_record(obj, db, path, line)
                 if last is not None and rec.key <= last:
                     raise SnapshotError("keys must be sorted by bytes and unique", path, line)
