@@ -10,15 +10,18 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from thriftpy2.protocol import TBinaryProtocolFactory
 from thriftpy2.transport import TMemoryBuffer
 
 from simdb.errors import ConfigError, SnapshotError
-from simdb.thrift.codec import args_from_json
+from simdb.thrift.codec import args_from_json, args_to_json
 from simdb.thrift.idl import load_idl
 from simdb.thrift.model import MethodModel, service_model
 from simdb.thrift.reply import APP_ERROR_TYPES
 from simdb.thrift.stubs import Reply, StubSet
+from tests.thrift.strategies import structs
 
 ROOT = Path(__file__).parent.parent.parent
 IDL = Path(__file__).parent / "idl"
@@ -622,3 +625,45 @@ def test_documented_sequence_behaves_as_described(tmp_path: Path) -> None:
         "return",
         "return",
     ]
+
+
+# --- property: a stub built from a call's own arguments matches that call after a trip over the wire ------
+
+
+def roundtrip_args(method: MethodModel, args: Any) -> Any:
+    out = TMemoryBuffer()
+    args.write(TBinaryProtocolFactory().get_protocol(out))
+    back = method.args_cls()
+    back.read(TBinaryProtocolFactory().get_protocol(TMemoryBuffer(out.getvalue())))
+    return back
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_stubs_built_from_arguments_match_them_on_the_wire(data: st.DataObject) -> None:
+    method = RICH.methods[data.draw(st.sampled_from(["echo", "lookup", "value"]))]
+    args = data.draw(structs(method.args_cls, nan=False))
+    args_json = args_to_json(method, args)
+    # a partial stub on a random subset of the fields of the first argument (recursing into structs)
+    first = method.args[0].name
+    given_fields = args_json.get(first)
+    partial_args: dict[str, Any] = {}
+    if isinstance(given_fields, dict):
+        keep = data.draw(st.sets(st.sampled_from(sorted(given_fields) or [""]), max_size=4))
+        partial_args[first] = {k: v for k, v in given_fields.items() if k in keep}
+    stubs = stubset(
+        RICH,
+        {
+            "id": "exact",
+            "method": method.name,
+            "match": "exact",
+            "args": args_json,
+            "priority": 1,
+            "reply": {"app_error": "exact"},
+        },
+        {"id": "partial", "method": method.name, "args": partial_args, "reply": {"app_error": "partial"}},
+    )
+    wire = roundtrip_args(method, args)
+    assert stubs.match_stub_id(method, wire) == "exact"
+    stubs.remove("exact")
+    assert stubs.match_stub_id(method, wire) == "partial"
