@@ -80,6 +80,8 @@ _DEFINITION_KEYWORDS = frozenset(
     {"include", "cpp_include", "namespace", "typedef", "const", "enum", "senum", "struct",
      "union", "exception", "service"}
 )
+# Words after which an identifier is a type, not a name.
+_TYPE_PREFIXES = frozenset({"required", "optional", "typedef", "const", "oneway", "extends"})
 _OPEN = {"(": ")", "<": ">", "{": "}", "[": "]"}
 _CLOSE = frozenset(_OPEN.values())
 
@@ -133,7 +135,11 @@ def preprocess(text: str, filename: str = "<idl>") -> str:
             sign = -1 if tok.text[0] == "-" else 1
             edits.append((tok.start, tok.end, str(sign * int(tok.text[1:], 16))))
         elif tok.kind == "ident":
-            if tok.text == "uuid" and nxt is not None and (
+            prev = toks[i - 1] if i > 0 else None
+            named = prev is not None and (
+                prev.text == ">" or (prev.kind == "ident" and prev.text not in _TYPE_PREFIXES)
+            )
+            if tok.text == "uuid" and not named and nxt is not None and (
                 nxt.kind == "ident" or (depth_angle > 0 and nxt.text in (",", ">"))
             ):
                 raise IdlError(

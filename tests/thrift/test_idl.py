@@ -185,11 +185,15 @@ def test_preprocess_keeps_line_numbers_and_literals() -> None:
 
 def test_uuid_as_a_field_name_is_fine_but_as_a_type_is_refused() -> None:
     assert "uuid" in preprocess("struct S {\n  1: string uuid\n}\n")
+    assert "uuid" in preprocess("struct S {\n  string uuid\n  i32 next\n}\n")  # implicit field ids
+    assert "uuid" in preprocess("service S {\n  void uuid(1: list<i32> uuid)\n}\n")
     for text, line in [
         ("struct S {\n  1: uuid id\n}\n", 2),
         ("struct S {\n\n  1: list<uuid> ids\n}\n", 3),
         ("struct S { 1: map<uuid, string> m }\n", 1),
         ("typedef uuid Id\n", 1),
+        ("struct S {\n  1: required uuid id\n}\n", 2),
+        ("service S {\n  uuid get()\n}\n", 2),
     ]:
         with pytest.raises(IdlError, match=rf"^x\.thrift:{line}: the 'uuid' type"):
             preprocess(text, "x.thrift")
