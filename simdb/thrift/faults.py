@@ -281,6 +281,12 @@ class FaultPlan:
             self._bound[id(method)] = bound
             return bound
 
+    def reset(self) -> None:
+        """Start every method's random stream again: the next calls meet the faults of a fresh start."""
+        with self._lock:
+            self._bound = {}
+            self._methods = {}
+
     def to_json(self) -> dict[str, Any]:
         """``{"seed": n, "rules": {method: rule}}`` for the admin API."""
         return {"seed": self.seed, "rules": {name: rule.to_json() for name, rule in self.rules.items()}}

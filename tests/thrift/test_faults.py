@@ -232,3 +232,11 @@ def test_json_round_trip_for_the_admin_api() -> None:
 def test_from_json_errors_name_the_key(data: Any, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         FaultPlan.from_json(data, PINSTORE)
+
+
+def test_reset_starts_the_streams_again() -> None:
+    p = plan({"getPin": {"p50_ms": 2, "p99_ms": 30, "exception_rate": 0.3}}, seed=4)
+    first = trace(p, GET_PIN, 40)
+    assert trace(p, GET_PIN, 40) != first
+    p.reset()
+    assert trace(p, GET_PIN, 40) == first
