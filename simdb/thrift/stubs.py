@@ -39,11 +39,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from thriftpy2.thrift import TApplicationException, TType
 
 from simdb.errors import ConfigError, SnapshotError
-from simdb.snapshot.format import iter_jsonl
 from simdb.thrift.codec import (
     args_from_json,
     args_key_function,
@@ -543,6 +541,8 @@ def _read_stub_file(path: Path) -> tuple[Any, str]:
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     if suffix in (".yaml", ".yml"):
+        import yaml  # only when a YAML file is read: keeps start-up light
+
         try:
             return yaml.safe_load(text), text
         except yaml.YAMLError as exc:
@@ -658,6 +658,8 @@ class StubSet:
         Either file may be absent (not both). All or nothing; errors are
         :class:`SnapshotError` naming the file and line.
         """
+        from simdb.snapshot.format import iter_jsonl  # only when a snapshot is loaded
+
         part_dir = Path(snapshot_dir) / "thrift" / part_name
         stubs_path = part_dir / "stubs.jsonl"
         rec_path = part_dir / "recordings.jsonl"
