@@ -25,6 +25,19 @@ CLI = "cli"
 IN_PROCESS = "inprocess"
 
 
+#: Methods returning a struct, and the struct both clients must have decoded.
+STRUCT_RETURNS = {
+    "health": "HealthStatus",
+    "getPin": "Pin",
+    "getPins": "GetPinsResponse",
+    "getFollowees": "FolloweePage",
+    "getUser": "User",
+    "getInterestTree": "Topic",
+    "getCandidates": "CandidateResponse",
+    "rank": "RankResponse",
+}
+
+
 def expected_calls(idls: tuple[str, ...]) -> set[str]:
     return {f"{SERVICES[idl]}.{method}" for idl in idls for method in METHODS[idl]}
 
@@ -36,8 +49,15 @@ def check_output(proc: subprocess.CompletedProcess[str], idls: tuple[str, ...], 
     called = {line.split()[1] for line in lines if line.startswith("OK ")}
     assert called == expected_calls(idls), proc.stdout
     assert not [line for line in lines if "null" in line.split()[2:]], proc.stdout
+    for line in lines:
+        if line.startswith("OK "):
+            _, call, type_name = line.split(maxsplit=2)
+            expected = STRUCT_RETURNS.get(call.split(".")[1])
+            assert expected is None or type_name == expected, line
     if "pinstore" in idls and stubbed:
         assert "EXC PinStore.getPin PinNotFound id=999999" in lines, proc.stdout
+        assert "VAL PinStore.getPin.title=Weeknight lemon pasta" in lines, proc.stdout
+        assert "VAL PinStore.getPin.tags=[dinner, pasta, recipe]" in lines, proc.stdout
 
 
 def run_java(client: JavaClient, server: ServerHandle, protocol: str, transport: str, target: str):

@@ -74,7 +74,10 @@ public final class InteropClient {
     PinStore.Client c = new PinStore.Client(protocol(t, "PinStore"));
     ok("PinStore.health", c.health());
     ok("PinStore.version", c.version());
-    ok("PinStore.getPin", c.getPin(1001L));
+    com.example.homefeed.types.Pin pin = c.getPin(1001L);
+    ok("PinStore.getPin", pin);
+    System.out.println("VAL PinStore.getPin.title=" + pin.getTitle());
+    System.out.println("VAL PinStore.getPin.tags=" + new java.util.TreeSet<>(pin.getTags()));
     ok("PinStore.getPins", c.getPins(Arrays.asList(1001L, 1002L, 1003L), true));
     ok("PinStore.getBoardPins", c.getBoardPins(101, 10));
     try {

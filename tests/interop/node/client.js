@@ -70,7 +70,10 @@ const calls = {
   async pinstore(c) {
     ok("PinStore.health", await c.health());
     ok("PinStore.version", await c.version());
-    ok("PinStore.getPin", await c.getPin(1001));
+    const pin = await c.getPin(1001);
+    ok("PinStore.getPin", pin);
+    console.log(`VAL PinStore.getPin.title=${pin.title}`);
+    console.log(`VAL PinStore.getPin.tags=[${[...pin.tags].sort().join(", ")}]`);
     ok("PinStore.getPins", await c.getPins([1001, 1002, 1003], true));
     ok("PinStore.getBoardPins", await c.getBoardPins(101, 10));
     try {
