@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import functools
 import gc
 import itertools
 import json
@@ -153,7 +154,7 @@ class _Template:
             if not self.deterministic:
                 reply = dataclasses.replace(reply, deterministic=False)
             return reply
-        except ConfigError as exc:
+        except (ConfigError, TypeError, ValueError) as exc:
             message = f"{self.source}: answer does not fit {self.method.name}: {exc}"
             return app_error_reply(message, self.source)
 
@@ -202,9 +203,14 @@ def _parse_path(expr: str, where: str) -> list[str | int]:
     return out
 
 
+@functools.lru_cache(maxsize=1024)
+def _cached_path(expr: str) -> tuple[str | int, ...]:
+    return tuple(_parse_path(expr, "template"))
+
+
 def _lookup(context: Any, expr: str) -> Any:
     value = context
-    for part in _parse_path(expr, "template"):
+    for part in _cached_path(expr):
         if isinstance(part, int):
             if not isinstance(value, list) or not -len(value) <= part < len(value):
                 raise ConfigError(f"template {{{{{expr}}}}}: no item [{part}] in the request")

@@ -667,3 +667,12 @@ def test_stubs_built_from_arguments_match_them_on_the_wire(data: st.DataObject) 
     assert stubs.match_stub_id(method, wire) == "exact"
     stubs.remove("exact")
     assert stubs.match_stub_id(method, wire) == "partial"
+
+
+def test_template_rendering_an_unhashable_map_key_is_an_internal_error() -> None:
+    stubs = stubset(
+        PINSTORE, {"id": "k", "method": "getPins", "reply": {"return": {"pins": {"{{args.ids}}": pin(1)}}}}
+    )
+    reply = call(stubs, "getPins", ids=[1, 2])
+    assert reply is not None and reply.kind == "app_error" and reply.app_error_type == INTERNAL_ERROR
+    assert reply.message.startswith("stub:k: answer does not fit getPins")
