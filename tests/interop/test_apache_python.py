@@ -202,3 +202,52 @@ def test_sequence_fails_twice_then_succeeds_on_one_connection(
         last = client.getFollowees(1, page.nextCursor, 10)
         assert last.followees[-1] == 20
         assert last.nextCursor is None
+
+
+def test_templates_priorities_and_exceptions_from_example_stubs(
+    apache_py: dict[str, ModuleType], servers
+) -> None:
+    """examples/homefeed-stubs/{candidates,ranker}.yaml: templates copy request fields; priorities decide."""
+    types, cand = apache_py["types"], apache_py["candidates_ttypes"]
+    server = servers.get(("candidates",), "binary", "buffered", mode=IN_PROCESS)
+    with connect(apache_py["candidates"], server.host, server.port, "binary", "buffered") as client:
+        home = client.getCandidates(cand.CandidateRequest(userId=1, surface=types.Surface.HOME))
+        assert home.debugInfo == "user 1, surface HOME"
+        assert [c.pinId for c in home.candidates][:2] == [1001, 1041]
+        assert home.candidates[0].source == types.CandidateSource.FOLLOWING
+        assert sorted(home.pinsBySource) == ["FOLLOWING", "TRENDING"]
+        with pytest.raises(types.InvalidRequest) as invalid:
+            client.getCandidates(cand.CandidateRequest(userId=1, numCandidates=0))
+        assert invalid.value.field == "req.numCandidates"
+        with pytest.raises(types.Overloaded) as overloaded:
+            client.getCandidates(cand.CandidateRequest(userId=13))
+        assert overloaded.value.retryAfterMs == 250
+        other = client.getCandidates(cand.CandidateRequest(userId=5, surface=types.Surface.SEARCH))
+        assert other.debugInfo == "fallback for user 5"
+
+    rank = apache_py["ranker_ttypes"]
+    server = servers.get(("ranker",), "binary", "buffered", mode=IN_PROCESS)
+    with connect(apache_py["ranker"], server.host, server.port, "binary", "buffered") as client:
+        ranked = client.rank(
+            rank.RankRequest(userId=1, candidates=[1001, 1002], userFeatures={}, modelName="v9")
+        )
+        assert ranked.modelVersion == "v9"
+        assert [s.pinId for s in ranked.ranked] == [1001, 1003, 1002]
+        with pytest.raises(types.InvalidRequest):
+            client.rank(rank.RankRequest(userId=1, candidates=[], userFeatures={}))
+        assert client.score(1, [1001]) == {1001: 0.97, 1002: 0.52, 1003: 0.74}
+
+
+def test_example_fault_file_loads() -> None:
+    """examples/homefeed-stubs/ranker-faults.yaml parses into fault rules for rank and score."""
+    from simdb.thrift.idl import load_idl
+    from simdb.thrift.model import service_model
+    from simdb.thrift.stubs import StubSet
+    from tests.interop.servers import EXAMPLE_STUBS, HOMEFEED
+
+    model = service_model(load_idl(HOMEFEED / "ranker.thrift", [HOMEFEED]), "Ranker")
+    stubs = StubSet.load_files(model, [EXAMPLE_STUBS / "ranker.yaml", EXAMPLE_STUBS / "ranker-faults.yaml"])
+    assert sorted(stubs.faults) == ["rank", "score"]
+    latency = stubs.faults["rank"].latency
+    assert latency is not None
+    assert (latency.p50_ms, latency.p99_ms) == (12, 45)
