@@ -26,6 +26,7 @@ stubs, by exact arguments, in the order recorded (the last one repeats).
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import copy
 import dataclasses
@@ -342,12 +343,12 @@ def _parse_answer(method: MethodModel, raw: Any, source: str, where: str,
 class _Stub:
     """One loaded stub: its matcher and answers, ready for the request path."""
 
-    __slots__ = ("answers", "counter", "exact", "id", "json", "key", "matcher", "method", "nfields",
+    __slots__ = ("answers", "counter", "ends", "exact", "id", "json", "key", "matcher", "method", "nfields",
                  "order", "priority", "single")
 
     def __init__(self, stub_id: str, method: MethodModel, priority: int, exact: bool, key: Any,
-                 matcher: Matcher | None, nfields: int, answers: tuple[Answer, ...], raw: dict[str, Any],
-                 order: int) -> None:
+                 matcher: Matcher | None, nfields: int, answers: tuple[Answer, ...], ends: tuple[int, ...],
+                 raw: dict[str, Any], order: int) -> None:
         self.id = stub_id
         self.method = method
         self.priority = priority
@@ -356,6 +357,7 @@ class _Stub:
         self.matcher = matcher
         self.nfields = nfields
         self.answers = answers
+        self.ends = ends  # ends[i]: calls answered by answers[0..i] together
         self.single = answers[0] if len(answers) == 1 and isinstance(answers[0], Reply) else None
         self.counter = itertools.count()
         self.json = raw
@@ -369,7 +371,7 @@ class _Stub:
             chosen = answers[0]
         else:
             i = next(self.counter)
-            chosen = answers[i] if i < len(answers) else answers[-1]
+            chosen = answers[bisect.bisect_right(self.ends, i)] if i < self.ends[-1] else answers[-1]
         if isinstance(chosen, Reply):
             return chosen
         return chosen.render(args_obj)
@@ -411,16 +413,19 @@ def _parse_stub(service: ServiceModel, raw: Any, where: str, default_id: str, or
     if ("reply" in raw) == ("replies" in raw):
         raise ConfigError(f"{where}: give either 'reply' (one answer) or 'replies' (a sequence)")
     answers: list[Answer] = []
+    ends: list[int] = []
     if "reply" in raw:
-        answer, times = _parse_answer(method, raw["reply"], source, f"{where}.reply", templates)
-        answers.extend([answer] * times)
+        answer, _ = _parse_answer(method, raw["reply"], source, f"{where}.reply", templates)
+        answers.append(answer)
+        ends.append(1)
     else:
         seq = raw["replies"]
         if not isinstance(seq, list) or not seq:
             raise ConfigError(f"{where}.replies: expected a non-empty list of answers")
         for i, item in enumerate(seq):
             answer, times = _parse_answer(method, item, source, f"{where}.replies[{i}]", templates)
-            answers.extend([answer] * times)
+            answers.append(answer)
+            ends.append((ends[-1] if ends else 0) + times)
     if len(answers) > 1:
         answers = [
             dataclasses.replace(a, deterministic=False) if isinstance(a, Reply) else a for a in answers
@@ -445,7 +450,8 @@ def _parse_stub(service: ServiceModel, raw: Any, where: str, default_id: str, or
         matcher = _compile_partial(method.args_cls, args, f"{where}.args", method.args)
     normal = dict(raw)
     normal["id"] = stub_id
-    return _Stub(stub_id, method, priority, exact, key, matcher, len(args), tuple(answers), normal, order)
+    return _Stub(stub_id, method, priority, exact, key, matcher, len(args), tuple(answers), tuple(ends),
+                 normal, order)
 
 
 def _exact_rank(stub: _Stub) -> tuple[int, int]:

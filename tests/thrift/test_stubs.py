@@ -676,3 +676,14 @@ def test_template_rendering_an_unhashable_map_key_is_an_internal_error() -> None
     reply = call(stubs, "getPins", ids=[1, 2])
     assert reply is not None and reply.kind == "app_error" and reply.app_error_type == INTERNAL_ERROR
     assert reply.message.startswith("stub:k: answer does not fit getPins")
+
+
+def test_huge_times_cost_nothing() -> None:
+    stubs = stubset(
+        PINSTORE, {"method": "version", "replies": [{"return": "a", "times": 10**12}, {"return": "b"}]}
+    )
+    assert [call(stubs, "version").value for _ in range(3)] == ["a", "a", "a"]
+    with pytest.raises(
+        ConfigError, match=r"stubs\[0\]\.replies\[0\]\.times: expected a positive integer, got 0"
+    ):
+        stubset(PINSTORE, {"method": "version", "replies": [{"return": "a", "times": 0}]})
