@@ -94,18 +94,27 @@ def bench_redis(n: int, work: Path) -> None:
 
         def native_load() -> None:
             with open(resp, "rb") as fh:
-                subprocess.run([cli, "-p", str(server.port), "--pipe"], stdin=fh, check=True,
-                               stdout=subprocess.DEVNULL)
+                subprocess.run(
+                    [cli, "-p", str(server.port), "--pipe"], stdin=fh, check=True, stdout=subprocess.DEVNULL
+                )
 
         client.flushall()
         native_load_s = timed("redis-cli --pipe (load)", native_load)
         assert client.dbsize() == n
         rdb = work / "dump.rdb"
         client.config_set("repl-diskless-sync-delay", 0)  # no 5 s wait before the RDB transfer starts
-        native_rdb_s = timed("redis-cli --rdb (capture)", lambda: subprocess.run(
-            [cli, "-p", str(server.port), "--rdb", str(rdb)], check=True, capture_output=True))
-        timed("redis-cli --scan (keys only, for scale)", lambda: subprocess.run(
-            [cli, "-p", str(server.port), "--scan"], check=True, stdout=subprocess.DEVNULL))
+        native_rdb_s = timed(
+            "redis-cli --rdb (capture)",
+            lambda: subprocess.run(
+                [cli, "-p", str(server.port), "--rdb", str(rdb)], check=True, capture_output=True
+            ),
+        )
+        timed(
+            "redis-cli --scan (keys only, for scale)",
+            lambda: subprocess.run(
+                [cli, "-p", str(server.port), "--scan"], check=True, stdout=subprocess.DEVNULL
+            ),
+        )
         snap = work / "redis-snap"
 
         def capture() -> None:
@@ -132,19 +141,25 @@ def fill_sql(maria: RealMariaDB, n: int, work: Path) -> None:
     rng = random.Random(11)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("SET FOREIGN_KEY_CHECKS=0;\n")
-        fh.write("CREATE TABLE users (id INT NOT NULL PRIMARY KEY, email VARCHAR(100) NOT NULL, "
-                 "name VARCHAR(100), created DATETIME NOT NULL) ENGINE=InnoDB;\n")
-        fh.write("CREATE TABLE pins (id BIGINT NOT NULL PRIMARY KEY, user_id INT NOT NULL, title VARCHAR(200) "
-                 "NOT NULL, score DOUBLE, price DECIMAL(8,2), created DATETIME NOT NULL, "
-                 "FOREIGN KEY (user_id) REFERENCES users(id)) ENGINE=InnoDB;\n")
+        fh.write(
+            "CREATE TABLE users (id INT NOT NULL PRIMARY KEY, email VARCHAR(100) NOT NULL, "
+            "name VARCHAR(100), created DATETIME NOT NULL) ENGINE=InnoDB;\n"
+        )
+        fh.write(
+            "CREATE TABLE pins (id BIGINT NOT NULL PRIMARY KEY, user_id INT NOT NULL, title VARCHAR(200) "
+            "NOT NULL, score DOUBLE, price DECIMAL(8,2), created DATETIME NOT NULL, "
+            "FOREIGN KEY (user_id) REFERENCES users(id)) ENGINE=InnoDB;\n"
+        )
         for table, count in (("users", users), ("pins", pins)):
             rows = []
             for i in range(1, count + 1):
                 if table == "users":
                     rows.append(f"({i},'user{i}@example.com','User {i}','2024-01-01 00:00:{i % 60:02d}')")
                 else:
-                    rows.append(f"({i},{1 + i % users},'pin title {i}',{rng.random():.6f},"
-                                f"{'NULL' if i % 3 else str(i % 1000) + '.25'},'2024-02-03 04:05:{i % 60:02d}')")
+                    rows.append(
+                        f"({i},{1 + i % users},'pin title {i}',{rng.random():.6f},"
+                        f"{'NULL' if i % 3 else str(i % 1000) + '.25'},'2024-02-03 04:05:{i % 60:02d}')"
+                    )
                 if len(rows) >= 5000:
                     fh.write(f"INSERT INTO {table} VALUES {','.join(rows)};\n")
                     rows = []
@@ -172,8 +187,11 @@ def bench_sql(n: int, work: Path) -> None:
 
         def native_dump() -> None:
             with open(dump, "wb") as fh:
-                subprocess.run([dump_tool, f"--socket={maria.socket_path}", "-uroot", "--single-transaction",
-                                "bench"], stdout=fh, check=True)
+                subprocess.run(
+                    [dump_tool, f"--socket={maria.socket_path}", "-uroot", "--single-transaction", "bench"],
+                    stdout=fh,
+                    check=True,
+                )
 
         dump_s = timed("mariadb-dump (capture)", native_dump)
         snap = work / "sql-snap"
@@ -188,14 +206,19 @@ def bench_sql(n: int, work: Path) -> None:
 
         def native_restore() -> None:
             with open(dump, "rb") as fh:
-                subprocess.run([mariadb, f"--socket={maria.socket_path}", "-uroot", "native_restore"], stdin=fh,
-                               check=True)
+                subprocess.run(
+                    [mariadb, f"--socket={maria.socket_path}", "-uroot", "native_restore"],
+                    stdin=fh,
+                    check=True,
+                )
 
         restore_s = timed("mariadb < dump (load)", native_restore)
         load_s = timed("simdb load_sql", lambda: load_sql(maria.url("simdb_load"), snap, "db"))
         engine = sa.create_engine(maria.url("simdb_load"))
         with engine.connect() as conn:
-            got = sum(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {t}").scalar() or 0 for t in ("users", "pins"))
+            got = sum(
+                conn.exec_driver_sql(f"SELECT COUNT(*) FROM {t}").scalar() or 0 for t in ("users", "pins")
+            )
         engine.dispose()
         assert got == n, got
         report("SQL capture", n, capture_s, dump_s, "mariadb-dump")
@@ -221,14 +244,18 @@ def main() -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print()
-    print(f"{'what':<14} {'n':>10} {'simdb s':>9} {'simdb /s':>11} {'native':<16} {'native s':>9} "
-          f"{'native /s':>11} {'ratio':>6}  target")
+    print(
+        f"{'what':<14} {'n':>10} {'simdb s':>9} {'simdb /s':>11} {'native':<16} {'native s':>9} "
+        f"{'native /s':>11} {'ratio':>6}  target"
+    )
     ok = True
     for what, native, s, ns, count in results:
         ratio = s / ns if ns else float("inf")
         ok &= ratio <= TARGET
-        print(f"{what:<14} {count:>10,} {s:>9.2f} {count / s:>11,.0f} {native:<16} {ns:>9.2f} {count / ns:>11,.0f} "
-              f"{ratio:>6.2f}  <= {TARGET} {'met' if ratio <= TARGET else 'MISSED'}")
+        print(
+            f"{what:<14} {count:>10,} {s:>9.2f} {count / s:>11,.0f} {native:<16} {ns:>9.2f} {count / ns:>11,.0f} "
+            f"{ratio:>6.2f}  <= {TARGET} {'met' if ratio <= TARGET else 'MISSED'}"
+        )
     return 0 if ok else 1
 
 

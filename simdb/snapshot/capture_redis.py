@@ -251,31 +251,45 @@ class _Reader:
                     )
                 )
             return out
-        pipe = self.client.pipeline(transaction=False)
-        for key in keys:
-            pipe.type(key)
-            pipe.pttl(key)
-        meta = pipe.execute()
-        pipe = self.client.pipeline(transaction=False)
-        types: list[str] = []
-        for i, key in enumerate(keys):
-            t = meta[2 * i]
-            t = t.decode() if isinstance(t, bytes) else str(t)
-            types.append(t)
-            if t == "string":
-                pipe.get(key)
-            elif t == "hash":
-                pipe.hgetall(key)
-            elif t == "list":
-                pipe.lrange(key, 0, -1)
-            elif t == "set":
-                pipe.smembers(key)
-            elif t == "zset":
-                pipe.zrange(key, 0, -1, withscores=True)
-            else:
-                pipe.exists(key)
-        values = pipe.execute()
+        return self._pipelined(keys)
+
+    def _pipelined(self, keys: list[bytes]) -> list[tuple[bytes, str, int, Any]]:
+        """Two pipelined round trips on a raw connection: TYPE+PTTL of every key, then typed reads."""
+        conn = self.client.connection_pool.get_connection("TYPE")
+        try:
+            conn.send_packed_command(  # type: ignore[no-untyped-call]
+                [
+                    b"".join(
+                        b"*2\r\n$4\r\nTYPE\r\n$%d\r\n%s\r\n*2\r\n$4\r\nPTTL\r\n$%d\r\n%s\r\n"
+                        % (len(k), k, len(k), k)
+                        for k in keys
+                    )
+                ]
+            )
+            meta = [conn.read_response() for _ in range(2 * len(keys))]
+            types = [t.decode() if isinstance(t, bytes) else str(t) for t in meta[::2]]
+            packed = []
+            for key, t in zip(keys, types, strict=True):
+                packed.append(_READ_CMD.get(t, b"*2\r\n$6\r\nEXISTS\r\n$%d\r\n%s\r\n") % (len(key), key))
+            conn.send_packed_command([b"".join(packed)])  # type: ignore[no-untyped-call]
+            values = []
+            for _ in keys:
+                try:
+                    values.append(conn.read_response())
+                except redis.ResponseError:  # the key changed type in between: skip it
+                    values.append(None)
+        finally:
+            self.client.connection_pool.release(conn)
         return [(key, types[i], int(meta[2 * i + 1]), values[i]) for i, key in enumerate(keys)]
+
+
+_READ_CMD = {
+    "string": b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n",
+    "hash": b"*2\r\n$7\r\nHGETALL\r\n$%d\r\n%s\r\n",
+    "list": b"*4\r\n$6\r\nLRANGE\r\n$%d\r\n%s\r\n$1\r\n0\r\n$2\r\n-1\r\n",
+    "set": b"*2\r\n$8\r\nSMEMBERS\r\n$%d\r\n%s\r\n",
+    "zset": b"*5\r\n$6\r\nZRANGE\r\n$%d\r\n%s\r\n$1\r\n0\r\n$2\r\n-1\r\n$10\r\nWITHSCORES\r\n",
+}
 
 
 def capture_redis(
