@@ -102,7 +102,7 @@ def record_line(key: bytes, rtype: str, raw: Any, ttl: int) -> str | None:
     elif rtype == "set":
         val = [encode_bytes(v) for v in sorted(raw)]
     elif rtype == "zset":
-        if raw and isinstance(raw[0], tuple):
+        if raw and isinstance(raw[0], tuple | list):
             zs = [(m, float(s)) for m, s in raw]
         else:
             zs = [(m, float(s)) for m, s in zip(raw[::2], raw[1::2], strict=True)]
