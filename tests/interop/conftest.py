@@ -19,8 +19,6 @@ from tests.fixtures.common import IN_CI, require_program
 from tests.interop import codegen
 from tests.interop.servers import ServerHandle, start_server
 
-pytestmark = pytest.mark.interop
-
 
 @pytest.fixture(scope="session")
 def thrift_compiler() -> str:
