@@ -211,9 +211,22 @@ def _make_encoder(ttype: int, spec: Any) -> Encoder:
         kt, ks = norm_desc(spec[0])
         kenc = encoder(kt, ks)
         venc = encoder(*norm_desc(spec[1]))
+        def pairs(v: Any) -> list[list[Any]]:
+            return sorted(([kenc(k), venc(x)] for k, x in v.items()), key=_pair_key)
+
         if kt == TType.STRING:
-            return lambda v: {kenc(k): venc(x) for k, x in v.items()}
-        return lambda v: sorted(([kenc(k), venc(x)] for k, x in v.items()), key=_pair_key)
+
+            def by_name(v: Any) -> Any:
+                out: dict[str, Any] = {}
+                for k, x in v.items():
+                    key = kenc(k)
+                    if not isinstance(key, str):  # a key that is not UTF-8: fall back to pairs
+                        return pairs(v)
+                    out[key] = venc(x)
+                return out
+
+            return by_name
+        return pairs
     if ttype == TType.VOID:
         return lambda v: None
     raise ValueError(f"unsupported Thrift type {ttype}")

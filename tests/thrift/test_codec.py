@@ -193,3 +193,12 @@ def test_void_takes_only_null() -> None:
     assert from_json(TType.VOID, None, None, "r") is None
     with pytest.raises(ConfigError, match=r"^r: expected null \(the method returns void\)"):
         from_json(TType.VOID, None, 1, "r")
+
+
+def test_strings_that_are_not_utf8_survive_as_b64() -> None:
+    # thriftpy2 hands undecodable strings over as bytes
+    spec = (TType.MAP, (TType.STRING, TType.STRING))
+    value = {b"\xff": b"\xfe", "ok": "fine"}
+    data = to_json(*spec, value)
+    assert data == [["ok", "fine"], [{"b64": "/w=="}, {"b64": "/g=="}]]
+    assert from_json(*spec, json.loads(canonical_dumps(data)), "m") == value
