@@ -255,7 +255,7 @@ class _Reader:
 
     def _pipelined(self, keys: list[bytes]) -> list[tuple[bytes, str, int, Any]]:
         """Two pipelined round trips on a raw connection: TYPE+PTTL of every key, then typed reads."""
-        conn = self.client.connection_pool.get_connection("TYPE")
+        conn = self.client.connection_pool.get_connection()
         try:
             conn.send_packed_command(  # type: ignore[no-untyped-call]
                 [
