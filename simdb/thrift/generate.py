@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
-from collections import OrderedDict
 from typing import Any
 
 from thriftpy2.thrift import TType
@@ -40,10 +39,10 @@ class ValueGenerator:
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
-        self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._cache: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._fields: dict[type, tuple[FieldModel, ...]] = {}
-        self._by_args: OrderedDict[tuple[int, Any], Any] = OrderedDict()
+        self._by_args: dict[tuple[int, Any], Any] = {}
         self._methods: dict[int, MethodModel] = {}
 
     def rng_for(self, *parts: str) -> random.Random:
@@ -61,17 +60,15 @@ class ValueGenerator:
         if not method.has_return:
             return None
         key = (method.name, args_key)
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                return cached
+        cached = self._cache.get(key)  # lock-free read; writers replace whole entries only
+        if cached is not None:
+            return cached
         value = self.value(method.return_ttype, method.return_spec, self.rng_for(method.name, args_key),
                            name=method.name)
         with self._lock:
+            if len(self._cache) >= _CACHE_SIZE:  # bounded: start over rather than track recency
+                self._cache = {}
             self._cache[key] = value
-            if len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
         return value
 
     def value_for(self, method: MethodModel, args_obj: Any) -> Any:
@@ -82,22 +79,19 @@ class ValueGenerator:
         """
         if not method.has_return:
             return None
+        key = (id(method), args_key_function(method)(args_obj))
         try:
-            key = (id(method), args_key_function(method)(args_obj))
-            hash(key)
-        except TypeError:  # an unhashable value (NaN-free but odd); take the JSON road
-            return self.return_value(method, args_key(method, args_obj))
-        with self._lock:
             cached = self._by_args.get(key, _MISSING)
-            if cached is not _MISSING:
-                self._by_args.move_to_end(key)
-                return cached
+        except TypeError:  # an unhashable argument value: take the JSON road
+            return self.return_value(method, args_key(method, args_obj))
+        if cached is not _MISSING:
+            return cached
         value = self.return_value(method, args_key(method, args_obj))
         with self._lock:
             self._methods[id(method)] = method  # keeps id(method) from being reused while cached
+            if len(self._by_args) >= _CACHE_SIZE:
+                self._by_args = {}
             self._by_args[key] = value
-            if len(self._by_args) > _CACHE_SIZE:
-                self._by_args.popitem(last=False)
         return value
 
     def value(self, ttype: int, spec: Any, rng: random.Random, name: str = "", depth: int = 0) -> Any:
