@@ -46,3 +46,13 @@ def test_thriftpy2_parser_rejects(name: str) -> None:
     with pytest.raises(Exception) as caught:  # thriftpy2 raises several unrelated classes
         thriftpy2.load(str(QUIRKS / name), module_name=f"quirk_{stem}_thrift")
     assert type(caught.value).__module__.startswith("thriftpy2"), repr(caught.value)
+
+
+@pytest.mark.parametrize("name", ["types", "base", "pinstore", "usergraph", "candidates", "ranker"])
+def test_demo_idls_load_with_plain_thriftpy2(name: str) -> None:
+    """The demo IDLs avoid every quirk: thriftpy2's own parser loads them without simdb's help."""
+    homefeed = REPO / "thrift" / "homefeed"
+    module = thriftpy2.load(
+        str(homefeed / f"{name}.thrift"), module_name=f"demo_{name}_thrift", include_dirs=[str(homefeed)]
+    )
+    assert module.__thrift_file__.endswith(f"{name}.thrift")
