@@ -280,7 +280,21 @@ class _Loader:
         if m:
             return f"{path}:{self._line_of(path, m.group(2))}: service {m.group(2)!r} extends " \
                 f"unknown service {m.group(1)!r}"
+        m = re.search(r"'([^']+)'", message)
+        if m:  # e.g. "'S' type is already defined": point at the last line naming it
+            name = m.group(1).rsplit(":", 1)[-1]
+            last = self._last_line_naming(path, name)
+            if last is not None:
+                return f"{path}:{last}: {message}"
         return f"{path}: {message}"
+
+    def _last_line_naming(self, path: str, name: str) -> int | None:
+        pattern = re.compile(rf"(?<![\w.]){re.escape(name)}(?![\w])")
+        found = None
+        for number, line in enumerate(self.texts.get(path, "").splitlines(), start=1):
+            if pattern.search(line):
+                found = number
+        return found
 
     def _line_of(self, path: str, needle: str) -> int:
         for number, line in enumerate(self.texts.get(path, "").splitlines(), start=1):

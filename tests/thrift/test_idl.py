@@ -213,6 +213,9 @@ def test_uuid_as_a_field_name_is_fine_but_as_a_type_is_refused() -> None:
          r"circular_b\.thrift:1: circular include \(.*circular_a\.thrift -> .*circular_b\.thrift"),
         ("python_keyword", r"python_keyword\.thrift:3: 'from' is a Python keyword"),
         ("bad_extends", r"bad_extends\.thrift:1: service 'A' extends unknown service 'Nope'"),
+        ("duplicate_service", r"duplicate_service\.thrift:3: 'S' type is already defined"),
+        ("bad_default", r"bad_default\.thrift:3: Type error for field a"),
+        ("includes_illegal", r"illegal_char\.thrift:3: Illegal character '\$'"),
     ],
 )
 def test_errors_name_file_line_and_construct(name: str, pattern: str) -> None:

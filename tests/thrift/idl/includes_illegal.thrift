@@ -1,0 +1,5 @@
+include "illegal_char.thrift"
+
+struct M {
+  1: i32 m
+}
