@@ -427,8 +427,9 @@ def main() -> int:
         cpp = None if opts.no_cpp or "cpp" not in opts.servers else build_cpp(thrift)
         print(f"cpus: {os.cpu_count()}  {duration}s per server and client count, {rounds} round(s), getPin")
         print(
-            "client: Apache Thrift Python, TBinaryProtocolAccelerated, buffered, one connection per process\n"
+            "client: Apache Thrift Python, TBinaryProtocolAccelerated, buffered, one connection per process"
         )
+        print("load average at start: {:.2f} {:.2f} {:.2f}\n".format(*os.getloadavg()))
 
         wanted = set(opts.servers.split(","))
         starters: list[tuple[str, Callable[[], Server]]] = []
@@ -487,6 +488,7 @@ def main() -> int:
                 target = f"  (target >= {targets[clients]:.1f}: {verdict})" if name == "simdb" else ""
                 print(f"ratio {name} / Apache, {clients} client(s): {ratio:5.2f}{target}")
 
+        print("load average now: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
         if opts.no_startup or "simdb" not in wanted:
             return 0
         print()
