@@ -234,10 +234,11 @@ def _parse_len(digits: bytes) -> int | None:
 
 def request_size(argv: list[bytes]) -> int:
     """Bytes of a request in canonical RESP (the only encoding Redis and hiredis accept)."""
-    size = len(str(len(argv))) + 3
+    n = len(argv)
+    size = (1 if n < 10 else len(str(n))) + 3 + 5 * n
     for a in argv:
         la = len(a)
-        size += la + len(str(la)) + 5
+        size += la + (1 if la < 10 else 2 if la < 100 else len(str(la)))
     return size
 
 

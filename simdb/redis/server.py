@@ -42,10 +42,8 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.session: Session | None = None
         self.reader = hiredis.Reader()
-        self.busy = False  # hiredis holds part of a request
+        self.unconsumed = 0  # bytes fed to hiredis and not yet returned as requests
         self.walker: HeaderWalker | None = None
-        self.walk_ok = True
-        self.pending_len = 0
         self.inline = b""
         self.blocked = False
         self.backlog: list[bytes] = []
@@ -110,69 +108,62 @@ class _Connection(asyncio.Protocol):
     def _process(self, data: bytes, out: list[bytes]) -> None:
         session = self.session
         assert session is not None
-        if self.inline or (not self.busy and data and data[:1] != b"*"):
+        if self.inline or (not self.unconsumed and data and data[:1] != b"*"):
             data = self._inline(data, out)
             if not data:
                 return
         reader = self.reader
         if data:
             reader.feed(data)
-        done: list[list[bytes]] = []
+            self.unconsumed += len(data)
+        completed = False
         while True:
             try:
                 req = reader.gets()
             except hiredis.ProtocolError:
-                rest = self._after(done, data)
+                rest = self._pending(data)
                 if rest is None or rest[:1] == b"*" or not rest:
                     if rest:  # say what Redis would: walk the broken request's headers
                         HeaderWalker().feed(rest)
                     raise ProtocolViolation(msg.PROTO_INVALID_MULTIBULK) from None
                 # A RESP request followed by an inline one: carry on with the inline parser.
                 self.reader = hiredis.Reader()
-                self.busy = False
+                self.unconsumed = 0
                 self.walker = None
-                self.pending_len = 0
                 self._process(rest, out)
                 return
             if req is False:
                 break
             argv = check_request(req)
-            done.append(argv)
+            # Exact: Redis and hiredis accept only the canonical encoding of a request.
+            self.unconsumed -= request_size(argv)
+            completed = True
             if not argv:
                 continue
             if argv[0].lower() in BLOCKING_COMMANDS and session.sock._transaction is None:
-                self.walk_ok = False
+                self.walker = None
                 self._block(argv)
                 return
             out.append(session.execute(argv))
             if session.closing:
                 return
-        self.busy = reader.has_data()
-        if not self.busy:
+        if not self.unconsumed:
             self.walker = None
-            self.pending_len = 0
-            self.walk_ok = True
-        elif self.walk_ok:
-            self._walk(done, data)
-
-    def _after(self, done: list[list[bytes]], data: bytes) -> bytes | None:
-        """The bytes of ``data`` after the requests in ``done`` (``None`` if unknown)."""
-        if not self.walk_ok:
-            return None
-        offset = sum(request_size(a) for a in done) - self.pending_len
-        return data[offset:] if offset >= 0 else None
-
-    def _walk(self, done: list[list[bytes]], data: bytes) -> None:
-        """Check the headers of the request hiredis is still waiting for (oversized lengths)."""
-        if done or self.walker is None:
-            tail = self._after(done, data) if done else data
+            return
+        # hiredis waits for the rest of a request: check its headers now (oversized lengths).
+        if completed or self.walker is None:
+            tail = self._pending(data)
             if tail is None:
                 return
             self.walker = HeaderWalker()
-            self.pending_len = 0
             data = tail
-        self.pending_len += len(data)
         self.walker.feed(data)
+
+    def _pending(self, data: bytes) -> bytes | None:
+        """The bytes of the incomplete request, if it starts within ``data`` (``None`` if not)."""
+        if self.unconsumed > len(data):
+            return None
+        return data[len(data) - self.unconsumed:]
 
     def _inline(self, data: bytes, out: list[bytes]) -> bytes:
         """Run inline commands; return what follows them from the first RESP array on."""

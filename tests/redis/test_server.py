@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 
@@ -69,3 +70,67 @@ def test_many_pipelined_commands_in_one_chunk() -> None:
         while out.count(b"\r\n") < 1000 and time.monotonic() < deadline:
             out += s.recv(65536)
         assert out.endswith(b":1000\r\n")
+
+
+class _Transport(asyncio.Transport):
+    """Collects what a connection writes (unit tests drive ``data_received`` directly)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data = b""
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_extra_info(self, name: str, default: object = None) -> tuple[str, int]:
+        return ("127.0.0.1", 1)
+
+
+def _connection() -> tuple[object, _Transport]:
+    from simdb.redis.server import _Connection
+
+    engine = RedisEngine()
+    conn = _Connection(RespServer(engine))
+    transport = _Transport()
+    conn.connection_made(transport)
+    return conn, transport
+
+
+STREAM = (
+    b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\n0123456789\r\n"
+    b"PING\r\n"
+    b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"
+    b"*0\r\n"
+    b"*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n"
+)
+REPLIES = b"+OK\r\n+PONG\r\n$10\r\n0123456789\r\n:1\r\n"
+
+
+@pytest.mark.parametrize("cut", range(1, len(STREAM)))
+def test_every_split_point_gives_the_same_replies(cut: int) -> None:
+    conn, transport = _connection()
+    conn.data_received(STREAM[:cut])  # type: ignore[attr-defined]
+    conn.data_received(STREAM[cut:])  # type: ignore[attr-defined]
+    assert transport.data == REPLIES
+    assert not transport.closed
+
+
+def test_byte_by_byte() -> None:
+    conn, transport = _connection()
+    for i in range(len(STREAM)):
+        conn.data_received(STREAM[i:i + 1])  # type: ignore[attr-defined]
+    assert transport.data == REPLIES
+
+
+def test_oversized_bulk_after_complete_requests_in_the_same_chunk() -> None:
+    conn, transport = _connection()
+    conn.data_received(b"*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$999999999999\r\n")  # type: ignore[attr-defined]
+    assert transport.data == b"+PONG\r\n-ERR Protocol error: invalid bulk length\r\n"
+    assert transport.closed
