@@ -141,6 +141,7 @@ def _start_cli(
         proc.wait(10)
         raise RuntimeError(f"simdb thrift serve printed no endpoint: {lines}; see {log.name}")
     host, port = found[0]
+    wait_until(lambda: _probe(host, port), timeout=10, what=f"simdb thrift serve on {host}:{port}")
 
     def stop() -> None:
         proc.terminate()
@@ -155,5 +156,6 @@ def _start_cli(
 
 
 def _probe(host: str, port: int) -> bool:
+    """Whether something accepts TCP connections on host:port."""
     with socket.create_connection((host, port), timeout=1):
         return True
