@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from thriftpy2.thrift import TType
 
 from simdb.errors import IdlError
@@ -251,3 +253,27 @@ def test_a_failed_load_leaves_the_parser_usable(tmp_path: Path) -> None:
     with pytest.raises(IdlError):
         load_idl(IDL / "syntax_error.thrift")
     assert service_model(load_rich(), "RichService").methods
+
+
+# --- fuzz: whatever the text, the answer is a module or an IdlError ---------------------------------------
+
+MUTATION_CHARS = [*"{}()<>[];:,=&*-+.\"'/#\n 0x1aZ", "uuid", "typedef", "struct", "0x", "-0x1", "&next"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mangled_idl_loads_or_raises_idl_error(tmp_path: Path, data: st.DataObject) -> None:
+    text = (IDL / "unknown_type.thrift").read_text() if data.draw(st.booleans()) else RICH_TEXT
+    for _ in range(data.draw(st.integers(1, 4))):
+        pos = data.draw(st.integers(0, len(text)))
+        cut = data.draw(st.integers(0, 6))
+        text = text[:pos] + data.draw(st.sampled_from(MUTATION_CHARS)) + text[pos + cut:]
+    path = tmp_path / "mangled.thrift"
+    path.write_text(text)
+    try:
+        load_idl(path, INCLUDES)
+    except IdlError as exc:
+        assert str(exc).startswith(str(path)) or ".thrift" in str(exc)
+
+
+RICH_TEXT = (IDL / "rich.thrift").read_text()
