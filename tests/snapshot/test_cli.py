@@ -125,3 +125,49 @@ def test_capture_load_reset_through_a_fake(tmp_path: Path) -> None:
         assert c.get("user:1:name") == b"Ann"
     finally:
         fake.stop()
+
+
+def test_capture_sql_with_filters_and_scrub(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(50) NOT NULL)")
+        conn.exec_driver_sql(
+            "CREATE TABLE pins (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL "
+            "REFERENCES users(id), title VARCHAR(20))"
+        )
+        conn.exec_driver_sql("INSERT INTO users VALUES (1, 'a@x.org'), (2, 'b@x.org'), (3, 'c@x.org')")
+        conn.exec_driver_sql("INSERT INTO pins VALUES (10, 3, 't'), (11, 1, 'u'), (12, 2, 'v')")
+    engine.dispose()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("sql:\n  users.email: fake:email\n")
+    out = tmp_path / "snap"
+    result = runner.invoke(
+        app,
+        [
+            "snapshot",
+            "capture",
+            "--out",
+            str(out),
+            "--sql",
+            url,
+            "--table",
+            "pins",
+            "--where",
+            "pins:id >= 11",
+            "--limit",
+            "1",
+            "--scrub",
+            str(rules),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    pins = (out / "sql/db/tables/pins.jsonl").read_text().splitlines()
+    users = [json.loads(line) for line in (out / "sql/db/tables/users.jsonl").read_text().splitlines()]
+    assert [json.loads(p)["id"] for p in pins] == [11]
+    assert [u["id"] for u in users] == [1] and users[0]["email"] != "a@x.org"
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
+    verify = runner.invoke(app, ["snapshot", "verify", str(out)])
+    assert verify.exit_code == 0, verify.output
