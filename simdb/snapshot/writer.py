@@ -34,8 +34,12 @@ class PartFileWriter:
         self.records = 0
         raw: io.TextIOBase
         if relpath.endswith(".gz"):
-            raw = io.TextIOWrapper(gzip.open(  # noqa: SIM115 (closed in close())
-                self.path, "wb", compresslevel=6), encoding="utf-8")
+            raw = io.TextIOWrapper(
+                gzip.open(  # noqa: SIM115 (closed in close())
+                    self.path, "wb", compresslevel=6
+                ),
+                encoding="utf-8",
+            )
         else:
             raw = open(self.path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 (closed in close())
         self._fh = raw
