@@ -687,3 +687,61 @@ def test_huge_times_cost_nothing() -> None:
         ConfigError, match=r"stubs\[0\]\.replies\[0\]\.times: expected a positive integer, got 0"
     ):
         stubset(PINSTORE, {"method": "version", "replies": [{"return": "a", "times": 0}]})
+
+
+# --- fuzz: any JSON is a stub or a ConfigError ----------------------------------------------------------
+
+JSON_LEAVES = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=6)
+WORDS = st.sampled_from(
+    [
+        "id",
+        "ids",
+        "req",
+        "userId",
+        "title",
+        "return",
+        "raise",
+        "app_error",
+        "times",
+        "PinNotFound",
+        "{{args.id}}",
+        "{{args.nope}}",
+        "type",
+        "message",
+        "images",
+        "tags",
+    ]
+)
+JSON = st.recursive(
+    JSON_LEAVES | WORDS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(WORDS | st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    method=st.sampled_from(["getPin", "getPins", "version", "getBoardPins", "nope"]),
+    match=st.sampled_from([None, "exact", "partial", 3]),
+    args=JSON,
+    reply=JSON | st.fixed_dictionaries({"return": JSON}) | st.fixed_dictionaries({"raise": JSON}),
+    priority=st.none() | st.integers(-3, 3) | st.text(max_size=2),
+)
+def test_any_json_is_a_stub_or_a_config_error(
+    method: str, match: Any, args: Any, reply: Any, priority: Any
+) -> None:
+    raw: dict[str, Any] = {"method": method, "args": args, "reply": reply}
+    if match is not None:
+        raw["match"] = match
+    if priority is not None:
+        raw["priority"] = priority
+    stubs = StubSet(PINSTORE)
+    try:
+        stubs.add(raw)
+    except ConfigError:
+        return
+    m = PINSTORE.methods[method]
+    reply_obj = stubs.match(m, m.args_cls(**{f.name: None for f in m.args}))
+    assert reply_obj is None or reply_obj.kind in ("return", "raise", "app_error")
