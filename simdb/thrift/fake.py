@@ -280,7 +280,9 @@ class ThriftFake:
         with self._lock:
             for st in self.states.values():
                 st.stubs.reset()
-                st.plan = st.loaded_plan
+                # A fresh plan from the loaded rules: the random streams start over, as after a restart.
+                st.plan = FaultPlan(st.loaded_plan.rules, st.loaded_plan.seed)
+                st.loaded_plan = st.plan
             self.journal.clear()
             self._changed()
 

@@ -360,8 +360,9 @@ class ThriftServer:
             seq = msg[header.seq_start:header.seq_end]
             if answer.delay_s > 0:
                 conn.waiting = True
-                heapq.heappush(self._timers, (time.monotonic() + answer.delay_s, next(self._tick), conn,
-                                              answer, bytes(seq), started))
+                # Count the delay from when the request was read, not from when its answer was ready.
+                due = time.monotonic() + answer.delay_s - (time.perf_counter() - started)
+                heapq.heappush(self._timers, (due, next(self._tick), conn, answer, bytes(seq), started))
                 break
             if answer.reset:
                 self._reset(conn)

@@ -121,3 +121,25 @@ def test_faults_from_config_must_name_real_methods() -> None:
 
     with pytest.raises(ConfigError, match="noSuchMethod"), running(faults={"noSuchMethod": {"fixed_ms": 1}}):
         pass
+
+
+def test_reset_restarts_the_fault_streams() -> None:
+    with running(seed=11, faults={"getPin": {"app_error_rate": 0.5}}) as fake:
+
+        def draw() -> list[bool]:
+            c = client(fake)
+            seen = []
+            try:
+                for i in range(12):
+                    try:
+                        c.getPin(i)
+                        seen.append(True)
+                    except TApplicationException:
+                        seen.append(False)
+            finally:
+                c.close()
+            return seen
+
+        first = draw()
+        fake.reset()
+        assert draw() == first
