@@ -42,6 +42,8 @@ PROTOCOL_ERROR = TApplicationException.PROTOCOL_ERROR
 
 CACHE_MAX_ENTRIES = 4096
 CACHE_MAX_REQUEST = 16 * 1024
+CACHE_MAX_REPLY = 256 * 1024
+CACHE_MAX_BYTES = 64 * 1024 * 1024
 
 
 Resolver = Callable[[MethodModel, Any], tuple[Any, bool]]
@@ -117,6 +119,7 @@ class Processor:
         self.metrics = metrics
         self.lock = threading.RLock()
         self._cache: dict[bytes, Cached] = {}
+        self._cache_bytes = 0
         self._single = None if multiplexed else next(iter(self.bindings.values()))
 
     # -- cache -------------------------------------------------------------------------------------
@@ -124,6 +127,7 @@ class Processor:
         """Forget cached replies (after any change of stubs, faults or IDL)."""
         with self.lock:
             self._cache = {}
+            self._cache_bytes = 0
 
     def set_bindings(self, bindings: Mapping[str, Binding]) -> None:
         """Swap the served services (``--watch`` reloads) and clear the cache."""
@@ -131,6 +135,7 @@ class Processor:
             self.bindings = dict(bindings)
             self._single = None if self.multiplexed else next(iter(self.bindings.values()))
             self._cache = {}
+            self._cache_bytes = 0
 
     def lookup(self, key: bytes) -> Cached | None:
         """The cached reply for request bytes ``key`` (the message without its seqid)."""
@@ -295,9 +300,14 @@ class Processor:
 
     def _store(self, key: bytes, answer: Answer, service: str, method: str, args: Any,
                model: MethodModel | None, answered: str, error: bool) -> None:
-        if len(self._cache) >= CACHE_MAX_ENTRIES:
-            self._cache = {}
+        size = len(key) + len(answer.prefix) + len(answer.suffix)
+        if len(answer.suffix) > CACHE_MAX_REPLY:
+            return
+        if len(self._cache) >= CACHE_MAX_ENTRIES or self._cache_bytes + size > CACHE_MAX_BYTES:
+            self._cache = {}  # bounded: start over rather than track recency
+            self._cache_bytes = 0
         self._cache[key] = Cached(answer, service, method, args, model, answered, error)
+        self._cache_bytes += size
 
 
 def _misfit(method: MethodModel, value: Any) -> str:
