@@ -29,7 +29,10 @@ from simdb.errors import ConfigError
 from simdb.thrift.model import MethodModel, ServiceModel
 from simdb.thrift.reply import Reply, app_error_reply, app_error_type
 
-__all__ = ["NO_FAULT", "FaultDecision", "FaultPlan", "FaultRule", "Latency", "parse_rules"]
+__all__ = ["MAX_LATENCY_MS", "NO_FAULT", "FaultDecision", "FaultPlan", "FaultRule", "Latency", "parse_rules"]
+
+#: The largest latency a rule may add (and the cap on a sampled delay): ten minutes.
+MAX_LATENCY_MS = 600_000.0
 
 # z-score of the 99th percentile of the standard normal distribution.
 _Z99 = 2.3263478740408408
@@ -40,11 +43,11 @@ FaultAction = Literal["exception", "app_error", "reset"]
 class Latency(BaseModel):
     """Added latency: ``fixed_ms``, or a distribution given by ``p50_ms`` and ``p99_ms``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    fixed_ms: float | None = Field(default=None, ge=0)
-    p50_ms: float | None = Field(default=None, gt=0)
-    p99_ms: float | None = Field(default=None, gt=0)
+    fixed_ms: float | None = Field(default=None, ge=0, le=MAX_LATENCY_MS)
+    p50_ms: float | None = Field(default=None, gt=0, le=MAX_LATENCY_MS)
+    p99_ms: float | None = Field(default=None, gt=0, le=MAX_LATENCY_MS)
 
     @model_validator(mode="after")
     def _one_shape(self) -> Latency:
@@ -65,11 +68,11 @@ class Latency(BaseModel):
             return self.fixed_ms / 1000.0
         assert self.p50_ms is not None and self.p99_ms is not None
         sigma = math.log(self.p99_ms / self.p50_ms) / _Z99
-        return rng.lognormvariate(math.log(self.p50_ms), sigma) / 1000.0
+        return min(rng.lognormvariate(math.log(self.p50_ms), sigma), MAX_LATENCY_MS) / 1000.0
 
 
 class FaultRule(BaseModel):
-    """What may go wrong with one method.
+    """What may go wrong with one method (numbers must be finite).
 
     ``exception`` names a declared exception and its fields, ``{"PinNotFound":
     {"id": 0}}`` (or just ``"PinNotFound"``); without it, ``exception_rate``
@@ -77,7 +80,7 @@ class FaultRule(BaseModel):
     ``p99_ms`` may also be given at the top level as shorthands for ``latency``.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     latency: Latency | None = None
     exception_rate: float = Field(default=0.0, ge=0, le=1)

@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simdb.errors import ConfigError
 from simdb.thrift.faults import NO_FAULT, FaultPlan, FaultRule, parse_rules
@@ -240,3 +242,61 @@ def test_reset_starts_the_streams_again() -> None:
     assert trace(p, GET_PIN, 40) != first
     p.reset()
     assert trace(p, GET_PIN, 40) == first
+
+
+LEAVES = st.none() | st.booleans() | st.integers(-5, 5) | st.floats() | st.text(max_size=4)
+KEYS = st.sampled_from(
+    [
+        "seed",
+        "rules",
+        "getPin",
+        "version",
+        "*",
+        "latency",
+        "fixed_ms",
+        "p50_ms",
+        "p99_ms",
+        "exception_rate",
+        "exception",
+        "PinNotFound",
+        "id",
+        "app_error_rate",
+        "reset_rate",
+    ]
+)
+JSON = st.recursive(
+    LEAVES | KEYS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(JSON)
+def test_any_json_is_a_fault_plan_or_a_config_error(data: Any) -> None:
+    try:
+        p = FaultPlan.from_json(data, PINSTORE)
+    except ConfigError:
+        return
+    for method in (GET_PIN, VERSION):
+        decision = p.decide(method)
+        assert decision.delay_s >= 0 and decision.action in (None, "exception", "app_error", "reset")
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"fixed_ms": float("inf")},
+        {"p50_ms": 1, "p99_ms": float("nan")},
+        {"exception_rate": float("nan")},
+        {"fixed_ms": 10**9},
+    ],
+)
+def test_latency_and_rates_must_be_finite_and_bounded(rule: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match=r"faults\.getPin\."):
+        parse_rules({"getPin": rule}, "faults", PINSTORE)
+
+
+def test_sampled_delays_are_capped() -> None:
+    p = plan({"getPin": {"p50_ms": 100_000, "p99_ms": 600_000}}, seed=2)
+    assert max(p.decide(GET_PIN).delay_s for _ in range(2000)) <= 600.0
