@@ -283,7 +283,7 @@ _NO_FUNCTION = re.compile(r"no such function: (.+)$")
 _EXISTS = re.compile(r"table \"?(\w+)\"? already exists")
 
 
-_NO_DB_KINDS = frozenset({"mimic", "begin", "commit", "rollback", "savepoint"})
+_NO_DB_KINDS = frozenset({"mimic", "noop", "begin", "commit", "rollback", "savepoint"})
 
 
 class Session:
@@ -411,6 +411,8 @@ class Session:
             return Result()
         if kind == "mimic":
             raise NotMine()
+        if kind == "noop":
+            return Result()
         return self._ddl(plan)
 
     def _begin_write(self) -> None:

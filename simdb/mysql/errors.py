@@ -6,6 +6,7 @@ from mysql_mimic.errors import MysqlError
 
 # code -> (sqlstate, message template)
 MESSAGES: dict[int, tuple[str, str]] = {
+    1043: ("08S01", "Bad handshake"),
     1045: ("28000", "Access denied for user '{user}'@'{host}' (using password: {using})"),
     1046: ("3D000", "No database selected"),
     1048: ("23000", "Column '{column}' cannot be null"),

@@ -29,6 +29,7 @@ from mysql_mimic.auth import (
 )
 from mysql_mimic.charset import CharacterSet
 from mysql_mimic.connection import Connection
+from mysql_mimic.errors import MysqlError
 from mysql_mimic.constants import DEFAULT_SERVER_CAPABILITIES
 from mysql_mimic.control import TooManyConnections
 from mysql_mimic.results import ResultColumn, ResultSet
@@ -176,6 +177,36 @@ def column_definition(schema: str, c: ColInfo) -> bytes:
     ))
 
 
+def check_handshake_response(data: bytes) -> None:
+    """Refuse a HandshakeResponse41/SSLRequest that is not one (garbage on the port) with 1043.
+
+    mysql-mimic's parser can spin on some garbage, so the fixed part is checked first.
+    """
+    caps = int.from_bytes(data[:4], "little") if len(data) >= 4 else 0
+    if len(data) < 32 or not caps & Capabilities.CLIENT_PROTOCOL_41 or any(data[9:32]):
+        log.warning("bad handshake: %d bytes that are not a protocol 4.1 handshake response", len(data))
+        raise MysqlError("Bad handshake", 1043)
+
+
+class CheckedStream:
+    """mysql-mimic's packet stream (compiled, so wrapped), checking that the first packet read
+    is a real handshake response."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.inner = MysqlStream(reader, writer)
+        self.check_next = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def read(self) -> bytes:
+        data: bytes = await self.inner.read()
+        if self.check_next:
+            self.check_next = False
+            check_handshake_response(data)
+        return data
+
+
 class FakeSession(Session):  # type: ignore[misc]
     """mysql-mimic session bound to one :class:`simdb.mysql.engine.Session`."""
 
@@ -273,6 +304,8 @@ class FakeConnection(Connection):  # type: ignore[misc]
         return super().ok(**kwargs)  # type: ignore[no-any-return]
 
     def error(self, msg: Any = "", code: int = E.UNKNOWN, **_: Any) -> bytes:
+        if isinstance(msg, MysqlError):
+            msg, code = msg.msg, msg.code
         return E.make_error_packet(int(code), str(msg))
 
     async def command_phase(self) -> None:
@@ -332,7 +365,7 @@ class FakeConnection(Connection):  # type: ignore[misc]
             header += [self._column_def(c) for c in result.columns]
             if plan is not None and plan.columns is result.columns:
                 plan.extra["wire"] = (caps, header)
-        buf = self.stream._buffer
+        buf = self.stream.inner._buffer
         seq = 1
         for payload in header:
             seq = _frame(buf, payload, seq)
@@ -359,7 +392,7 @@ class FakeConnection(Connection):  # type: ignore[misc]
         n_rows = len(result.rows or ())
         final = self.ok(eof=True, affected_rows=n_rows) if deprecate else self.eof()
         seq = _frame(buf, final, seq)
-        self.stream.seq.value = seq & 0xFF
+        self.stream.inner.seq.value = seq & 0xFF
 
     def _column_def(self, c: ColInfo) -> bytes:
         return column_definition(self.fake.store.database if c.table else "", c)
@@ -385,7 +418,7 @@ class FakeServer(MysqlServer):  # type: ignore[misc]
             return db.run(plan, [])
 
     async def _client_connected_cb(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        stream = MysqlStream(reader, writer)
+        stream = CheckedStream(reader, writer)
         try:
             session = self.session_factory()
             connection = FakeConnection(self, stream=stream, session=session, control=self.control,

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
+from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 
 from simdb.mysql import errors as E
 
@@ -115,6 +115,10 @@ _STATEMENTS: tuple[type, ...] = (
     exp.Command, exp.Set, exp.Show, exp.Use, exp.Describe, exp.Kill, exp.Transaction, exp.Commit,
     exp.Rollback,
 )
+_NOOP_COMMANDS = frozenset({"LOCK", "UNLOCK", "FLUSH", "ANALYZE", "OPTIMIZE"})
+_UNSUPPORTED_COMMANDS = frozenset({"GRANT", "REVOKE", "CALL", "LOAD", "HANDLER", "DO", "PREPARE", "EXECUTE",
+                                   "DEALLOCATE", "RENAME", "CHECKSUM", "REPAIR", "CHECK", "INSTALL", "XA",
+                                   "ALTER", "CREATE", "DROP", "RESET", "PURGE", "CHANGE", "START", "STOP"})
 _MARK = re.compile(r":p(\d+)\b")
 _SAVEPOINT = re.compile(r"^\s*(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+(?:WORK\s+)?TO\s+(?:SAVEPOINT\s+)?)\s*"
                         r"(`[^`]+`|\w+)\s*;?\s*$", re.IGNORECASE)
@@ -150,6 +154,8 @@ def parse_error(sql: str, exc: ParseError | None = None) -> E.SqlError:
             sqlglot.parse(sql, read="mysql")
         except ParseError as err:
             exc = err
+        except TokenError:
+            return E.SqlError(E.PARSE, near=sql[:80], line=1)
     near, line = _near(sql, exc) if exc else (sql[:80], 1)
     return E.SqlError(E.PARSE, near=near, line=line)
 
@@ -207,6 +213,9 @@ class Translator:
             trees = [t for t in sqlglot.parse(marked, read="mysql") if t is not None]
         except ParseError as exc:
             raise parse_error(sql, exc) from exc
+        except TokenError as exc:
+            quote = min((i for i in (sql.find("'"), sql.find('"')) if i >= 0), default=0)
+            raise E.SqlError(E.PARSE, near=sql[quote:][:80], line=1) from exc
         if len(trees) != 1:
             raise parse_error(sql) if not trees else E.SqlError(
                 E.PARSE, near=sql[sql.find(";") + 1:][:80].strip(), line=1)
@@ -230,7 +239,9 @@ class Translator:
             pinned.append(idx)
             ph.replace(_literal(params[idx]))
         pinned_t = tuple(sorted(set(pinned)))
-        if isinstance(tree, exp.Command | exp.Set | exp.Show | exp.Use | exp.Describe | exp.Kill):
+        if isinstance(tree, exp.Command):
+            return self._command(tree), pinned_t
+        if isinstance(tree, exp.Set | exp.Show | exp.Use | exp.Describe | exp.Kill):
             return Plan("mimic"), pinned_t
         if isinstance(tree, exp.Transaction):
             return Plan("begin"), pinned_t
@@ -302,6 +313,21 @@ class Translator:
             return Plan("truncate", tree=tree,
                         table=tree.expressions[0].name if tree.expressions else None), pinned_t
         raise E.SqlError(E.NOT_SUPPORTED, feature=f"{type(tree).__name__.upper()} statement (simdb fake)")
+
+    @staticmethod
+    def _command(tree: exp.Command) -> Plan:
+        """Statements sqlglot leaves unparsed: no-ops, known-but-unsupported, or syntax errors."""
+        words = tree.name.upper().split()
+        keyword = words[0] if words else ""
+        rest = tree.expression.name if isinstance(tree.expression, exp.Expression) else str(
+            tree.expression or "")
+        if keyword in _NOOP_COMMANDS:
+            return Plan("noop")
+        if not rest.strip() and len(words) < 2:
+            raise E.SqlError(E.PARSE, near="", line=1)
+        if keyword in _UNSUPPORTED_COMMANDS:
+            raise E.SqlError(E.NOT_SUPPORTED, feature=f"{keyword} statement (simdb fake)")
+        raise E.SqlError(E.PARSE, near=f"{tree.name} {rest}".strip()[:80], line=1)
 
     def _generate(self, tree: exp.Expression, suffix: str = "") -> tuple[str, tuple[int, ...] | None]:
         try:
