@@ -139,7 +139,7 @@ class ServiceState:
             return app_error_reply(
                 f"simdb strict mode: no stub matched {self.model.name}.{method.name}({shown})", "strict"
             ), True
-        value = self.generator.return_value(method, args_key(method, args))
+        value = self.generator.value_for(method, args)
         return Reply(kind="return", value=value, source="generated"), True
 
     def has_fault(self, method: MethodModel) -> bool:
