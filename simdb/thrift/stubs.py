@@ -34,6 +34,7 @@ import functools
 import gc
 import itertools
 import json
+import math
 import operator
 import re
 import threading
@@ -54,7 +55,7 @@ from simdb.thrift.codec import (
     struct_from_json,
     type_name,
 )
-from simdb.thrift.faults import FaultRule, parse_rules
+from simdb.thrift.faults import MAX_LATENCY_MS, FaultRule, parse_rules
 from simdb.thrift.model import FieldModel, MethodModel, ServiceModel, field_models
 from simdb.thrift.reply import APP_ERROR_TYPES, Reply, app_error_reply, app_error_type
 
@@ -297,6 +298,11 @@ def _build_reply(method: MethodModel, kind: str, data: Any, exc_name: str | None
 Answer = Reply | _Template
 
 
+def _is_delay(value: Any) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+            and 0 <= value <= MAX_LATENCY_MS)
+
+
 def _parse_answer(method: MethodModel, raw: Any, source: str, where: str,
                   templates: bool = True) -> tuple[Answer, int]:
     """One entry of ``reply``/``replies`` -> (answer, how many times it repeats)."""
@@ -318,8 +324,11 @@ def _parse_answer(method: MethodModel, raw: Any, source: str, where: str,
     if isinstance(times, bool) or not isinstance(times, int) or times < 1:
         raise ConfigError(f"{where}.times: expected a positive integer, got {times!r}")
     delay_ms = raw.get("delay_ms", 0)
-    if isinstance(delay_ms, bool) or not isinstance(delay_ms, int | float) or delay_ms < 0:
-        raise ConfigError(f"{where}.delay_ms: expected a non-negative number, got {delay_ms!r}")
+    if not _is_delay(delay_ms):
+        raise ConfigError(
+            f"{where}.delay_ms: expected a number of milliseconds from 0 to {MAX_LATENCY_MS:.0f}, "
+            f"got {delay_ms!r}"
+        )
     data = raw[kind]
     exc_name: str | None = None
     if kind == "raise":
@@ -730,8 +739,9 @@ class StubSet:
         key = args_key_function(method)(args_obj)
         reply_raw = raw.get("reply")
         latency = raw.get("latency_ms", 0)
-        if isinstance(latency, bool) or not isinstance(latency, int | float) or latency < 0:
-            raise ConfigError(f"{where}.latency_ms: expected a non-negative number")
+        if not _is_delay(latency):
+            raise ConfigError(f"{where}.latency_ms: expected a number of milliseconds from 0 to "
+                              f"{MAX_LATENCY_MS:.0f}, got {latency!r}")
         if isinstance(reply_raw, dict):
             reply_raw = {**reply_raw, "delay_ms": latency} if "delay_ms" not in reply_raw else reply_raw
         answer, _ = _parse_answer(method, reply_raw, "recording", f"{where}.reply")

@@ -745,3 +745,9 @@ def test_any_json_is_a_stub_or_a_config_error(
     m = PINSTORE.methods[method]
     reply_obj = stubs.match(m, m.args_cls(**{f.name: None for f in m.args}))
     assert reply_obj is None or reply_obj.kind in ("return", "raise", "app_error")
+
+
+@pytest.mark.parametrize("delay", [-1, float("inf"), float("nan"), 10**9, "5", True])
+def test_delays_must_be_finite_and_bounded(delay: Any) -> None:
+    with pytest.raises(ConfigError, match=r"stubs\[0\]\.reply\.delay_ms: expected a number of milliseconds"):
+        stubset(PINSTORE, {"method": "version", "reply": {"return": "v", "delay_ms": delay}})
