@@ -389,8 +389,8 @@ def _list_decoder(spec: Any, as_set: bool) -> Decoder:
         if as_set:
             try:
                 return set(items)
-            except TypeError:
-                raise ConfigError(f"{where}: set elements of this type cannot be hashed") from None
+            except TypeError:  # set<list<...>>: kept as a list, as thriftpy2 reads sets
+                return items
         return items
 
     return dec

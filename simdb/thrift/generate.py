@@ -116,7 +116,10 @@ class ValueGenerator:
             count = rng.randint(0, MAX_ITEMS) if depth < MAX_DEPTH else 0
             items = [self.value(et, es, rng, name, depth + 1) for _ in range(count)]
             if ttype == TType.SET:
-                return set(items)
+                try:
+                    return set(items)
+                except TypeError:  # e.g. set<list<i32>>: Python cannot hash the elements; send them as a list
+                    return items
             return items
         if ttype == TType.MAP:
             kt, ks = norm_desc(spec[0])
@@ -124,7 +127,11 @@ class ValueGenerator:
             count = rng.randint(0, MAX_ITEMS) if depth < MAX_DEPTH else 0
             out: dict[Any, Any] = {}
             for _ in range(count):
-                out[self.value(kt, ks, rng, name, depth + 1)] = self.value(vt, vs, rng, name, depth + 1)
+                key = self.value(kt, ks, rng, name, depth + 1)
+                try:
+                    out[key] = self.value(vt, vs, rng, name, depth + 1)
+                except TypeError:  # e.g. map<list<i32>, V>: no Python dict can hold such keys
+                    return {}
             return out
         return None
 

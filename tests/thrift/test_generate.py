@@ -184,3 +184,14 @@ def test_value_for_args_objects_equals_return_value_of_their_key() -> None:
     assert as_json(method, generator.value_for(method, args)) == as_json(method, expected)
     assert generator.value_for(method, args) is generator.value_for(method, args)
     assert generator.value_for(RICH.methods["nothing"], RICH.methods["nothing"].args_cls()) is None
+
+
+def test_unhashable_container_types_still_generate_sendable_values() -> None:
+    service = service_model(load_idl(IDL / "unhashable.thrift"), "OddService")
+    for name in ("odd", "sets"):
+        method = service.methods[name]
+        for seed in range(10):
+            value = ValueGenerator(seed).return_value(method, "{}")
+            out = TMemoryBuffer()
+            method.result_cls(success=value).write(TBinaryProtocolFactory().get_protocol(out))
+            assert as_json(method, value).startswith(("{", "["))

@@ -751,3 +751,11 @@ def test_any_json_is_a_stub_or_a_config_error(
 def test_delays_must_be_finite_and_bounded(delay: Any) -> None:
     with pytest.raises(ConfigError, match=r"stubs\[0\]\.reply\.delay_ms: expected a number of milliseconds"):
         stubset(PINSTORE, {"method": "version", "reply": {"return": "v", "delay_ms": delay}})
+
+
+def test_sets_of_lists_match_in_any_order() -> None:
+    service = service_model(load_idl(IDL / "unhashable.thrift"), "OddService")
+    stubs = stubset(service, {"method": "odd", "args": {"arg": [[1, 2], [3]]}, "reply": {"return": {}}})
+    method = service.methods["odd"]
+    assert stubs.match(method, wire_args(method, arg=[[3], [1, 2]])) is not None
+    assert stubs.match(method, wire_args(method, arg=[[2, 1], [3]])) is None
