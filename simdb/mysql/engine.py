@@ -240,6 +240,15 @@ class Store:
         self.loaded_from = str(snapshot_dir)
         return counts
 
+    def unload(self) -> None:
+        """Forget the loaded snapshot: the loaded state becomes an empty database."""
+        with self.lock:
+            path = self._new_template()
+            sqlite3.connect(path).close()
+            self._set_template(path, {})
+            self.loaded_from = None
+            self._restore()
+
     def reset(self) -> None:
         """Return to the state of the last load (every open transaction is rolled back)."""
         with self.lock:

@@ -169,6 +169,14 @@ class MySQLFake:
             else:
                 raise SimdbError(f"mysql fake {self.name!r} is not started")
 
+    def unload(self) -> None:
+        """Forget the loaded snapshot and empty the database (what reset then returns to)."""
+        with self._lock:
+            if self._store is not None:
+                self._store.unload()
+            elif self._real is not None:
+                self._real.unload()
+
     def health(self) -> Health:
         """Serving or not, with query and connection counters."""
         if self._store is not None and self._server is not None:

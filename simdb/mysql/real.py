@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pymysql  # type: ignore[import-untyped]
+import pymysql
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
@@ -196,6 +196,13 @@ class RealMariaDB:
         self.loaded_from = str(snapshot_dir)
         self.reset()
         return counts
+
+    def unload(self) -> None:
+        """Forget the loaded snapshot: the loaded state becomes an empty database."""
+        self._schema = []
+        self._tables = []
+        self.loaded_from = None
+        self.reset()
 
     def reset(self) -> None:
         """Recreate the loaded schema in the live database and copy the loaded rows back."""

@@ -91,7 +91,7 @@ def test_bad_sql_gets_1064_and_connection_survives(mysql_server: MySQLFake, sql:
 
 @pytest.mark.fake
 def test_untranslatable_statement_names_the_construct(mysql_fake_session: MySQLFake) -> None:
-    mysql_fake_session.reset()
+    mysql_fake_session.unload()
     with connect(mysql_fake_session) as conn, conn.cursor() as cur:
         cur.execute("CREATE TABLE t (id INT PRIMARY KEY)")
         with pytest.raises(pymysql.err.MySQLError) as err:

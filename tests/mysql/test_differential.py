@@ -90,7 +90,7 @@ def _execute(conn: pymysql.connections.Connection, sql: str, ordered: bool) -> t
 
 
 def _run(server: MySQLFake, program: list[tuple[str, bool]]) -> list[tuple[Any, ...]]:
-    server.reset()
+    server.unload()
     with connect(server) as conn:
         for stmt in SCHEMA:
             conn.cursor().execute(stmt)
