@@ -55,7 +55,11 @@ class Limits:
 
 
 class Incomplete(Exception):
-    """More bytes are needed to finish the message."""
+    """More bytes are needed to finish the message: at least ``need`` in all (from the message start)."""
+
+    def __init__(self, need: int = 0) -> None:
+        super().__init__(need)
+        self.need = need
 
 
 class ProtocolViolation(Exception):
@@ -108,7 +112,7 @@ def _need(buf: bytes | bytearray, end: int, start: int, limits: Limits) -> None:
                 f"message needs at least {end - start} bytes, "
                 f"more than the maximum of {limits.max_frame_size}"
             )
-        raise Incomplete
+        raise Incomplete(end - start)
 
 
 def _binary_header(buf: bytes | bytearray, pos: int, limits: Limits) -> Header:

@@ -80,14 +80,16 @@ class _Poller:
 
 
 class _Conn:
-    __slots__ = ("buf", "closing", "discard", "out", "partial_since", "peer", "sock", "waiting", "writing")
+    __slots__ = ("buf", "closing", "discard", "need", "out", "partial_since", "peer", "sock", "waiting",
+                 "writing")
 
     def __init__(self, sock: socket.socket, peer: str) -> None:
         self.sock = sock
         self.peer = peer
-        self.buf = b""
+        self.buf: bytes | bytearray = b""
         self.out = b""
         self.discard = 0
+        self.need = 0
         self.waiting = False
         self.writing = False
         self.closing = False
@@ -266,7 +268,11 @@ class ThriftServer:
             data = data[conn.discard:]
             conn.discard = 0
         if conn.buf:
+            if isinstance(conn.buf, bytes):
+                conn.buf = bytearray(conn.buf)  # grows in place from here on
             conn.buf += data
+            if len(conn.buf) < conn.need:
+                return  # the message is known to need more bytes than have arrived: do not rescan it
         else:
             conn.buf = data
             if not conn.waiting and self._fast(conn, data):
@@ -329,6 +335,7 @@ class ThriftServer:
                         break
                     continue
                 if len(buf) < 4 + size:
+                    conn.need = 4 + size
                     break
                 msg = buf[4:4 + size]
                 conn.buf = buf[4 + size:]
@@ -347,7 +354,8 @@ class ThriftServer:
             else:
                 try:
                     header, end = message_end(self.protocol, buf, 0, limits)
-                except Incomplete:
+                except Incomplete as inc:
+                    conn.need = inc.need
                     break
                 except ProtocolViolation as exc:
                     self._protocol_error(conn, buf, str(exc), close=True)
@@ -355,6 +363,7 @@ class ThriftServer:
                 msg = buf[:end]
                 conn.buf = buf[end:]
             consumed = True
+            conn.need = 0
             started = time.perf_counter()
             answer = self.processor.process(bytes(msg), header, started)
             seq = msg[header.seq_start:header.seq_end]
@@ -411,7 +420,7 @@ class ThriftServer:
     def _frame(self, data: bytes) -> bytes:
         return _I32.pack(len(data)) + data if self.framed else data
 
-    def _protocol_error(self, conn: _Conn, msg: bytes, problem: str, *, close: bool) -> None:
+    def _protocol_error(self, conn: _Conn, msg: bytes | bytearray, problem: str, *, close: bool) -> None:
         """A malformed message: answer PROTOCOL_ERROR when its header is readable, log, maybe close."""
         try:
             header = read_header(self.protocol, msg, 0, self.limits)
@@ -486,5 +495,6 @@ class ThriftServer:
         with contextlib.suppress(OSError):
             conn.sock.close()
         conn.buf = b""
+        conn.need = 0
         conn.partial_since = 0.0
         self._partial.discard(conn)

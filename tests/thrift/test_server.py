@@ -262,3 +262,18 @@ def test_port_in_use_is_a_config_error() -> None:
         other = ThriftFake(ThriftConfig(idl=PINSTORE, services=("PinStore",), port=taken))
         with pytest.raises(ConfigError, match=str(taken)):
             other.start()
+
+
+@pytest.mark.parametrize("transport", ["buffered", "framed"])
+def test_large_request_arriving_in_small_pieces(transport: str) -> None:
+    with running(transport=transport) as fake, connect(fake) as sock:
+        getpins = fake.state(None).model.methods["getPins"]
+        data = call_bytes(fake, "getPins", getpins.args_cls(ids=list(range(60_000)), includeEmbeddings=False),
+                          seqid=8)
+        assert len(data) > 400_000
+        for i in range(0, len(data), 4096):
+            sock.sendall(data[i:i + 4096])
+        name, _, seqid, result = read_reply(fake, sock, getpins.result_cls)
+        assert (name, seqid) == ("getPins", 8) and result.success is not None
+        [entry] = fake.journal.entries("getPins")
+        assert len(entry.args.ids) == 60_000
