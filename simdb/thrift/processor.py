@@ -118,7 +118,8 @@ class Processor:
         self.journal = journal
         self.metrics = metrics
         self.lock = threading.RLock()
-        self._cache: dict[bytes, Cached] = {}
+        self.cache: dict[bytes, Cached] = {}
+        """Replies by request bytes (the message without its seqid); read lock-free by the server."""
         self._cache_bytes = 0
         self._single = None if multiplexed else next(iter(self.bindings.values()))
 
@@ -126,7 +127,7 @@ class Processor:
     def invalidate(self) -> None:
         """Forget cached replies (after any change of stubs, faults or IDL)."""
         with self.lock:
-            self._cache = {}
+            self.cache = {}
             self._cache_bytes = 0
 
     def set_bindings(self, bindings: Mapping[str, Binding]) -> None:
@@ -134,12 +135,12 @@ class Processor:
         with self.lock:
             self.bindings = dict(bindings)
             self._single = None if self.multiplexed else next(iter(self.bindings.values()))
-            self._cache = {}
+            self.cache = {}
             self._cache_bytes = 0
 
     def lookup(self, key: bytes) -> Cached | None:
         """The cached reply for request bytes ``key`` (the message without its seqid)."""
-        return self._cache.get(key)
+        return self.cache.get(key)
 
     def record_cached(self, hit: Cached, latency_s: float) -> None:
         """Journal and count a call answered from the cache."""
@@ -303,10 +304,10 @@ class Processor:
         size = len(key) + len(answer.prefix) + len(answer.suffix)
         if len(answer.suffix) > CACHE_MAX_REPLY:
             return
-        if len(self._cache) >= CACHE_MAX_ENTRIES or self._cache_bytes + size > CACHE_MAX_BYTES:
-            self._cache = {}  # bounded: start over rather than track recency
+        if len(self.cache) >= CACHE_MAX_ENTRIES or self._cache_bytes + size > CACHE_MAX_BYTES:
+            self.cache = {}  # bounded: start over rather than track recency
             self._cache_bytes = 0
-        self._cache[key] = Cached(answer, service, method, args, model, answered, error)
+        self.cache[key] = Cached(answer, service, method, args, model, answered, error)
         self._cache_bytes += size
 
 
