@@ -60,6 +60,14 @@ class _Socket(FakeSocket):
 
     push: Callable[[bytes], None] | None = None
 
+    def _run_command(self, func: Any, sig: Signature, args: list[Any], from_script: bool) -> Any:
+        # Runs for direct and for EXEC-queued commands alike.
+        if sig.name == "zadd":
+            problem = fastpath.zadd_precheck([b"zadd", *args])
+            if problem is not None:
+                return SimpleError(problem)
+        return super()._run_command(func, sig, args, from_script)
+
     def put_response(self, msg: Any) -> None:
         push = self.push
         if push is not None:

@@ -217,15 +217,56 @@ def sadd(s: Session, argv: list[bytes]) -> bytes | None:
     return b":%d\r\n" % (len(members) - before)
 
 
+_ZADD_OPTIONS = frozenset([b"NX", b"XX", b"GT", b"LT", b"CH", b"INCR"])
+
+
+def zadd_precheck(argv: list[bytes]) -> str | None:
+    """Redis's ZADD argument checks, in Redis's order, all before the key is looked at.
+
+    Returns the error text, or ``None`` when the arguments are valid. fakeredis checks the key's
+    type first, so ``ZADD str nan m`` would say WRONGTYPE where Redis says the score is not a float;
+    the engine runs this check before fakeredis too (see ``engine._Socket``).
+    """
+    i = 2
+    flags: set[bytes] = set()
+    while i < len(argv) and argv[i].upper() in _ZADD_OPTIONS:
+        flags.add(argv[i].upper())
+        i += 1
+    elements = len(argv) - i
+    if elements == 0 or elements % 2:
+        return "ERR syntax error"
+    if {b"NX", b"XX"} <= flags:
+        return "ERR XX and NX options at the same time are not compatible"
+    if len(flags & {b"GT", b"LT", b"NX"}) > 1:
+        return "ERR GT, LT, and/or NX options at the same time are not compatible"
+    if b"INCR" in flags and elements > 2:
+        return "ERR INCR option supports a single increment-element pair"
+    try:
+        for j in range(i, len(argv), 2):
+            Float.decode(argv[j])
+    except SimpleError:
+        return "ERR value is not a valid float"
+    return None
+
+
+def _checked(argv: list[bytes]) -> bytes | None:
+    """The precheck's error as a reply, or ``None`` to let fakeredis run the command."""
+    text = zadd_precheck(argv)
+    return None if text is None else b"-" + text.encode() + b"\r\n"
+
+
 def zadd(s: Session, argv: list[bytes]) -> bytes | None:
-    if len(argv) < 4 or len(argv) % 2 or not _writable(s):
+    if len(argv) < 3:
         return None
+    if argv[2].upper() in _ZADD_OPTIONS or len(argv) < 4 or len(argv) % 2 or not _writable(s):
+        return _checked(argv)  # NX/XX/GT/LT/CH/INCR or odd arguments: check as Redis does, then fakeredis
     pairs = []
     try:
         for i in range(2, len(argv), 2):
             pairs.append((Float.decode(argv[i]), argv[i + 1]))
-    except SimpleError:  # an option such as NX/XX/CH/INCR, or a bad score: fakeredis decides
-        return None
+    except SimpleError:
+        # Redis parses every score before it looks at the key (fakeredis checks the type first).
+        return b"-ERR value is not a valid float\r\n"
     z = _container(s, argv[1], ZSet)
     if z is None:
         return None
