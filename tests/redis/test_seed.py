@@ -61,21 +61,24 @@ def dump(client: redis.Redis, dbs: tuple[int, ...] = (0, 3)) -> dict[tuple[int, 
     return out
 
 
-@pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.real)])
-def seeded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RedisFake]:
+@pytest.fixture(scope="module", params=["fake", pytest.param("real", marks=pytest.mark.real)])
+def seeded_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RedisFake]:
     if request.param == "real":
         require_program("redis-server", "redis-server")
-    fake = RedisFake(
-        RedisConfig(
-            name="cache",
-            engine=request.param,
-            admin_port=0,
-            snapshot=write_snapshot(tmp_path / "snap", RECORDS),
-        )
-    )
+    snap = write_snapshot(tmp_path_factory.mktemp("snap") / "snap", RECORDS)
+    fake = RedisFake(RedisConfig(name="cache", engine=request.param, admin_port=0, snapshot=snap))
     fake.start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def seeded(seeded_server: RedisFake) -> RedisFake:
+    """A fake (or real) server holding exactly the snapshot, whatever the previous test did."""
+    seeded_server.reset()
+    return seeded_server
 
 
 def client_of(fake: RedisFake) -> redis.Redis:
