@@ -105,6 +105,14 @@ class RedisEngine:
         """Whether writes may skip fakeredis's bookkeeping (nobody blocked, nobody subscribed)."""
         return not self.blocked and not self.server.subscribers and not self.server.psubscribers
 
+    def drop_killed(self) -> None:
+        """Disconnect the connections ``CLIENT KILL`` marked (the caller's own after its reply)."""
+        for session in list(self.sessions):
+            if session.sock._killed:
+                session.closing = True
+                if session.on_kill is not None:
+                    session.on_kill()
+
     def flushall(self) -> None:
         """Empty every database (caller holds the lock)."""
         for db in self.server.dbs.values():
@@ -125,6 +133,7 @@ class Session:
         self.sock = sock
         self.authed = engine.password is None
         self.closing = False
+        self.on_kill: Callable[[], None] | None = None
         self.proto = 2
         self.null = b"$-1\r\n"
         self.fast = True
@@ -217,6 +226,8 @@ class Session:
             queue.append((func, sig, args))
             return QUEUED
         result = self._call(func, sig, args, cmd)
+        if cmd == "client kill":
+            self.engine.drop_killed()
         suppressed = sock._reply_off or sock._reply_skip
         sock._reply_skip, sock._reply_skip_next = sock._reply_skip_next, False
         if suppressed or isinstance(result, NoResponse):

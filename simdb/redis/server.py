@@ -60,6 +60,7 @@ class _Connection(asyncio.Protocol):
         self.peer = f"{peer[0]}:{peer[1]}"
         # No engine lock here: fakeredis takes it itself to number the client.
         self.session = self.engine.session(self._push, self.peer, f"{local[0]}:{local[1]}")
+        self.session.on_kill = self._killed
         self.server.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -72,6 +73,11 @@ class _Connection(asyncio.Protocol):
             return
         with self.engine.lock:
             self.session.close()
+
+    def _killed(self) -> None:
+        """``CLIENT KILL`` picked this connection: close it (after any reply being assembled)."""
+        if self.out is None and self.transport is not None:
+            self.transport.close()
 
     def wake(self) -> None:
         """End a blocking command early, as ``CLIENT UNBLOCK ... TIMEOUT`` would."""

@@ -130,3 +130,15 @@ def test_redis_benchmark_smoke(redis_server: RedisTarget) -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.decode().strip().splitlines()
     assert [line.split(",")[0].strip('"') for line in lines[1:]] == ["SET", "GET", "LPUSH"]
+
+
+def test_client_kill_disconnects_the_victim(redis_server: RedisTarget) -> None:
+    with redis_server.client() as killer, redis_server.client(single_connection_client=True) as victim:
+        victim.client_setname("victim")
+        victim_id = victim.client_id()
+        assert killer.client_kill_filter(_id=victim_id) == 1
+        names = [c.get("name") for c in killer.client_list()]
+        assert "victim" not in names
+        with pytest.raises(redis.ConnectionError):
+            victim.connection.send_command("PING")  # type: ignore[union-attr]
+            victim.connection.read_response()  # type: ignore[union-attr]
