@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from simdb.admin import AdminServer
-from simdb.errors import ConfigError, SimdbError
+from simdb.errors import ConfigError, SimdbError, SnapshotError
 from simdb.fake import Endpoint, FakeKind, Health
 from simdb.thrift.codec import args_key, args_to_json
 from simdb.thrift.faults import FaultPlan
@@ -261,9 +261,15 @@ class ThriftFake:
         """Load ``thrift/<name>/`` of a snapshot into every served service, all or nothing."""
         with self._lock:
             loaded: dict[str, StubSet] = {}
+            parts = {name: self._part_name(name) for name in self.states}
+            present = [p for p in parts.values() if (snapshot_dir / "thrift" / p).is_dir()]
+            if self.config.multiplexed and not present:
+                expected = ", ".join(f"thrift/{p}/" for p in parts.values())
+                raise SnapshotError(f"no part for fake {self.name!r}: expected one of {expected}",
+                                    str(snapshot_dir))
             for name, st in self.states.items():
                 stubs = StubSet.load_files(st.model, list(self.config.stubs))
-                part = self._part_name(name)
+                part = parts[name]
                 if self.config.multiplexed and not (snapshot_dir / "thrift" / part).is_dir():
                     loaded[name] = stubs
                     continue

@@ -91,3 +91,13 @@ def test_multiplexed_fake_loads_a_directory_per_service(tmp_path: Path) -> None:
             assert c.getPin(1).title == "muxed"
         finally:
             c.close()
+
+
+def test_multiplexed_fake_without_any_part_is_a_snapshot_error(tmp_path: Path) -> None:
+    umbrella = tmp_path / "all.thrift"
+    umbrella.write_text(f'include "{PINSTORE}"\ninclude "{RANKER}"\n')
+    (tmp_path / "snap" / "thrift").mkdir(parents=True)
+    with running(idl=umbrella, services=("pinstore.PinStore", "ranker.Ranker"), multiplexed=True,
+                 include_dirs=(HOMEFEED,), name="feed") as fake, \
+            pytest.raises(SnapshotError, match=r"thrift/feed/PinStore/"):
+        fake.load(tmp_path / "snap")
