@@ -173,6 +173,9 @@ def verify_file(snapshot_dir: Path, entry: FileEntry) -> None:
         )
 
 
+_SCAN_ONCE: Any = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # set in __init__
+
+
 def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     """Stream ``(line_number, value)`` from a JSON Lines file (``.gz`` transparently).
 
@@ -181,7 +184,16 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     """
     try:
         with _open_text(path) as fh:
+            scan = _SCAN_ONCE
             for number, line in enumerate(fh, start=1):
+                # fast path: the C scanner on a line that is exactly one JSON value
+                try:
+                    value, end = scan(line, 0)
+                except (StopIteration, ValueError):
+                    end = 0
+                if end and not line[end:].strip():
+                    yield number, value
+                    continue
                 if not line.strip():
                     continue
                 try:

@@ -13,6 +13,7 @@ import os
 import socket
 import struct
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,46 +52,34 @@ def _score(s: float) -> bytes:
 
 @dataclass
 class _Batches:
-    """Offsets of command batches in the encoded file: (start, end, commands)."""
+    """How many commands each batch of the encoded file holds (replies are read per batch)."""
 
-    spans: list[tuple[int, int, int]]
+    spans: list[int]
     keys: int
+
+
+_SET = b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
 
 
 def encode_part(snap: Snapshot, part: str, out: Path) -> _Batches:
     """Validate the part and write it as RESP commands to ``out``; returns the batch layout."""
-    spans: list[tuple[int, int, int]] = []
+    spans: list[int] = []
     keys = 0
-    pos = 0
     with open(out, "wb") as fh:
         buf: list[bytes] = []
-        ncmd = 0
-        start = 0
-
-        def emit(cmd: bytes) -> None:
-            nonlocal ncmd, pos, start
-            buf.append(cmd)
-            ncmd += 1
-            pos += len(cmd)
-            if ncmd >= BATCH_COMMANDS:
-                flush()
-
-        def flush() -> None:
-            nonlocal ncmd, start
-            if ncmd:
-                fh.write(b"".join(buf))
-                spans.append((start, pos, ncmd))
-                buf.clear()
-                ncmd = 0
-                start = pos
-
+        append = buf.append
         for db, entry in redis_files(snap, part):
-            emit(_cmd(b"SELECT", str(db).encode()))
-            emit(_cmd(b"FLUSHDB"))
+            append(_cmd(b"SELECT", str(db).encode()))
+            append(_cmd(b"FLUSHDB"))
             path = str(snap.path_of(entry))
-            last: bytes | None = None
+            last = b""
+            first = True
             count = 0
             for line, obj in iter_jsonl(snap.path_of(entry)):
+                if len(buf) >= BATCH_COMMANDS:
+                    fh.write(b"".join(buf))
+                    spans.append(len(buf))
+                    buf.clear()
                 # fast path: a plain text string key (most of a large cache), checked inline
                 if type(obj) is dict and len(obj) == 4 and obj.get("type") == "string":
                     ks, vs, ttl = obj.get("key"), obj.get("value"), obj.get("ttl_ms", 0)
@@ -100,49 +89,49 @@ def encode_part(snap: Snapshot, part: str, out: Path) -> _Batches:
                         and (ttl is None or (type(ttl) is int and ttl > 0))
                     ):
                         kb = ks.encode()
-                        if last is not None and kb <= last:
+                        if kb <= last and not first:
                             raise SnapshotError("keys must be sorted by bytes and unique", path, line)
-                        last = kb
+                        last, first = kb, False
                         count += 1
                         vb = vs.encode()
                         if ttl is None:
-                            emit(
-                                b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(kb), kb, len(vb), vb)
-                            )
+                            append(_SET % (len(kb), kb, len(vb), vb))
                         else:
-                            emit(_cmd(b"SET", kb, vb, b"PX", str(ttl).encode()))
+                            append(_cmd(b"SET", kb, vb, b"PX", str(ttl).encode()))
                         continue
                 rec = parse_redis_record(obj, db, path, line)
-                if last is not None and rec.key <= last:
+                if rec.key <= last and not first:
                     raise SnapshotError("keys must be sorted by bytes and unique", path, line)
-                last = rec.key
+                last, first = rec.key, False
                 count += 1
                 k = rec.key
                 v = rec.value
                 if rec.type == "string":
                     assert isinstance(v, bytes)
                     if rec.ttl_ms:
-                        emit(_cmd(b"SET", k, v, b"PX", str(rec.ttl_ms).encode()))
+                        append(_cmd(b"SET", k, v, b"PX", str(rec.ttl_ms).encode()))
                     else:
-                        emit(_cmd(b"SET", k, v))
+                        append(_cmd(b"SET", k, v))
                     continue
                 items: list[Any] = list(v)
                 for i in range(0, len(items), MAX_ARGS):
                     chunk = items[i : i + MAX_ARGS]
                     if rec.type == "list":
-                        emit(_cmd(b"RPUSH", k, *chunk))
+                        append(_cmd(b"RPUSH", k, *chunk))
                     elif rec.type == "set":
-                        emit(_cmd(b"SADD", k, *chunk))
+                        append(_cmd(b"SADD", k, *chunk))
                     elif rec.type == "hash":
-                        emit(_cmd(b"HSET", k, *[x for f, val in chunk for x in (f, val)]))
+                        append(_cmd(b"HSET", k, *[x for f, val in chunk for x in (f, val)]))
                     else:
-                        emit(_cmd(b"ZADD", k, *[x for m, s in chunk for x in (_score(s), m)]))
+                        append(_cmd(b"ZADD", k, *[x for m, sc in chunk for x in (_score(sc), m)]))
                 if rec.ttl_ms:
-                    emit(_cmd(b"PEXPIRE", k, str(rec.ttl_ms).encode()))
+                    append(_cmd(b"PEXPIRE", k, str(rec.ttl_ms).encode()))
             if count != entry.records:
                 raise SnapshotError(f"file has {count} records but the manifest says {entry.records}", path)
             keys += count
-        flush()
+        if buf:
+            fh.write(b"".join(buf))
+            spans.append(len(buf))
     return _Batches(spans, keys)
 
 
@@ -179,18 +168,30 @@ def load_redis(url: str, snapshot_dir: Path, part: str, progress: Progress | Non
             if auth:
                 sock.sendall(auth)
                 _read_replies(sock, reader, 1)
-            with open(tmp, "rb") as fh:
-                pending = 0
-                for start, end, ncmd in layout.spans:
-                    fh.seek(start)
-                    sock.sendall(fh.read(end - start))
-                    if pending:
-                        _read_replies(sock, reader, pending)
-                    pending = ncmd
+            # like redis-cli --pipe: one thread streams the commands, this one reads the replies
+            failure: list[BaseException] = []
+
+            def send() -> None:
+                try:
+                    with open(tmp, "rb") as fh:
+                        for chunk in iter(lambda: fh.read(1 << 20), b""):
+                            sock.sendall(chunk)
+                except OSError as exc:
+                    failure.append(exc)
+
+            sender = threading.Thread(target=send, name="simdb-load-redis", daemon=True)
+            sender.start()
+            try:
+                for ncmd in layout.spans:
+                    _read_replies(sock, reader, ncmd)
                     if progress is not None:
                         progress(ncmd)
-                if pending:
-                    _read_replies(sock, reader, pending)
+            finally:
+                if sender.is_alive():
+                    sock.shutdown(socket.SHUT_RDWR)
+                sender.join(timeout=30)
+            if failure:
+                raise RedisLoadError(f"sending to the server failed: {failure[0]}")
         finally:
             sock.close()
         return layout.keys
