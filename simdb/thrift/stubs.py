@@ -46,6 +46,7 @@ from thriftpy2.thrift import TApplicationException, TType
 
 from simdb.errors import ConfigError, SnapshotError
 from simdb.thrift.codec import (
+    Freezer,
     args_from_json,
     args_key_function,
     args_to_json,
@@ -97,8 +98,16 @@ def _equals(name: str, ttype: int, spec: Any, expected: Any) -> Matcher:
     return lambda obj: (v := get(obj)) is not None and fr(v) == frozen
 
 
-def _compile_partial(cls: type, data: Any, where: str, fields: Sequence[FieldModel] | None = None) -> Matcher:
-    """A predicate on a struct/args object: every field given in ``data`` matches."""
+Leaf = tuple[tuple[str, ...], Freezer, Any]
+
+
+def _compile_partial(cls: type, data: Any, where: str, fields: Sequence[FieldModel] | None = None,
+                     leaves: list[Leaf] | None = None, path: tuple[str, ...] = ()) -> Matcher:
+    """A predicate on a struct/args object: every field given in ``data`` matches.
+
+    Each plain equality it checks is appended to ``leaves`` as ``(field path, freezer, frozen value)``;
+    the index uses them to skip stubs that cannot match.
+    """
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected an object of field values (struct {cls.__name__})")
     by_name = {f.name: f for f in (fields if fields is not None else field_models(cls))}
@@ -108,13 +117,19 @@ def _compile_partial(cls: type, data: Any, where: str, fields: Sequence[FieldMod
         if f is None:
             known = ", ".join(by_name) or "none"
             raise ConfigError(f"{where}: {cls.__name__} has no field {name!r} (fields: {known})")
+        fr = freezer(f.ttype, f.spec)
         if value is None:
             checks.append(_is_unset(name))
+            if leaves is not None:
+                leaves.append(((*path, name), fr, None))
         elif f.ttype == TType.STRUCT and isinstance(value, dict):
-            checks.append(_nested(name, _compile_partial(f.spec, value, f"{where}.{name}")))
+            inner = _compile_partial(f.spec, value, f"{where}.{name}", None, leaves, (*path, name))
+            checks.append(_nested(name, inner))
         else:
             expected = from_json(f.ttype, f.spec, value, f"{where}.{name}")
             checks.append(_equals(name, f.ttype, f.spec, expected))
+            if leaves is not None:
+                leaves.append(((*path, name), fr, fr(expected)))
     if not checks:
         return lambda obj: True
     if len(checks) == 1:
@@ -352,12 +367,12 @@ def _parse_answer(method: MethodModel, raw: Any, source: str, where: str,
 class _Stub:
     """One loaded stub: its matcher and answers, ready for the request path."""
 
-    __slots__ = ("answers", "counter", "ends", "exact", "id", "json", "key", "matcher", "method", "nfields",
-                 "order", "priority", "single")
+    __slots__ = ("answers", "counter", "ends", "exact", "id", "json", "key", "leaves", "matcher", "method",
+                 "nfields", "order", "priority", "rank", "single")
 
     def __init__(self, stub_id: str, method: MethodModel, priority: int, exact: bool, key: Any,
                  matcher: Matcher | None, nfields: int, answers: tuple[Answer, ...], ends: tuple[int, ...],
-                 raw: dict[str, Any], order: int) -> None:
+                 raw: dict[str, Any], order: int, leaves: tuple[Leaf, ...] = ()) -> None:
         self.id = stub_id
         self.method = method
         self.priority = priority
@@ -371,6 +386,8 @@ class _Stub:
         self.counter = itertools.count()
         self.json = raw
         self.order = order
+        self.leaves = leaves
+        self.rank = (-priority, -nfields, -order)  # partial stubs: smaller is better
 
     def answer(self, args_obj: Any) -> Reply:
         if self.single is not None:
@@ -456,11 +473,12 @@ def _parse_stub(service: ServiceModel, raw: Any, where: str, default_id: str, or
         except TypeError:
             raise ConfigError(f"{where}.args: these argument values cannot be indexed") from None
     else:
-        matcher = _compile_partial(method.args_cls, args, f"{where}.args", method.args)
+        leaves: list[Leaf] = []
+        matcher = _compile_partial(method.args_cls, args, f"{where}.args", method.args, leaves)
     normal = dict(raw)
     normal["id"] = stub_id
     return _Stub(stub_id, method, priority, exact, key, matcher, len(args), tuple(answers), tuple(ends),
-                 normal, order)
+                 normal, order, tuple(leaves) if not exact else ())
 
 
 def _exact_rank(stub: _Stub) -> tuple[int, int]:
@@ -468,18 +486,50 @@ def _exact_rank(stub: _Stub) -> tuple[int, int]:
 
 
 def _partial_rank(stub: _Stub) -> tuple[int, int, int]:
-    return (-stub.priority, -stub.nfields, -stub.order)
+    return stub.rank
+
+
+def _value_at(obj: Any, path: tuple[str, ...]) -> Any:
+    for name in path:
+        obj = getattr(obj, name, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _first_match(stubs: Sequence[_Stub], args_obj: Any, floor: int | None) -> _Stub | None:
+    """The first (best) stub of a rank-sorted list that matches; none below priority ``floor``."""
+    for stub in stubs:
+        if floor is not None and stub.priority <= floor:
+            return None
+        assert stub.matcher is not None
+        if stub.matcher(args_obj):
+            return stub
+    return None
+
+
+_INDEX_MIN = 8  # below this many partial stubs, scanning them all is cheaper than indexing
 
 
 class _MethodIndex:
-    """The stubs of one method: exact ones hashed by argument key, partial ones sorted best first."""
+    """The stubs of one method.
 
-    __slots__ = ("exact", "keyfn", "partial")
+    Exact stubs are hashed by their argument key. Partial stubs are kept sorted
+    best first; once there are a few, the field path most of them pin (say
+    ``req.userId``) becomes an index: stubs pinning it sit in buckets by value,
+    the others in ``rest``, and a call only tries its bucket and ``rest``.
+    """
+
+    __slots__ = ("buckets", "exact", "index_freeze", "index_path", "keyfn", "partial", "rest")
 
     def __init__(self, method: MethodModel) -> None:
         self.keyfn = args_key_function(method)
         self.exact: dict[Any, tuple[_Stub, ...]] = {}
-        self.partial: tuple[_Stub, ...] = ()
+        self.partial: list[_Stub] = []  # every partial stub, best first
+        self.index_path: tuple[str, ...] | None = None
+        self.index_freeze: Freezer | None = None
+        self.buckets: dict[Any, list[_Stub]] = {}
+        self.rest: list[_Stub] = []
 
     def add(self, stub: _Stub) -> None:
         self.add_many((stub,))
@@ -495,8 +545,61 @@ class _MethodIndex:
                     self.exact[stub.key] = (stub,)
             else:
                 partial.append(stub)
-        if partial:
-            self.partial = tuple(sorted((*self.partial, *partial), key=_partial_rank))
+        if not partial:
+            return
+        small_rest = len(self.rest) <= max(16, len(self.partial) // 2)
+        if len(partial) == 1 and self.index_path is not None and small_rest:
+            stub = partial[0]
+            merged = list(self.partial)
+            bisect.insort(merged, stub, key=_partial_rank)
+            self._place(stub)
+            self.partial = merged
+            return
+        self._reindex(sorted((*self.partial, *partial), key=_partial_rank))
+
+    def _place(self, stub: _Stub) -> None:
+        for path, _, frozen in stub.leaves:
+            if path == self.index_path:
+                try:
+                    bucket = list(self.buckets.get(frozen, ()))
+                    bisect.insort(bucket, stub, key=_partial_rank)
+                    self.buckets[frozen] = bucket
+                    return
+                except TypeError:  # an unhashable value: fall through to rest
+                    break
+        rest = list(self.rest)
+        bisect.insort(rest, stub, key=_partial_rank)
+        self.rest = rest
+
+    def _reindex(self, partial: list[_Stub]) -> None:
+        """Choose the index path afresh and rebuild the buckets (then swap them in)."""
+        counts: dict[tuple[str, ...], int] = {}
+        freezers: dict[tuple[str, ...], Freezer] = {}
+        for stub in partial:
+            for leaf_path, fr, _ in stub.leaves:
+                counts[leaf_path] = counts.get(leaf_path, 0) + 1
+                freezers[leaf_path] = fr
+        path = max(counts, key=lambda p: counts[p]) if counts and len(partial) >= _INDEX_MIN else None
+        buckets: dict[Any, list[_Stub]] = {}
+        rest: list[_Stub] = []
+        for stub in partial:  # already best first, so every list stays sorted
+            placed = False
+            if path is not None:
+                for leaf_path, _, frozen in stub.leaves:
+                    if leaf_path == path:
+                        try:
+                            buckets.setdefault(frozen, []).append(stub)
+                            placed = True
+                        except TypeError:
+                            pass
+                        break
+            if not placed:
+                rest.append(stub)
+        self.index_path = path
+        self.index_freeze = freezers.get(path) if path is not None else None
+        self.buckets = buckets
+        self.rest = rest
+        self.partial = partial
 
     def remove(self, stub: _Stub) -> None:
         if stub.exact:
@@ -506,7 +609,7 @@ class _MethodIndex:
             else:
                 self.exact.pop(stub.key, None)
         else:
-            self.partial = tuple(s for s in self.partial if s is not stub)
+            self._reindex([s for s in self.partial if s is not stub])
 
     def best(self, args_obj: Any) -> _Stub | None:
         best: _Stub | None = None
@@ -514,13 +617,24 @@ class _MethodIndex:
             bucket = self.exact.get(self.keyfn(args_obj))
             if bucket:
                 best = bucket[0]
-        for stub in self.partial:
-            if best is not None and stub.priority <= best.priority:
-                break
-            assert stub.matcher is not None
-            if stub.matcher(args_obj):
-                return stub
-        return best
+        if not self.partial:
+            return best
+        floor = best.priority if best is not None else None
+        found = _first_match(self.rest, args_obj, floor)
+        if self.index_path is not None:
+            value = _value_at(args_obj, self.index_path)
+            if value is not None:
+                assert self.index_freeze is not None
+                value = self.index_freeze(value)
+            try:
+                candidates = self.buckets.get(value)
+            except TypeError:
+                candidates = None
+            if candidates:
+                other = _first_match(candidates, args_obj, floor)
+                if other is not None and (found is None or other.rank < found.rank):
+                    found = other
+        return found if found is not None else best
 
 
 class _Recordings:

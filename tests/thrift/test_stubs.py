@@ -16,7 +16,7 @@ from thriftpy2.protocol import TBinaryProtocolFactory
 from thriftpy2.transport import TMemoryBuffer
 
 from simdb.errors import ConfigError, SnapshotError
-from simdb.thrift.codec import args_from_json, args_to_json
+from simdb.thrift.codec import args_from_json, args_to_json, struct_from_json
 from simdb.thrift.idl import load_idl
 from simdb.thrift.model import MethodModel, service_model
 from simdb.thrift.reply import APP_ERROR_TYPES
@@ -759,3 +759,113 @@ def test_sets_of_lists_match_in_any_order() -> None:
     method = service.methods["odd"]
     assert stubs.match(method, wire_args(method, arg=[[3], [1, 2]])) is not None
     assert stubs.match(method, wire_args(method, arg=[[2, 1], [3]])) is None
+
+
+# --- property: the indexes choose exactly what a plain scan of every stub would ----------------------------
+
+USERGRAPH = service_model(load_idl(ROOT / "thrift" / "homefeed" / "usergraph.thrift"), "UserGraph")
+
+
+def reference_choice(
+    method: MethodModel, stubs: list[dict[str, Any]], request_json: dict[str, Any]
+) -> str | None:
+    """The documented rules, applied by brute force: priority, then exact, then more fields, then newest."""
+
+    def contains(given: Any, actual: Any) -> bool:
+        if isinstance(given, dict) and isinstance(actual, dict):
+            return all(
+                k in actual and contains(v, actual[k]) if v is not None else k not in actual
+                for k, v in given.items()
+            )
+        return bool(given == actual)
+
+    best: tuple[Any, ...] | None = None
+    chosen = None
+    for order, stub in enumerate(stubs):
+        args = stub.get("args", {})
+        all_plain = all(f.name in args and not isinstance(args[f.name], dict) for f in method.args)
+        exact = stub.get("match") == "exact" or all_plain
+        if exact:
+            full = args_to_json(method, args_from_json(method, args, "ref"))
+            matches = full == request_json
+        else:
+            matches = contains(args, request_json)
+        if matches:
+            rank = (stub.get("priority", 0), 1 if exact else 0, 0 if exact else len(args), order)
+            if best is None or rank > best:
+                best, chosen = rank, stub["id"]
+    return chosen
+
+
+followee_args = st.fixed_dictionaries(
+    {},
+    optional={"userId": st.integers(1, 3), "cursor": st.integers(0, 1), "limit": st.sampled_from([10, 50])},
+)
+request_args = st.fixed_dictionaries(
+    {"userId": st.integers(1, 3), "cursor": st.integers(0, 1), "limit": st.sampled_from([10, 50])}
+)
+candidate_req = st.fixed_dictionaries(
+    {},
+    optional={
+        "userId": st.integers(1, 3),
+        "surface": st.sampled_from(["HOME", "SEARCH"]),
+        "numCandidates": st.sampled_from([10, 100]),
+        "locale": st.none() | st.just("de-DE"),
+    },
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_indexed_matching_agrees_with_a_plain_scan(data: st.DataObject) -> None:
+    which = data.draw(st.sampled_from(["getFollowees", "getCandidates"]))
+    service = USERGRAPH if which == "getFollowees" else CANDIDATES
+    method = service.methods[which]
+    n = data.draw(st.integers(0, 30))
+    stubs: list[dict[str, Any]] = []
+    for i in range(n):
+        if which == "getFollowees":
+            args = data.draw(followee_args)
+        else:
+            req = data.draw(candidate_req)
+            exact_req = "userId" in req and data.draw(st.booleans())
+            args = {"req": req} if req or data.draw(st.booleans()) else {}
+            if exact_req:
+                stubs.append(
+                    {
+                        "id": f"s{i}",
+                        "method": which,
+                        "match": "exact",
+                        "args": args,
+                        "priority": data.draw(st.integers(0, 2)),
+                        "reply": {"app_error": str(i)},
+                    }
+                )
+                continue
+        stub: dict[str, Any] = {"id": f"s{i}", "method": which, "args": args, "reply": {"app_error": str(i)}}
+        if data.draw(st.booleans()):
+            stub["priority"] = data.draw(st.integers(0, 2))
+        if which == "getFollowees" and data.draw(st.integers(0, 4)) == 0:
+            stub["match"] = "exact"
+        stubs.append(stub)
+    split = data.draw(st.integers(0, n))
+    stubset_ = stubset(service, *stubs[:split])
+    for stub in stubs[split:]:  # the rest arrive one by one, as through the admin API
+        stubset_.add(stub)
+    for stub_id in data.draw(
+        st.lists(st.sampled_from([s["id"] for s in stubs] or ["none"]), max_size=3, unique=True)
+    ):
+        if stub_id != "none":
+            stubset_.remove(stub_id)
+            stubs = [s for s in stubs if s["id"] != stub_id]
+    for _ in range(5):
+        if which == "getFollowees":
+            request = method.args_cls(**data.draw(request_args))
+        else:
+            req = data.draw(candidate_req)
+            request = method.args_cls(
+                req=struct_from_json(CANDIDATES_MODULE.CandidateRequest, {"userId": 1, **req}, "req")
+            )
+        wire = roundtrip_args(method, request)
+        expected = reference_choice(method, stubs, args_to_json(method, wire))
+        assert stubset_.match_stub_id(method, wire) == expected
