@@ -220,6 +220,8 @@ class Store:
         def _fast(dbapi_conn: Any, _r: Any) -> None:
             dbapi_conn.execute("PRAGMA journal_mode=OFF")
             dbapi_conn.execute("PRAGMA synchronous=OFF")
+            dbapi_conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+            dbapi_conn.execute("PRAGMA cache_size=-65536")
 
         try:
             with eng.begin() as conn:

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from simdb.errors import SnapshotError
@@ -115,6 +116,68 @@ class RowDecoder:
             except ValueError as exc:
                 raise SnapshotError(f"table {self.table}, column {name}: {exc}", *where) from exc
         return tuple(out)
+
+
+_FAST_TYPES: dict[str, frozenset[type]] = {
+    "int": frozenset({int}),
+    "float": frozenset({int, float}),
+    "temporal": frozenset({str}),
+    "json": frozenset({str}),
+    "text": frozenset({str}),
+}
+
+
+class BatchDecoder:
+    """Decodes many rows at once (column-wise checks); on any problem the caller re-checks the
+    batch row by row with :class:`RowDecoder` to report the exact line."""
+
+    def __init__(self, table: str, columns: Sequence[Column]) -> None:
+        self.row = RowDecoder(table, columns)
+        self.names = self.row.names
+        self.n = len(self.names)
+        self._cols = [(i, c.category, c.nullable) for i, c in enumerate(columns)]
+        names = self.names
+        self._get: Callable[[Any], tuple[Any, ...]] = (
+            itemgetter(*names) if len(names) > 1 else lambda o: (o[names[0]],))
+
+    def __call__(self, objs: list[Any]) -> list[tuple[Any, ...]] | None:
+        """Decoded rows, or None if some row is not valid (then use :attr:`row` per row)."""
+        n = self.n
+        try:
+            if set(map(type, objs)) != {dict} or set(map(len, objs)) != {n}:
+                return None
+            rows: list[tuple[Any, ...]] = list(map(self._get, objs))
+        except KeyError:
+            return None
+        converted: dict[int, list[Any]] = {}
+        for i, category, nullable in self._cols:
+            values = list(map(itemgetter(i), rows))
+            kinds = set(map(type, values))
+            if type(None) in kinds:
+                if not nullable:
+                    return None
+                kinds.discard(type(None))
+            allowed = _FAST_TYPES.get(category)
+            if allowed is not None:
+                if not kinds <= allowed:
+                    return None
+                continue
+            try:
+                if category == "binary":
+                    converted[i] = [None if v is None else decode_bytes(v) for v in values]
+                else:  # decimal: strings must parse, numbers pass
+                    for v in values:
+                        if isinstance(v, str):
+                            Decimal(v)
+                        elif v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+                            return None
+            except (ValueError, ArithmeticError):
+                return None
+        if converted:
+            cols = [converted.get(i) for i in range(n)]
+            rows = [tuple(cols[i][j] if cols[i] is not None else r[i]  # type: ignore[index]
+                          for i in range(n)) for j, r in enumerate(rows)]
+        return rows
 
 
 def decode_row(obj: Any, columns: Sequence[Column], where: Where) -> tuple[Any, ...]:

@@ -7,17 +7,22 @@ are bulk-inserted in the manifest's order (parents first), ``executemany`` per b
 
 from __future__ import annotations
 
+import gzip
+import io
+import json
 from collections.abc import Callable, Iterator
+from itertools import islice
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import orjson
 import sqlalchemy as sa
 
 from simdb.errors import SnapshotError
 from simdb.mysql.catalog import DdlError, Table, parse_schema, render_sqlite, split_statements
-from simdb.mysql.rows import RowDecoder
-from simdb.snapshot.format import Manifest, Part, iter_jsonl, read_manifest, verify_file
+from simdb.mysql.rows import BatchDecoder, RowDecoder
+from simdb.snapshot.format import Manifest, Part, read_manifest, verify_file
 
 BATCH_ROWS = 5000
 
@@ -77,15 +82,61 @@ def open_part(snapshot_dir: Path, part: str = "db", manifest: Manifest | None = 
     return sql_part
 
 
-def iter_rows(sql_part: SqlPart, table: Table) -> Iterator[tuple[Any, ...]]:
-    """Stream the decoded rows of ``table`` (nothing if it has no rows file)."""
+def _open_lines(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def iter_batches(sql_part: SqlPart, table: Table, batch: int = BATCH_ROWS) -> Iterator[list[tuple[Any, ...]]]:
+    """Stream the decoded rows of ``table`` in batches (nothing if it has no rows file).
+
+    A batch of lines is parsed as one JSON array and checked column by column; if anything
+    is wrong the batch is re-read line by line so the error names the exact line.
+    """
     path = sql_part.row_files.get(table.name)
     if path is None:
         return
-    decode = RowDecoder(table.name, table.columns)
+    fast = BatchDecoder(table.name, table.columns)
     spath = str(path)
-    for line, obj in iter_jsonl(path):
-        yield decode(obj, (spath, line))
+    try:
+        with _open_lines(path) as fh:
+            first = 1
+            while True:
+                lines = list(islice(fh, batch))
+                if not lines:
+                    return
+                rows = None
+                try:
+                    objs = orjson.loads("[" + ",".join(lines) + "]")  # a blank line fails: slow path
+                    rows = fast(objs)
+                except orjson.JSONDecodeError:
+                    rows = None
+                if rows is None:
+                    rows = _slow_batch(lines, first, fast.row, spath)
+                yield rows
+                first += len(lines)
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise SnapshotError(f"cannot read file: {exc}", spath) from exc
+
+
+def _slow_batch(lines: list[str], first: int, decode: RowDecoder, path: str) -> list[tuple[Any, ...]]:
+    rows = []
+    for number, line in enumerate(lines, start=first):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SnapshotError(f"not valid JSON: {exc.msg}", path, number) from exc
+        rows.append(decode(obj, (path, number)))
+    return rows
+
+
+def iter_rows(sql_part: SqlPart, table: Table) -> Iterator[tuple[Any, ...]]:
+    """Stream the decoded rows of ``table`` one by one (nothing if it has no rows file)."""
+    for rows in iter_batches(sql_part, table):
+        yield from rows
 
 
 def schema_statements(sql_part: SqlPart, dialect: str) -> list[str]:
@@ -119,21 +170,13 @@ def seed_connection(conn: sa.Connection, sql_part: SqlPart, batch: int = BATCH_R
     for name in order:
         table = sql_part.table(name)
         sql = insert_statement(dialect, table)
-        rows: list[tuple[Any, ...]] = []
         n = 0
-        for row in iter_rows(sql_part, table):
-            rows.append(row)
-            if len(rows) >= batch:
+        for rows in iter_batches(sql_part, table, batch):
+            if rows:
                 conn.exec_driver_sql(sql, rows)
                 n += len(rows)
-                rows = []
                 if progress:
                     progress(name, n)
-        if rows:
-            conn.exec_driver_sql(sql, rows)
-            n += len(rows)
-        if progress:
-            progress(name, n)
         counts[name] = n
     if dialect.name in ("mysql", "mariadb"):
         conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
