@@ -11,8 +11,8 @@ templates that copy request fields (``"{{args.req.userId}}"``).
 :meth:`StubSet.match` is on the request path of every call, so the work is done
 at load time: answers are decoded into ready-to-send thriftpy2 objects once,
 exact stubs sit in a hash index keyed by the argument values, partial stubs in
-a list sorted best first, and the request's arguments are only turned into JSON
-when a template needs them.
+lists sorted best first and bucketed by the field path most of them pin, and
+the request's arguments are only turned into JSON when a template needs them.
 
 Choosing among matching stubs: the highest ``priority`` wins; on a tie an exact
 stub beats a partial one, a partial stub giving more fields beats one giving
