@@ -57,6 +57,23 @@ def _literal(v: Any) -> str:
     return "'" + str(escape_string(str(v))) + "'"
 
 
+def _text(v: Any) -> str:
+    return "'" + str(escape_string(v)) + "'" if type(v) is str else _literal(v)
+
+
+def _int(v: Any) -> str:
+    return str(v) if type(v) is int else _literal(v)
+
+
+_FORMATTERS: dict[str, Callable[[Any], str]] = {
+    "int": _int,
+    "text": _text,
+    "temporal": _text,
+    "decimal": _text,
+    "json": _text,
+}
+
+
 def render_inserts(sql_part: SqlPart, out: Path, progress: Progress | None = None) -> list[tuple[str, int]]:
     """Check every row and write ``INSERT`` statements (one per line) to ``out``; returns rows per table."""
     counts: list[tuple[str, int]] = []
@@ -70,8 +87,10 @@ def render_inserts(sql_part: SqlPart, out: Path, progress: Progress | None = Non
             n = 0
             chunk: list[str] = []
             size = 0
+            fmts = [_FORMATTERS.get(c.category, _literal) for c in table.columns]
             for row in iter_rows(sql_part, table):
-                text = "(" + ",".join([_literal(v) for v in row]) + ")"
+                values = [f(v) if v is not None else "NULL" for f, v in zip(fmts, row, strict=True)]
+                text = "(" + ",".join(values) + ")"
                 chunk.append(text)
                 size += len(text) + 1
                 n += 1
