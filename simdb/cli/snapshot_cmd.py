@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -150,10 +151,10 @@ def capture(
                 console.print(
                     "[yellow]warning:[/yellow] SIMDB_SCRUB_KEY is not set; hash/fake use a public default key"
                 )
-            scrub_snapshot(target, out, rules, secret)
-            import shutil
-
-            shutil.rmtree(target, ignore_errors=True)
+            try:
+                scrub_snapshot(target, out, rules, secret)
+            finally:  # the unscrubbed capture never stays on disk
+                shutil.rmtree(target, ignore_errors=True)
     except SimdbError as exc:
         raise _fail(exc) from exc
     console.print(summary)
