@@ -49,8 +49,11 @@ Entry = bytes | tuple[str, Any, int | None]
 """A plain string without TTL as its bytes; anything else as ``(type, value, ttl_ms)`` where value
 is bytes (string), a tuple (list, set) or a dict (hash: field to value, zset: member to score)."""
 Rich = tuple[str, Any, int | None]
-Template = dict[int, tuple[dict[bytes, bytes], dict[bytes, Rich]]]
-"""Per database: plain strings without TTL (key to bytes), and every other key (key to entry)."""
+PlainBatch = tuple[list[bytes], list[bytes]]
+Template = dict[int, tuple[list[PlainBatch], dict[bytes, Rich]]]
+"""Per database: batches of plain strings without TTL as ``(keys, values)``, and every other key.
+
+Keys are unique because part files are strictly sorted, so plain batches need no dict of their own."""
 
 
 def part_files(snapshot_dir: Path, part: str) -> list[tuple[int, Path]]:
@@ -130,12 +133,12 @@ def _parse_line(line: bytes, where: str, number: int) -> Any:
 
 def iter_entry_batches(path: Path) -> Iterator[list[tuple[bytes, Entry]]]:
     """Stream batches of ``(key, entry)`` from one part file; errors name the file and line."""
-    for batch, _ in _iter_batches(path):
-        yield batch
+    for keys, entries, _ in _iter_batches(path):
+        yield list(zip(keys, entries, strict=True))
 
 
-def _iter_batches(path: Path) -> Iterator[tuple[list[tuple[bytes, Entry]], bool]]:
-    """Batches of ``(key, entry)``, each with whether it holds only plain strings (bare bytes)."""
+def _iter_batches(path: Path) -> Iterator[tuple[list[bytes], list[Entry], bool]]:
+    """Batches as ``(keys, entries, all_plain)``: ``all_plain`` when every entry is bare bytes."""
     where = str(path)
     last = b""
     first = True
@@ -143,11 +146,11 @@ def _iter_batches(path: Path) -> Iterator[tuple[list[tuple[bytes, Entry]], bool]
         plain = _plain_batch(objs)
         if plain is not None and (first or plain[0][0] > last):
             first = False
-            last = plain[-1][0]
-            yield plain, True
+            last = plain[0][-1]
+            yield plain[0], plain[1], True
             continue
-        out: list[tuple[bytes, Entry]] = []
-        append = out.append
+        out_keys: list[bytes] = []
+        out_entries: list[Entry] = []
         for line, obj in zip(numbers, objs, strict=True):
             # The common case (text key, text string value, no TTL) as bare bytes, no record built.
             entry: Entry
@@ -172,8 +175,9 @@ def _iter_batches(path: Path) -> Iterator[tuple[list[tuple[bytes, Entry]], bool]
                                     "(lines must be sorted by key bytes)", where, line)
             first = False
             last = key
-            append((key, entry))
-        yield out, False
+            out_keys.append(key)
+            out_entries.append(entry)
+        yield out_keys, out_entries, False
 
 
 _TYPE = operator.itemgetter("type")
@@ -182,7 +186,7 @@ _KEY = operator.itemgetter("key")
 _VALUE = operator.itemgetter("value")
 
 
-def _plain_batch(objs: list[Any]) -> list[tuple[bytes, Entry]] | None:
+def _plain_batch(objs: list[Any]) -> tuple[list[bytes], list[Entry]] | None:
     """A batch made only of sorted, TTL-less text strings, converted in bulk; else ``None``."""
     try:  # C-level passes only: this is the hot loop of a big load
         if (set(map(_TYPE, objs)) != {"string"} or set(map(_TTL, objs)) != {None}
@@ -194,7 +198,7 @@ def _plain_batch(objs: list[Any]) -> list[tuple[bytes, Entry]] | None:
         return None
     if not keys or not all(map(operator.lt, keys, keys[1:])):
         return None
-    return list(zip(keys, values, strict=True))
+    return keys, values
 
 
 def iter_entries(path: Path) -> Iterator[tuple[bytes, Entry]]:
@@ -233,16 +237,20 @@ def read_template(snapshot_dir: Path, part: str) -> Template:
     template: Template = {}
     with no_gc():
         for db, path in part_files(snapshot_dir, part):
-            plain, rich = template.setdefault(db, ({}, {}))
-            for batch, all_plain in _iter_batches(path):
+            plain, rich = template.setdefault(db, ([], {}))
+            for keys, entries, all_plain in _iter_batches(path):
                 if all_plain:
-                    plain.update(batch)  # type: ignore[arg-type]
+                    plain.append((keys, entries))  # type: ignore[arg-type]
                     continue
-                for key, entry in batch:
+                single_keys: list[bytes] = []
+                single_values: list[bytes] = []
+                for key, entry in zip(keys, entries, strict=True):
                     if type(entry) is bytes:
-                        plain[key] = entry
+                        single_keys.append(key)
+                        single_values.append(entry)
                     else:
                         rich[key] = entry  # type: ignore[assignment]
+                plain.append((single_keys, single_values))
     return template
 
 
@@ -290,7 +298,9 @@ def _fill(dbs: Any, template: Template, now: float) -> int:
     for index, (plain, rich) in template.items():
         db = dbs[index]
         d = db._dict
-        d.update(zip(plain.keys(), map(Item, plain.values()), strict=True))
+        for keys, values in plain:
+            d.update(zip(keys, map(Item, values), strict=True))
+            count += len(keys)
         for key, (type_, value, ttl) in rich.items():
             item = Item(value if type_ == "string" else _materialise(type_, value))
             if ttl is not None:
@@ -300,7 +310,7 @@ def _fill(dbs: Any, template: Template, now: float) -> int:
                 db.schedule_expiry(key, expireat)
             else:
                 d[key] = item
-        count += len(plain) + len(rich)
+        count += len(rich)
     return count
 
 
