@@ -14,7 +14,9 @@ is a bare ``ttype`` int or a ``(ttype, spec)`` tuple).
 
 from __future__ import annotations
 
+import contextlib
 import types
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -52,8 +54,24 @@ def split_spec(entry: tuple[Any, ...]) -> tuple[int, Any, bool]:
     return entry[0], entry[2], bool(entry[3])
 
 
+_FIELDS: weakref.WeakKeyDictionary[type, tuple[FieldModel, ...]] = weakref.WeakKeyDictionary()
+
+
 def field_models(cls: type) -> tuple[FieldModel, ...]:
-    """The fields of a thriftpy2 struct class, in field-id order."""
+    """The fields of a thriftpy2 struct class, in field-id order (cached per class)."""
+    try:
+        cached = _FIELDS.get(cls)
+    except TypeError:  # not weak-referenceable (never a thriftpy2 class)
+        cached = None
+    if cached is not None:
+        return cached
+    fields = _field_models(cls)
+    with contextlib.suppress(TypeError):
+        _FIELDS[cls] = fields
+    return fields
+
+
+def _field_models(cls: type) -> tuple[FieldModel, ...]:
     spec: dict[int, tuple[Any, ...]] = getattr(cls, "thrift_spec", {})
     out = []
     for fid in sorted(spec):
