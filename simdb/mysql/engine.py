@@ -309,6 +309,7 @@ class Session:
         self.txn = False
         self.last_insert_id = 0
         self.closed = False
+        self.found_rows = False  # CLIENT_FOUND_ROWS: UPDATE reports matched rather than changed rows
 
     @property
     def in_transaction(self) -> bool:
@@ -394,8 +395,13 @@ class Session:
             return Result(columns, rows, plan=plan)
         if kind == "write" or kind == "lockread":
             self._begin_write()
+            sql, bound = plan.sql, plan.bind(params)
+            changed = plan.extra.get("changed")
+            if changed is not None and not self.found_rows:
+                order = changed[1]
+                sql, bound = changed[0], (params if order is None else tuple(params[i] for i in order))
             try:
-                cur = self.conn.execute(plan.sql, plan.bind(params))
+                cur = self.conn.execute(sql, bound)
                 rows = cur.fetchall() if kind == "lockread" else []
             except sqlite3.Error as exc:
                 raise self._map(exc, plan, params) from exc

@@ -311,6 +311,7 @@ class FakeConnection(Connection):  # type: ignore[misc]
     async def command_phase(self) -> None:
         if self._reject or self.session.username is None:
             return
+        self.session.db.found_rows = Capabilities.CLIENT_FOUND_ROWS in self.capabilities
         await super().command_phase()
 
     def _sync_status(self, db: DbSession) -> None:

@@ -287,6 +287,8 @@ class Translator:
                     sets.append(eq.sql("sqlite"))
                 suffix = " ON CONFLICT DO UPDATE SET " + ", ".join(sets)
                 extra["upsert"] = True
+            if isinstance(tree, exp.Update) and tree.expressions:
+                extra["changed"] = self._generate(self._only_changed(tree))
             sql, order = self._generate(tree, suffix)
             if replace:
                 sql = re.sub(r"^INSERT\b", "INSERT OR REPLACE", sql, count=1)
@@ -313,6 +315,22 @@ class Translator:
             return Plan("truncate", tree=tree,
                         table=tree.expressions[0].name if tree.expressions else None), pinned_t
         raise E.SqlError(E.NOT_SUPPORTED, feature=f"{type(tree).__name__.upper()} statement (simdb fake)")
+
+    @staticmethod
+    def _only_changed(tree: exp.Update) -> exp.Update:
+        """The UPDATE restricted to rows it really changes: MySQL's affected-rows count
+        (clients without CLIENT_FOUND_ROWS) counts changed rows, not matched ones."""
+        conds = [exp.Not(this=exp.Paren(this=exp.Is(
+            this=eq.this.copy(),
+            expression=exp.Collate(this=exp.Paren(this=eq.expression.copy()), expression=exp.var("BINARY")))))
+            for eq in tree.expressions if isinstance(eq, exp.EQ)]
+        copy = tree.copy()
+        if not conds:
+            return copy
+        changed: exp.Expression = exp.Paren(this=exp.or_(*conds))
+        where = copy.args.get("where")
+        copy.set("where", exp.Where(this=exp.and_(where.this, changed) if where is not None else changed))
+        return copy
 
     @staticmethod
     def _command(tree: exp.Command) -> Plan:
