@@ -269,3 +269,70 @@ def test_compact_framed_proxy(apache: dict[str, ModuleType], tmp_path: Path) -> 
 def test_parse_hostport() -> None:
     assert parse_hostport("db:9090") == ("db", 9090)
     assert parse_hostport("9090") == ("127.0.0.1", 9090)
+
+
+def test_record_command_end_to_end(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import yaml
+    from thriftpy2.rpc import make_client
+
+    from simdb.thrift.idl import load_idl
+
+    fake = ThriftFake(
+        ThriftConfig(
+            idl=IDL / "pinstore.thrift", services=("PinStore",), name="pinstore", include_dirs=(IDL,), seed=5
+        )
+    )
+    ep = fake.start()
+    port = free_port()
+    simdb = str(Path(sys.executable).with_name("simdb"))
+    proc = subprocess.Popen(
+        [
+            simdb,
+            "thrift",
+            "record",
+            "--upstream",
+            f"127.0.0.1:{ep.port}",
+            "--listen",
+            str(port),
+            "--idl",
+            str(IDL / "pinstore.thrift"),
+            "--include-dir",
+            str(IDL),
+            "--service",
+            "PinStore",
+            "--out",
+            str(tmp_path / "snap"),
+            "--max-calls",
+            "2",
+            "--faults-out",
+            str(tmp_path / "faults.yaml"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert "recording PinStore calls" in proc.stdout.readline()
+        client = make_client(
+            load_idl(IDL / "pinstore.thrift", [IDL]).PinStore, "127.0.0.1", port, timeout=5000
+        )
+        first = client.getPin(7)
+        client.getPin(8)
+        client.close()
+        _out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        fake.stop()
+    recs = [
+        r for _, _, r in iter_recordings(open_snapshot(tmp_path / "snap", verify_checksums=True), "pinstore")
+    ]
+    assert [r["args"]["id"] for r in recs] == [7, 8]
+    assert recs[0]["reply"]["return"]["title"] == first.title
+    faults = yaml.safe_load((tmp_path / "faults.yaml").read_text())
+    assert set(faults["faults"]["getPin"]) == {"p50_ms", "p99_ms"}
