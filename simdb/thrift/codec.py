@@ -368,9 +368,9 @@ def struct_from_json(cls: type, data: Any, where: str, *, check_required: bool =
     obj = cls(**kwargs)
     if union:
         given = [n for n in fields if getattr(obj, n, None) is not None]
-        if len(given) > 1:
+        if len(given) > 1 or (check_required and not given):
             raise ConfigError(
-                f"{where}: union {cls.__name__} takes exactly one field, got {', '.join(given)}"
+                f"{where}: union {cls.__name__} takes exactly one field, got {', '.join(given) or 'none'}"
             )
     elif check_required and required:
         for name in required:

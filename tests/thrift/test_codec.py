@@ -179,6 +179,7 @@ def test_from_json_accepts_handwritten_forms() -> None:
         ({"byNumber": {"one": "a"}}, r"^e\.byNumber\['one'\] \(key\): expected a i32 map key"),
         ({"value": {"flag": True, "number": 1}},
          r"^e\.value: union Value takes exactly one field, got flag, number$"),
+        ({"value": {}}, r"^e\.value: union Value takes exactly one field, got none$"),
         ({"tree": {"children": [{"left": {"label": "x"}}]}},
          r"^e\.tree\.children\[0\]\.left\.label: expected an integer \(i32\)"),
         ([1], r"^e: expected an object \(struct Everything\), got \[1\]$"),
