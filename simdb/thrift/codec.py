@@ -131,6 +131,17 @@ def _pair_key(pair: list[Any]) -> tuple[int, Any, str]:
 
 # --- encoders (Thrift value -> JSON) ----------------------------------------------------------------------
 
+# Codec caches hold one entry per type in use; IDL reloads (--watch) add new classes, so each cache
+# starts over when it grows past this size rather than grow without bound.
+_CACHE_LIMIT = 20_000
+
+
+def _bounded(cache: dict[Any, Any]) -> dict[Any, Any]:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    return cache
+
+
 _ENCODERS: dict[tuple[int, Any], Encoder] = {}
 _STRUCT_ENC: dict[type, tuple[tuple[str, Encoder], ...]] = {}
 
@@ -171,7 +182,7 @@ def _struct_fields_enc(cls: type) -> tuple[tuple[str, Encoder], ...]:
     fields = _STRUCT_ENC.get(cls)
     if fields is None:
         fields = tuple((f.name, encoder(f.ttype, f.spec)) for f in field_models(cls))
-        _STRUCT_ENC[cls] = fields
+        _bounded(_STRUCT_ENC)[cls] = fields
     return fields
 
 
@@ -238,7 +249,7 @@ def encoder(ttype: int, spec: Any) -> Encoder:
     enc = _ENCODERS.get(key)
     if enc is None:
         enc = _make_encoder(ttype, spec)
-        _ENCODERS[key] = enc
+        _bounded(_ENCODERS)[key] = enc
     return enc
 
 
@@ -345,7 +356,7 @@ def _struct_fields_dec(cls: type) -> tuple[dict[str, Decoder], bool, tuple[str, 
             is_union(cls),
             tuple(f.name for f in models if f.required),
         )
-        _STRUCT_DEC[cls] = info
+        _bounded(_STRUCT_DEC)[cls] = info
     return info
 
 
@@ -471,7 +482,7 @@ def decoder(ttype: int, spec: Any) -> Decoder:
     dec = _DECODERS.get(key)
     if dec is None:
         dec = _make_decoder(ttype, spec)
-        _DECODERS[key] = dec
+        _bounded(_DECODERS)[key] = dec
     return dec
 
 
@@ -498,7 +509,7 @@ def _freeze_struct(obj: Any) -> Any:
     fields = _STRUCT_FREEZE.get(cls)
     if fields is None:
         fields = tuple((f.name, freezer(f.ttype, f.spec)) for f in field_models(cls))
-        _STRUCT_FREEZE[cls] = fields
+        _bounded(_STRUCT_FREEZE)[cls] = fields
     return (cls, tuple(None if (v := getattr(obj, name, None)) is None else fr(v) for name, fr in fields))
 
 
@@ -535,7 +546,7 @@ def freezer(ttype: int, spec: Any) -> Freezer:
     fr = _FREEZERS.get(key)
     if fr is None:
         fr = _make_freezer(ttype, spec)
-        _FREEZERS[key] = fr
+        _bounded(_FREEZERS)[key] = fr
     return fr
 
 
