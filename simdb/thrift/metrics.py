@@ -11,9 +11,6 @@ import bisect
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
-
 # Upper bounds in seconds; a fake answers in well under a millisecond unless latency is injected.
 BUCKETS: tuple[float, ...] = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -38,8 +35,7 @@ class Metrics:
     def __init__(self, fake_name: str) -> None:
         self.fake_name = fake_name
         self._stats: dict[tuple[str, str], _MethodStats] = {}
-        self._registry = CollectorRegistry(auto_describe=False)
-        self._registry.register(_Collector(self))
+        self._registry: Any = None  # built on the first scrape: prometheus_client is imported lazily
 
     def observe(self, service: str, method: str, latency_s: float, error: bool) -> None:
         """Count one call of ``service.method`` that took ``latency_s`` seconds."""
@@ -59,10 +55,18 @@ class Metrics:
 
     def render(self) -> bytes:
         """The Prometheus exposition text."""
+        from prometheus_client import CollectorRegistry, generate_latest
+
+        if self._registry is None:
+            registry = CollectorRegistry(auto_describe=False)
+            registry.register(_Collector(self))
+            self._registry = registry
         return bytes(generate_latest(self._registry))
 
     def families(self) -> Iterator[Any]:
         """Metric families for the collector."""
+        from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+
         labels = ["fake", "service", "method"]
         calls = CounterMetricFamily("simdb_thrift_calls", "Calls answered, per method.", labels=labels)
         errors = CounterMetricFamily(
