@@ -1,139 +1,42 @@
-"""Real servers for the snapshot tests: one redis-server and one MariaDB per session.
-
-Started here (on free ports, temporary directories) until the shared fixtures in
-tests/fixtures/ offer the same; each test gets a clean database.
-"""
+"""Real servers for the snapshot tests, from the shared session fixtures (tests/fixtures/):
+one redis-server and one MariaDB per session; each test gets a clean database."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
+import pymysql
 import pytest
 import redis
 
-from tests.fixtures.common import free_port, require_program, wait_until
-
-
-@pytest.fixture(scope="session")
-def snap_redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of a real redis-server (no persistence) for this session."""
-    exe = require_program("redis-server", "redis-server")
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen(
-        [
-            exe,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-            "--databases",
-            "16",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port)
-    try:
-        wait_until(lambda: bool(client.ping()), 20, "redis-server")
-        yield f"redis://127.0.0.1:{port}"
-    finally:
-        client.close()
-        proc.terminate()
-        proc.wait(10)
+from simdb.mysql.fake import MySQLFake
+from simdb.redis.real import RealRedis
+from tests.fixtures.mysql import MYSQL_PASSWORD, MYSQL_USER
 
 
 @pytest.fixture
-def redis_url(snap_redis_server: str) -> Iterator[str]:
-    """The session redis-server, flushed before and after the test."""
-    client = redis.Redis.from_url(snap_redis_server)
+def redis_url(real_redis: RealRedis) -> Iterator[str]:
+    """The session's real redis-server, flushed before and after the test."""
+    url = f"redis://{real_redis.host}:{real_redis.port}"
+    client = redis.Redis.from_url(url)
     client.flushall()
-    yield snap_redis_server
+    yield url
     client.flushall()
     client.close()
 
 
-def _mariadb_ready(port: int) -> bool:
-    import pymysql
-
-    try:
-        pymysql.connect(host="127.0.0.1", port=port, user="root", connect_timeout=1).close()
-    except pymysql.err.OperationalError:
-        return False
-    return True
-
-
-@pytest.fixture(scope="session")
-def snap_mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """Port of a real MariaDB started from a temporary data directory."""
-    mariadbd = require_program("mariadbd", "mariadb-server")
-    install = require_program("mariadb-install-db", "mariadb-server")
-    base: Path = tmp_path_factory.mktemp("mariadb")
-    data = base / "data"
-    subprocess.run(
-        [
-            install,
-            f"--datadir={data}",
-            "--auth-root-authentication-method=normal",
-            "--skip-test-db",
-            "--user=" + _user(),
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            mariadbd,
-            "--no-defaults",
-            f"--datadir={data}",
-            f"--port={port}",
-            "--bind-address=127.0.0.1",
-            f"--socket={base / 'sock'}",
-            f"--pid-file={base / 'pid'}",
-            "--skip-grant-tables=0",
-            "--innodb-buffer-pool-size=64M",
-            "--innodb-flush-log-at-trx-commit=0",
-            "--skip-log-bin",
-            "--user=" + _user(),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until(lambda: _mariadb_ready(port), 60, "mariadbd")
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(30)
-
-
-def _user() -> str:
-    import getpass
-
-    return getpass.getuser()
-
-
 @pytest.fixture
-def mariadb_url(snap_mariadb_server: int, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh, empty database on the session MariaDB, as an SQLAlchemy URL."""
-    import pymysql
-
-    name = "t_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name)[:50]
-    conn = pymysql.connect(host="127.0.0.1", port=snap_mariadb_server, user="root")
+def mariadb_url(mysql_real_session: MySQLFake, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty database of its own on the session's real MariaDB, as an SQLAlchemy URL."""
+    ep = mysql_real_session.endpoint
+    name = "snap_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name)[:48]
+    conn = pymysql.connect(
+        host=ep.host, port=ep.port, user=MYSQL_USER, password=MYSQL_PASSWORD, autocommit=True
+    )
     with conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
         cur.execute(f"CREATE DATABASE `{name}`")
-    yield f"mysql+pymysql://root@127.0.0.1:{snap_mariadb_server}/{name}"
+    yield f"mysql+pymysql://{MYSQL_USER}:{MYSQL_PASSWORD}@{ep.host}:{ep.port}/{name}"
     with conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
     conn.close()
