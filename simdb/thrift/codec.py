@@ -283,6 +283,8 @@ def _int_decoder(ttype: int) -> Decoder:
     low, high, name = _INT_RANGES[ttype]
 
     def dec(data: Any, where: str) -> int:
+        if type(data) is int and low <= data <= high:  # the common case, first
+            return data
         if isinstance(data, bool) or not isinstance(data, int):
             if isinstance(data, float) and data.is_integer():
                 data = int(data)
@@ -310,7 +312,7 @@ def _dec_double(data: Any, where: str) -> float:
 
 
 def _dec_string(data: Any, where: str) -> Any:
-    if isinstance(data, str):
+    if type(data) is str or isinstance(data, str):
         return data
     if isinstance(data, dict) and set(data) == {"b64"} and isinstance(data["b64"], str):
         return _b64(data["b64"], where)
