@@ -34,15 +34,20 @@ TARGET_SEED = 200_000
 
 
 def _connect(port: int) -> pymysql.connections.Connection:
-    return pymysql.connect(host="127.0.0.1", port=port, user="root", password="pw", database="bench",
-                           autocommit=True)
+    return pymysql.connect(
+        host="127.0.0.1", port=port, user="root", password="pw", database="bench", autocommit=True
+    )
 
 
 def _fill(port: int) -> None:
     with _connect(port) as conn, conn.cursor() as cur:
-        cur.execute("CREATE TABLE bench (id INT NOT NULL, name VARCHAR(32) NOT NULL, score INT, PRIMARY KEY (id))")
-        cur.executemany("INSERT INTO bench (id, name, score) VALUES (%s, %s, %s)",
-                        [(i, f"user{i}", i * 7 % 1000) for i in range(1, ROWS_TABLE + 1)])
+        cur.execute(
+            "CREATE TABLE bench (id INT NOT NULL, name VARCHAR(32) NOT NULL, score INT, PRIMARY KEY (id))"
+        )
+        cur.executemany(
+            "INSERT INTO bench (id, name, score) VALUES (%s, %s, %s)",
+            [(i, f"user{i}", i * 7 % 1000) for i in range(1, ROWS_TABLE + 1)],
+        )
 
 
 def _worker(port: int, n: int, seed: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -75,8 +80,11 @@ def point_selects(port: int, connections: int, per_conn: int) -> float:
 
 def start_fake() -> tuple[subprocess.Popen[str], int]:
     simdb = str(Path(sys.executable).parent / "simdb")
-    proc = subprocess.Popen([simdb, "mysql", "serve", "--port", "0", "--database", "bench", "--user", "root",
-                             "--password", "pw"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [simdb, "mysql", "serve", "--port", "0", "--database", "bench", "--user", "root", "--password", "pw"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     m = re.search(r"ready on [\d.]+:(\d+)", line)
@@ -90,9 +98,11 @@ def make_snapshot(root: Path, rows: int) -> Path:
     out = root / "snap"
     with SnapshotWriter(out, name="bench") as w:
         schema = w.open_file("db", "sql", "sql/db/schema.sql", jsonl=False)
-        schema.write_text("CREATE TABLE `events` (\n  `id` bigint NOT NULL,\n  `user_id` int NOT NULL,\n"
-                          "  `kind` varchar(16) NOT NULL,\n  `score` double DEFAULT NULL,\n"
-                          "  PRIMARY KEY (`id`)\n) ENGINE=InnoDB;\n")
+        schema.write_text(
+            "CREATE TABLE `events` (\n  `id` bigint NOT NULL,\n  `user_id` int NOT NULL,\n"
+            "  `kind` varchar(16) NOT NULL,\n  `score` double DEFAULT NULL,\n"
+            "  PRIMARY KEY (`id`)\n) ENGINE=InnoDB;\n"
+        )
         w.add_file("db", schema.close())
         f = w.open_file("db", "sql", "sql/db/tables/events.jsonl")
         kinds = ["view", "click", "save", "hide"]
@@ -105,7 +115,9 @@ def make_snapshot(root: Path, rows: int) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="smaller runs")
     args = parser.parse_args()
     per_conn = 2_000 if args.quick else 10_000
@@ -123,8 +135,10 @@ def main() -> None:
             real_qps = point_selects(real_port, conns, per_conn)
             ratio = fake_qps / real_qps
             verdict = "ok" if ratio >= TARGET_RATIO else "BELOW TARGET"
-            print(f"  {conns} connection(s): fake {fake_qps:8.0f} q/s  real MariaDB {real_qps:8.0f} q/s  "
-                  f"ratio {ratio:.2f} (target >= {TARGET_RATIO}) {verdict}")
+            print(
+                f"  {conns} connection(s): fake {fake_qps:8.0f} q/s  real MariaDB {real_qps:8.0f} q/s  "
+                f"ratio {ratio:.2f} (target >= {TARGET_RATIO}) {verdict}"
+            )
     finally:
         fake_proc.terminate()
         fake_proc.wait(timeout=30)
@@ -141,8 +155,10 @@ def main() -> None:
             store.close()
     rate = counts["events"] / elapsed
     verdict = "ok" if rate >= TARGET_SEED else "BELOW TARGET"
-    print(f"seeding {counts['events']:,} rows into the fake: {elapsed:.2f}s = {rate:,.0f} rows/s "
-          f"(target >= {TARGET_SEED:,}) {verdict}")
+    print(
+        f"seeding {counts['events']:,} rows into the fake: {elapsed:.2f}s = {rate:,.0f} rows/s "
+        f"(target >= {TARGET_SEED:,}) {verdict}"
+    )
 
 
 if __name__ == "__main__":

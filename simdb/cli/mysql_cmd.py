@@ -29,8 +29,17 @@ def serve(
     from simdb.mysql.fake import MySQLConfig, MySQLFake
 
     try:
-        config = MySQLConfig(engine=engine, host=host, port=port, database=database,  # type: ignore[arg-type]
-                             user=user, password=password, admin_port=admin_port, snapshot=snapshot, part=part)
+        config = MySQLConfig(
+            engine=engine,  # type: ignore[arg-type]  # checked by MySQLConfig
+            host=host,
+            port=port,
+            database=database,
+            user=user,
+            password=password,
+            admin_port=admin_port,
+            snapshot=snapshot,
+            part=part,
+        )
         fake = MySQLFake(config)
         ep = fake.start()
     except SimdbError as exc:

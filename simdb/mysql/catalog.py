@@ -11,8 +11,25 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-INT_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "integer", "bigint", "bit", "bool",
-                       "boolean", "year", "utinyint", "usmallint", "umediumint", "uint", "ubigint"})
+INT_TYPES = frozenset(
+    {
+        "tinyint",
+        "smallint",
+        "mediumint",
+        "int",
+        "integer",
+        "bigint",
+        "bit",
+        "bool",
+        "boolean",
+        "year",
+        "utinyint",
+        "usmallint",
+        "umediumint",
+        "uint",
+        "ubigint",
+    }
+)
 FLOAT_TYPES = frozenset({"float", "double", "real", "double precision"})
 DECIMAL_TYPES = frozenset({"decimal", "numeric", "dec", "fixed", "udecimal"})
 BINARY_TYPES = frozenset({"binary", "varbinary", "blob", "tinyblob", "mediumblob", "longblob"})
@@ -223,21 +240,26 @@ def table_from_create(create: exp.Create) -> Table:
                 continue
             table.indexes.append(Index(item.name or cols[0], cols, unique=kind_text == "UNIQUE"))
         elif isinstance(item, exp.Constraint | exp.ForeignKey):
-            fks = [item] if isinstance(item, exp.ForeignKey) else [
-                e for e in item.expressions if isinstance(e, exp.ForeignKey)]
+            fks = (
+                [item]
+                if isinstance(item, exp.ForeignKey)
+                else [e for e in item.expressions if isinstance(e, exp.ForeignKey)]
+            )
             for fk in fks:
                 ref = fk.args.get("reference")
                 if ref is None or not isinstance(ref.this, exp.Schema):
                     raise DdlError(f"foreign key on table {table.name!r} without a referenced column list")
                 fk_count += 1
                 name = item.name if isinstance(item, exp.Constraint) else ""
-                table.foreign_keys.append(ForeignKey(
-                    name=name or f"{table.name}_ibfk_{fk_count}",
-                    columns=_names(fk.expressions),
-                    ref_table=ref.this.this.name,
-                    ref_columns=_names(ref.this.expressions),
-                    options=tuple(str(o).upper() for o in ref.args.get("options") or []),
-                ))
+                table.foreign_keys.append(
+                    ForeignKey(
+                        name=name or f"{table.name}_ibfk_{fk_count}",
+                        columns=_names(fk.expressions),
+                        ref_table=ref.this.this.name,
+                        ref_columns=_names(ref.this.expressions),
+                        options=tuple(str(o).upper() for o in ref.args.get("options") or []),
+                    )
+                )
             if isinstance(item, exp.Constraint) and not fks:
                 continue
         else:
@@ -305,12 +327,21 @@ def render_mysql(table: Table) -> str:
             f"REFERENCES {_q(fk.ref_table)} ({','.join(_q(c) for c in fk.ref_columns)}){opts}"
         )
     body = ",\n".join(lines)
-    return (f"CREATE TABLE {_q(table.name)} (\n{body}\n) "
-            "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci")
+    return (
+        f"CREATE TABLE {_q(table.name)} (\n{body}\n) "
+        "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci"
+    )
 
 
-_SQLITE_AFFINITY = {"int": "INTEGER", "float": "REAL", "decimal": "NUMERIC", "binary": "BLOB",
-                    "temporal": "TEXT", "json": "TEXT", "text": "TEXT"}
+_SQLITE_AFFINITY = {
+    "int": "INTEGER",
+    "float": "REAL",
+    "decimal": "NUMERIC",
+    "binary": "BLOB",
+    "temporal": "TEXT",
+    "json": "TEXT",
+    "text": "TEXT",
+}
 
 
 def _sqlite_default(col: Column) -> str | None:
@@ -330,7 +361,7 @@ def _sqlite_default(col: Column) -> str | None:
 def render_sqlite(table: Table) -> list[str]:
     """SQLite statements that create ``table`` (the table, then its indexes)."""
     auto = table.auto_increment
-    inline_pk = (auto is not None and table.primary_key == (auto.name,))
+    inline_pk = auto is not None and table.primary_key == (auto.name,)
     defs = []
     for col in table.columns:
         parts = [_qs(col.name), _SQLITE_AFFINITY[col.category]]
@@ -348,11 +379,15 @@ def render_sqlite(table: Table) -> list[str]:
         defs.append(f"PRIMARY KEY ({', '.join(_qs(c) for c in table.primary_key)})")
     for fk in table.foreign_keys:
         opts = (" " + " ".join(fk.options)) if fk.options else ""
-        defs.append(f"FOREIGN KEY ({', '.join(_qs(c) for c in fk.columns)}) REFERENCES "
-                    f"{_qs(fk.ref_table)} ({', '.join(_qs(c) for c in fk.ref_columns)}){opts}")
+        defs.append(
+            f"FOREIGN KEY ({', '.join(_qs(c) for c in fk.columns)}) REFERENCES "
+            f"{_qs(fk.ref_table)} ({', '.join(_qs(c) for c in fk.ref_columns)}){opts}"
+        )
     stmts = [f"CREATE TABLE {_qs(table.name)} ({', '.join(defs)})"]
     for ix in table.indexes:
         kw = "UNIQUE INDEX" if ix.unique else "INDEX"
-        stmts.append(f"CREATE {kw} {_qs(table.name + '__' + ix.name)} ON {_qs(table.name)} "
-                     f"({', '.join(_qs(c) for c in ix.columns)})")
+        stmts.append(
+            f"CREATE {kw} {_qs(table.name + '__' + ix.name)} ON {_qs(table.name)} "
+            f"({', '.join(_qs(c) for c in ix.columns)})"
+        )
     return stmts

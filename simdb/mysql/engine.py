@@ -77,11 +77,23 @@ class NotMine(Exception):
     """The statement is for mysql-mimic's generic handling (SET, SHOW, variables...)."""
 
 
-_INT_WIRE = {"tinyint": ColumnType.TINY, "bool": ColumnType.TINY, "boolean": ColumnType.TINY,
-             "smallint": ColumnType.SHORT, "mediumint": ColumnType.INT24, "int": ColumnType.LONG,
-             "integer": ColumnType.LONG, "bigint": ColumnType.LONGLONG, "year": ColumnType.YEAR}
-_TEMPORAL_WIRE = {"date": ColumnType.DATE, "datetime": ColumnType.DATETIME,
-                  "timestamp": ColumnType.TIMESTAMP, "time": ColumnType.TIME}
+_INT_WIRE = {
+    "tinyint": ColumnType.TINY,
+    "bool": ColumnType.TINY,
+    "boolean": ColumnType.TINY,
+    "smallint": ColumnType.SHORT,
+    "mediumint": ColumnType.INT24,
+    "int": ColumnType.LONG,
+    "integer": ColumnType.LONG,
+    "bigint": ColumnType.LONGLONG,
+    "year": ColumnType.YEAR,
+}
+_TEMPORAL_WIRE = {
+    "date": ColumnType.DATE,
+    "datetime": ColumnType.DATETIME,
+    "timestamp": ColumnType.TIMESTAMP,
+    "time": ColumnType.TIME,
+}
 
 
 def col_info(name: str, col: Column, table: str = "") -> ColInfo:
@@ -97,8 +109,11 @@ def col_info(name: str, col: Column, table: str = "") -> ColInfo:
     if cat == "temporal":
         return ColInfo(name, _TEMPORAL_WIRE[base], table=table)
     if cat == "binary":
-        wire = ColumnType.BLOB if "blob" in base else (
-            ColumnType.STRING if base == "binary" else ColumnType.VAR_STRING)
+        wire = (
+            ColumnType.BLOB
+            if "blob" in base
+            else (ColumnType.STRING if base == "binary" else ColumnType.VAR_STRING)
+        )
         return ColInfo(name, wire, BINARY_CHARSET, table=table)
     if cat == "json" or base.endswith("text"):
         return ColInfo(name, ColumnType.BLOB, TEXT_CHARSET, table=table)
@@ -150,7 +165,8 @@ class Store:
         self.lock = threading.RLock()
         self.sessions: weakref.WeakSet[Session] = weakref.WeakSet()
         self.engine = sa.create_engine(
-            f"sqlite:///{self.live_path}", poolclass=NullPool,
+            f"sqlite:///{self.live_path}",
+            poolclass=NullPool,
             connect_args={"check_same_thread": False, "isolation_level": None, "timeout": 0},
         )
         sa.event.listen(self.engine, "connect", self._on_connect)
@@ -228,8 +244,9 @@ class Store:
                 counts = seed_connection(conn, sql_part)
         except sa.exc.DBAPIError as exc:
             path.unlink(missing_ok=True)
-            raise SnapshotError(f"rows do not fit the schema: {exc.orig}",
-                                str(sql_part.root / "sql" / part)) from exc
+            raise SnapshotError(
+                f"rows do not fit the schema: {exc.orig}", str(sql_part.root / "sql" / part)
+            ) from exc
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -271,8 +288,10 @@ class Store:
     def row_counts(self) -> dict[str, int]:
         """Rows per table in the live database."""
         with self.lock:
-            return {t.name: int(self._admin.execute(f'SELECT COUNT(*) FROM "{t.name}"').fetchone()[0])
-                    for t in self.tables.values()}
+            return {
+                t.name: int(self._admin.execute(f'SELECT COUNT(*) FROM "{t.name}"').fetchone()[0])
+                for t in self.tables.values()
+            }
 
     def table(self, name: str) -> Table | None:
         """The catalog entry of ``name`` (case-insensitive)."""
@@ -450,13 +469,15 @@ class Session:
         if isinstance(plan.tree, exp.Insert) and affected > 0:
             table = self.store.table(plan.table or "")
             if table is not None and table.auto_increment is not None and cur.lastrowid:
-                insert_id = int(cur.lastrowid) - affected + 1 if not plan.extra.get("upsert") else int(
-                    cur.lastrowid)
+                insert_id = (
+                    int(cur.lastrowid) - affected + 1 if not plan.extra.get("upsert") else int(cur.lastrowid)
+                )
                 self.last_insert_id = insert_id
         return Result(affected=affected, insert_id=insert_id, plan=plan)
 
-    def _result_columns(self, plan: Plan, description: Any, rows: list[tuple[Any, ...]]
-                        ) -> tuple[list[ColInfo], bool]:
+    def _result_columns(
+        self, plan: Plan, description: Any, rows: list[tuple[Any, ...]]
+    ) -> tuple[list[ColInfo], bool]:
         names = [d[0] for d in description or ()]
         tree = plan.tree
         select: Any = tree
@@ -471,8 +492,10 @@ class Session:
                     aliases[t.alias_or_name.lower()] = found
                     ordered.append(found)
         projections = list(select.expressions) if isinstance(select, exp.Select) else []
-        has_star = any(isinstance(p, exp.Star) or (isinstance(p, exp.Column) and isinstance(p.this, exp.Star))
-                       for p in projections)
+        has_star = any(
+            isinstance(p, exp.Star) or (isinstance(p, exp.Column) and isinstance(p.this, exp.Star))
+            for p in projections
+        )
         out: list[ColInfo] = []
         complete = True
         for i, name in enumerate(names):
@@ -492,8 +515,9 @@ class Session:
             out.append(info)
         return out, complete
 
-    def _lookup(self, name: str, qualifier: str | None, aliases: dict[str, Table],
-                ordered: list[Table]) -> ColInfo | None:
+    def _lookup(
+        self, name: str, qualifier: str | None, aliases: dict[str, Table], ordered: list[Table]
+    ) -> ColInfo | None:
         candidates = [aliases[qualifier.lower()]] if qualifier and qualifier.lower() in aliases else ordered
         for t in candidates:
             col = t.column(name)
@@ -501,8 +525,9 @@ class Session:
                 return col_info(name, col, t.name)
         return None
 
-    def _typed(self, name: str, node: exp.Expression, aliases: dict[str, Table],
-               ordered: list[Table]) -> ColInfo | None:
+    def _typed(
+        self, name: str, node: exp.Expression, aliases: dict[str, Table], ordered: list[Table]
+    ) -> ColInfo | None:
         if isinstance(node, exp.Column):
             info = self._lookup(node.name, node.table or None, aliases, ordered)
             return ColInfo(name, info.type, info.charset, info.scale, info.table) if info else None
@@ -568,8 +593,10 @@ class Session:
         if table is not None:
             low = [c.lower() for c in columns]
             if [c.lower() for c in table.primary_key] != low:
-                key = next((ix.name for ix in table.indexes if ix.unique and [c.lower() for c in ix.columns] == low),
-                           key)
+                key = next(
+                    (ix.name for ix in table.indexes if ix.unique and [c.lower() for c in ix.columns] == low),
+                    key,
+                )
         entry = "?"
         tree = plan.tree
         if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Schema):
@@ -581,7 +608,9 @@ class Session:
                     vals = [self._value(row.expressions[p], params) for p in pos]
                     if vals and all(v is not None for v in vals):
                         where = " AND ".join(f'"{c}" = ?' for c in columns)
-                        hit = self.conn.execute(f'SELECT 1 FROM "{plan.table}" WHERE {where}', vals).fetchone()
+                        hit = self.conn.execute(
+                            f'SELECT 1 FROM "{plan.table}" WHERE {where}', vals
+                        ).fetchone()
                         if hit:
                             entry = "-".join(str(v) for v in vals)
                             break
@@ -633,8 +662,9 @@ class Session:
                 target = index.args.get("table")
                 table_def = store.table(target.name) if isinstance(target, exp.Table) else None
                 if table_def is None:
-                    raise E.SqlError(E.NO_SUCH_TABLE, database=store.database,
-                                     table=target.name if target else "?")
+                    raise E.SqlError(
+                        E.NO_SUCH_TABLE, database=store.database, table=target.name if target else "?"
+                    )
                 params = index.args.get("params")
                 cols = tuple(c.name for c in (params.args.get("columns") or [])) if params else ()
                 unique = bool(tree.args.get("unique"))

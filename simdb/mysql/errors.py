@@ -15,8 +15,11 @@ MESSAGES: dict[int, tuple[str, str]] = {
     1051: ("42S02", "Unknown table '{table}'"),
     1054: ("42S22", "Unknown column '{column}' in '{where}'"),
     1062: ("23000", "Duplicate entry '{entry}' for key '{key}'"),
-    1064: ("42000", "You have an error in your SQL syntax; check the manual that corresponds to your "
-                    "MariaDB server version for the right syntax to use near '{near}' at line {line}"),
+    1064: (
+        "42000",
+        "You have an error in your SQL syntax; check the manual that corresponds to your "
+        "MariaDB server version for the right syntax to use near '{near}' at line {line}",
+    ),
     1065: ("42000", "Query was empty"),
     1105: ("HY000", "{message}"),
     1052: ("23000", "Column '{column}' in {where} is ambiguous"),
@@ -68,5 +71,10 @@ class SqlError(MysqlError):  # type: ignore[misc]
 
 def make_error_packet(code: int, message: str) -> bytes:
     """An ERR packet payload (protocol 4.1): 0xFF, code, ``#``, SQLSTATE, message."""
-    return (b"\xff" + int(code).to_bytes(2, "little") + b"#" + sqlstate(code).encode("ascii")
-            + message.encode("utf-8", "surrogateescape"))
+    return (
+        b"\xff"
+        + int(code).to_bytes(2, "little")
+        + b"#"
+        + sqlstate(code).encode("ascii")
+        + message.encode("utf-8", "surrogateescape")
+    )

@@ -114,14 +114,25 @@ class MySQLFake:
                 self.load(cfg.snapshot)
             admin_port = None
             if cfg.admin_port is not None:
-                self._admin = AdminServer(generic_routes(self) + self._routes(), "127.0.0.1", cfg.admin_port).start()
+                self._admin = AdminServer(
+                    generic_routes(self) + self._routes(), "127.0.0.1", cfg.admin_port
+                ).start()
                 admin_port = self._admin.port
         except BaseException:
             self.stop()
             raise
-        self._endpoint = Endpoint("mysql", cfg.host, port, admin_port,
-                                  (("user", cfg.user), ("password", cfg.password), ("database", cfg.database),
-                                   ("engine", cfg.engine)))
+        self._endpoint = Endpoint(
+            "mysql",
+            cfg.host,
+            port,
+            admin_port,
+            (
+                ("user", cfg.user),
+                ("password", cfg.password),
+                ("database", cfg.database),
+                ("engine", cfg.engine),
+            ),
+        )
         log.info("mysql fake %s (%s engine) serving on %s:%d", self.name, cfg.engine, cfg.host, port)
         return self._endpoint
 
@@ -181,14 +192,19 @@ class MySQLFake:
         """Serving or not, with query and connection counters."""
         if self._store is not None and self._server is not None:
             stats: dict[str, int | float | str] = {
-                "engine": "fake", "queries": self._server.queries, "connections": self._server.connections,
-                "plan_cache_hits": self._store.translator.hits, "plan_cache_misses": self._store.translator.misses,
+                "engine": "fake",
+                "queries": self._server.queries,
+                "connections": self._server.connections,
+                "plan_cache_hits": self._store.translator.hits,
+                "plan_cache_misses": self._store.translator.misses,
                 "tables": len(self._store.tables),
             }
             return Health(True, "serving", stats)
         if self._real is not None:
             ok = self._real.alive()
-            return Health(ok, "serving" if ok else "mariadbd exited", {"engine": "real", "port": self._real.port})
+            return Health(
+                ok, "serving" if ok else "mariadbd exited", {"engine": "real", "port": self._real.port}
+            )
         return Health(False, "not started")
 
     def _routes(self) -> list[Route]:

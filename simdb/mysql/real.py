@@ -7,6 +7,7 @@ are swapped in with one ``RENAME TABLE``, so a bad part leaves the previous stat
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import shutil
@@ -32,10 +33,12 @@ TEMPLATE_SUFFIX = "__simdb_template"
 def find_program(name: str) -> str:
     """Path of a MariaDB program, looking in ``/usr/sbin`` too; MissingDependencyError if absent."""
     found = shutil.which(name) or next(
-        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.access(p, os.X_OK)), None)
+        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.access(p, os.X_OK)), None
+    )
     if found is None:
         raise MissingDependencyError(
-            f"{name} not found: install the Debian package mariadb-server (scripts/install-system-deps.sh)")
+            f"{name} not found: install the Debian package mariadb-server (scripts/install-system-deps.sh)"
+        )
     return found
 
 
@@ -52,8 +55,15 @@ def _q(name: str) -> str:
 class RealMariaDB:
     """``mariadbd`` in a temporary directory, with one database and one user."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, database: str = "simdb", user: str = "root",
-                 password: str = "", startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        database: str = "simdb",
+        user: str = "root",
+        password: str = "",
+        startup_timeout: float = 60.0,
+    ) -> None:
         self.host = host
         self.port = port
         self.database = database
@@ -89,9 +99,17 @@ class RealMariaDB:
         datadir = self.dir / "data"
         user = getpass.getuser()
         init = subprocess.run(
-            [install, "--no-defaults", f"--datadir={datadir}", "--auth-root-authentication-method=normal",
-             "--skip-test-db", f"--user={user}"],
-            capture_output=True, timeout=120, check=False,
+            [
+                install,
+                "--no-defaults",
+                f"--datadir={datadir}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                f"--user={user}",
+            ],
+            capture_output=True,
+            timeout=120,
+            check=False,
         )
         if init.returncode != 0:
             tail = (init.stderr or init.stdout).decode(errors="replace")[-800:]
@@ -100,11 +118,24 @@ class RealMariaDB:
         if not self.port:
             self.port = _free_port(self.host)
         log = self.dir / "error.log"
-        args = [mariadbd, "--no-defaults", f"--datadir={datadir}", f"--port={self.port}",
-                f"--bind-address={self.host}", f"--socket={self.socket_path}", f"--pid-file={self.dir}/mysqld.pid",
-                f"--log-error={log}", f"--user={user}", "--skip-log-bin", "--innodb-buffer-pool-size=64M",
-                "--innodb-log-file-size=16M", "--innodb-flush-log-at-trx-commit=0", "--max-connections=200",
-                "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci"]
+        args = [
+            mariadbd,
+            "--no-defaults",
+            f"--datadir={datadir}",
+            f"--port={self.port}",
+            f"--bind-address={self.host}",
+            f"--socket={self.socket_path}",
+            f"--pid-file={self.dir}/mysqld.pid",
+            f"--log-error={log}",
+            f"--user={user}",
+            "--skip-log-bin",
+            "--innodb-buffer-pool-size=64M",
+            "--innodb-log-file-size=16M",
+            "--innodb-flush-log-at-trx-commit=0",
+            "--max-connections=200",
+            "--character-set-server=utf8mb4",
+            "--collation-server=utf8mb4_general_ci",
+        ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + self.startup_timeout
         while True:
@@ -127,7 +158,9 @@ class RealMariaDB:
                     if self.password:
                         cur.execute("ALTER USER 'root'@'localhost' IDENTIFIED BY %s", (self.password,))
                     continue
-                cur.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (self.user, host, self.password))
+                cur.execute(
+                    "CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (self.user, host, self.password)
+                )
                 cur.execute("GRANT ALL PRIVILEGES ON *.* TO %s@%s WITH GRANT OPTION", (self.user, host))
             cur.execute("FLUSH PRIVILEGES")
         return self.port
@@ -176,7 +209,9 @@ class RealMariaDB:
         except sa.exc.DBAPIError as exc:
             with self.admin() as conn, conn.cursor() as cur:
                 cur.execute(f"DROP DATABASE IF EXISTS {_q(staging)}")
-            raise SnapshotError(f"MariaDB refused the part: {exc.orig}", str(sql_part.root / "sql" / part)) from exc
+            raise SnapshotError(
+                f"MariaDB refused the part: {exc.orig}", str(sql_part.root / "sql" / part)
+            ) from exc
         except BaseException:
             with self.admin() as conn, conn.cursor() as cur:
                 cur.execute(f"DROP DATABASE IF EXISTS {_q(staging)}")
@@ -188,8 +223,10 @@ class RealMariaDB:
             cur.execute(f"DROP DATABASE IF EXISTS {_q(template)}")
             cur.execute(f"CREATE DATABASE {_q(template)}")
             if tables:
-                cur.execute("RENAME TABLE " + ", ".join(
-                    f"{_q(staging)}.{_q(t)} TO {_q(template)}.{_q(t)}" for t in tables))
+                cur.execute(
+                    "RENAME TABLE "
+                    + ", ".join(f"{_q(staging)}.{_q(t)} TO {_q(template)}.{_q(t)}" for t in tables)
+                )
             cur.execute(f"DROP DATABASE IF EXISTS {_q(staging)}")
         self._schema = schema_statements(sql_part, "mysql")
         self._tables = list(sql_part.part.tables) or tables
@@ -208,13 +245,16 @@ class RealMariaDB:
         """Recreate the loaded schema in the live database and copy the loaded rows back."""
         template = self.database + TEMPLATE_SUFFIX
         with self.admin(self.database) as conn, conn.cursor() as cur:
-            cur.execute("SELECT id FROM information_schema.processlist WHERE db = %s AND id <> CONNECTION_ID()",
-                        (self.database,))
+            # Open transactions would hold metadata locks on the tables: end them, as the fake
+            # rolls back every session's transaction on reset.
+            cur.execute(
+                "SELECT trx_mysql_thread_id FROM information_schema.innodb_trx "
+                "WHERE trx_mysql_thread_id <> CONNECTION_ID()"
+            )
             for (pid,) in cur.fetchall():
-                try:
-                    cur.execute(f"KILL QUERY {int(pid)}")
-                except pymysql.err.MySQLError:
-                    pass
+                with contextlib.suppress(pymysql.err.MySQLError):
+                    cur.execute(f"KILL {int(pid)}")
+            cur.execute("SET SESSION lock_wait_timeout = 10")
             self._drop_tables(cur, self.database)
             cur.execute("SET FOREIGN_KEY_CHECKS=0")
             for stmt in self._schema:

@@ -100,8 +100,11 @@ class RowDecoder:
         if obj.keys() != self.keyset:
             missing = sorted(self.keyset - obj.keys())
             extra = sorted(obj.keys() - self.keyset)
-            what = "; ".join(x for x in (missing and f"missing columns {missing}",
-                                         extra and f"unknown columns {extra}") if x)
+            what = "; ".join(
+                x
+                for x in (missing and f"missing columns {missing}", extra and f"unknown columns {extra}")
+                if x
+            )
             raise SnapshotError(f"table {self.table}: {what}", *where)
         out: list[Any] = []
         for name, check, nullable in self._checks:
@@ -138,7 +141,8 @@ class BatchDecoder:
         self._cols = [(i, c.category, c.nullable) for i, c in enumerate(columns)]
         names = self.names
         self._get: Callable[[Any], tuple[Any, ...]] = (
-            itemgetter(*names) if len(names) > 1 else lambda o: (o[names[0]],))
+            itemgetter(*names) if len(names) > 1 else lambda o: (o[names[0]],)
+        )
 
     def __call__(self, objs: list[Any]) -> list[tuple[Any, ...]] | None:
         """Decoded rows, or None if some row is not valid (then use :attr:`row` per row)."""
@@ -175,8 +179,13 @@ class BatchDecoder:
                 return None
         if converted:
             cols = [converted.get(i) for i in range(n)]
-            rows = [tuple(cols[i][j] if cols[i] is not None else r[i]  # type: ignore[index]
-                          for i in range(n)) for j, r in enumerate(rows)]
+            rows = [
+                tuple(
+                    cols[i][j] if cols[i] is not None else r[i]  # type: ignore[index]
+                    for i in range(n)
+                )
+                for j, r in enumerate(rows)
+            ]
         return rows
 
 

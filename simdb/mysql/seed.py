@@ -11,8 +11,8 @@ import gzip
 import io
 import json
 from collections.abc import Callable, Iterator
-from itertools import islice
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,21 +43,28 @@ class SqlPart:
         for t in self.tables:
             if t.name == name:
                 return t
-        raise SnapshotError(f"table {name!r} is listed in the manifest but not defined in schema.sql",
-                            str(self.root / "sql" / self.name / "schema.sql"))
+        raise SnapshotError(
+            f"table {name!r} is listed in the manifest but not defined in schema.sql",
+            str(self.root / "sql" / self.name / "schema.sql"),
+        )
 
 
-def open_part(snapshot_dir: Path, part: str = "db", manifest: Manifest | None = None,
-              verify: bool = True) -> SqlPart:
+def open_part(
+    snapshot_dir: Path, part: str = "db", manifest: Manifest | None = None, verify: bool = True
+) -> SqlPart:
     """Find the SQL part ``part``, verify its checksums and parse its schema."""
     root = Path(snapshot_dir)
     manifest = manifest or read_manifest(root)
     found = manifest.parts.get(part)
     if found is None:
-        raise SnapshotError(f"snapshot has no part named {part!r} (parts: {sorted(manifest.parts)})",
-                            str(root / "snapshot.yaml"))
+        raise SnapshotError(
+            f"snapshot has no part named {part!r} (parts: {sorted(manifest.parts)})",
+            str(root / "snapshot.yaml"),
+        )
     if found.kind != "sql":
-        raise SnapshotError(f"part {part!r} is a {found.kind} part, not an sql part", str(root / "snapshot.yaml"))
+        raise SnapshotError(
+            f"part {part!r} is a {found.kind} part, not an sql part", str(root / "snapshot.yaml")
+        )
     if verify:
         for entry in found.files:
             verify_file(root, entry)
@@ -74,7 +81,7 @@ def open_part(snapshot_dir: Path, part: str = "db", manifest: Manifest | None = 
     prefix = f"sql/{part}/tables/"
     for entry in found.files:
         if entry.path.startswith(prefix):
-            stem = entry.path[len(prefix):]
+            stem = entry.path[len(prefix) :]
             table = stem.removesuffix(".gz").removesuffix(".jsonl")
             sql_part.row_files[table] = root / entry.path
     for table in found.tables:
@@ -155,8 +162,12 @@ def insert_statement(dialect: sa.Dialect, table: Table) -> str:
     return f"INSERT INTO {quote(table.name)} ({cols}) VALUES ({params})"
 
 
-def seed_connection(conn: sa.Connection, sql_part: SqlPart, batch: int = BATCH_ROWS,
-                    progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+def seed_connection(
+    conn: sa.Connection,
+    sql_part: SqlPart,
+    batch: int = BATCH_ROWS,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, int]:
     """Create the schema and insert every table's rows on an open connection (no commit)."""
     dialect = conn.dialect
     if dialect.name == "sqlite":
@@ -183,8 +194,13 @@ def seed_connection(conn: sa.Connection, sql_part: SqlPart, batch: int = BATCH_R
     return counts
 
 
-def seed(engine: sa.Engine, snapshot_dir: Path, part: str = "db", batch: int = BATCH_ROWS,
-         progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+def seed(
+    engine: sa.Engine,
+    snapshot_dir: Path,
+    part: str = "db",
+    batch: int = BATCH_ROWS,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, int]:
     """Seed ``engine`` from the SQL part ``part`` of a snapshot in one transaction.
 
     Returns the number of rows inserted per table. Errors name the file and line;
@@ -195,4 +211,6 @@ def seed(engine: sa.Engine, snapshot_dir: Path, part: str = "db", batch: int = B
         with engine.begin() as conn:
             return seed_connection(conn, sql_part, batch, progress)
     except sa.exc.DBAPIError as exc:
-        raise SnapshotError(f"the database refused the part: {exc.orig}", str(sql_part.root / "sql" / part)) from exc
+        raise SnapshotError(
+            f"the database refused the part: {exc.orig}", str(sql_part.root / "sql" / part)
+        ) from exc

@@ -29,9 +29,9 @@ from mysql_mimic.auth import (
 )
 from mysql_mimic.charset import CharacterSet
 from mysql_mimic.connection import Connection
-from mysql_mimic.errors import MysqlError
 from mysql_mimic.constants import DEFAULT_SERVER_CAPABILITIES
 from mysql_mimic.control import TooManyConnections
+from mysql_mimic.errors import MysqlError
 from mysql_mimic.results import ResultColumn, ResultSet
 from mysql_mimic.server import MysqlServer
 from mysql_mimic.session import Query, Session
@@ -51,41 +51,47 @@ log = logging.getLogger("simdb.mysql")
 SERVER_VERSION = "10.11.19-MariaDB-simdb"
 
 _VARIABLES = dict(SYSTEM_VARIABLES)
-_VARIABLES.update({
-    "sql_mode": (str, "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,"
-                      "NO_ENGINE_SUBSTITUTION", True),
-    "version": (str, SERVER_VERSION, False),
-    "version_comment": (str, "simdb MySQL fake", False),
-    "transaction_isolation": (str, "REPEATABLE-READ", True),
-    "tx_isolation": (str, "REPEATABLE-READ", True),
-    "default_storage_engine": (str, "InnoDB", True),
-    "default_tmp_storage_engine": (str, "InnoDB", True),
-    "innodb_lock_wait_timeout": (int, 50, True),
-    "lower_case_table_names": (int, 0, False),
-    "sql_auto_is_null": (bool, False, True),
-    "foreign_key_checks": (bool, True, True),
-    "unique_checks": (bool, True, True),
-    "sql_notes": (bool, True, True),
-    "sql_quote_show_create": (bool, True, True),
-    "time_zone": (str, "UTC", True),
-    "system_time_zone": (str, "UTC", False),
-    "character_set_filesystem": (str, "binary", True),
-    "max_statement_time": (float, 0.0, True),
-    "session_track_schema": (bool, True, True),
-    "in_transaction": (int, 0, False),
-    "warning_count": (int, 0, False),
-    "error_count": (int, 0, False),
-    "identity": (int, 0, False),
-    "last_insert_id": (int, 0, True),
-    "hostname": (str, "localhost", False),
-    "port": (int, 3306, False),
-})
+_VARIABLES.update(
+    {
+        "sql_mode": (
+            str,
+            "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION",
+            True,
+        ),
+        "version": (str, SERVER_VERSION, False),
+        "version_comment": (str, "simdb MySQL fake", False),
+        "transaction_isolation": (str, "REPEATABLE-READ", True),
+        "tx_isolation": (str, "REPEATABLE-READ", True),
+        "default_storage_engine": (str, "InnoDB", True),
+        "default_tmp_storage_engine": (str, "InnoDB", True),
+        "innodb_lock_wait_timeout": (int, 50, True),
+        "lower_case_table_names": (int, 0, False),
+        "sql_auto_is_null": (bool, False, True),
+        "foreign_key_checks": (bool, True, True),
+        "unique_checks": (bool, True, True),
+        "sql_notes": (bool, True, True),
+        "sql_quote_show_create": (bool, True, True),
+        "time_zone": (str, "UTC", True),
+        "system_time_zone": (str, "UTC", False),
+        "character_set_filesystem": (str, "binary", True),
+        "max_statement_time": (float, 0.0, True),
+        "session_track_schema": (bool, True, True),
+        "in_transaction": (int, 0, False),
+        "warning_count": (int, 0, False),
+        "error_count": (int, 0, False),
+        "identity": (int, 0, False),
+        "last_insert_id": (int, 0, True),
+        "hostname": (str, "localhost", False),
+        "port": (int, 3306, False),
+    }
+)
 _GLOBALS = GlobalVariables(_VARIABLES)
 
 _peer_host: contextvars.ContextVar[str] = contextvars.ContextVar("simdb_mysql_peer", default="localhost")
 
-_AUTOCOMMIT = re.compile(r"^\s*SET\s+(?:SESSION\s+|@@(?:SESSION\.)?)?autocommit\s*=\s*(\w+)\s*;?\s*$",
-                         re.IGNORECASE)
+_AUTOCOMMIT = re.compile(
+    r"^\s*SET\s+(?:SESSION\s+|@@(?:SESSION\.)?)?autocommit\s*=\s*(\w+)\s*;?\s*$", re.IGNORECASE
+)
 _BINARY = 63
 _MAX_PAYLOAD = 0xFFFFFF
 
@@ -109,8 +115,10 @@ class _Password(NativePasswordAuthPlugin):  # type: ignore[misc]
             yield Success(user.name)
         else:
             using = "YES" if auth_info.data else "NO"
-            yield Forbidden(f"Access denied for user '{auth_info.username}'@'{_peer_host.get()}' "
-                            f"(using password: {using})")
+            yield Forbidden(
+                f"Access denied for user '{auth_info.username}'@'{_peer_host.get()}' "
+                f"(using password: {using})"
+            )
 
 
 class _Identity(IdentityProvider):  # type: ignore[misc]
@@ -167,14 +175,28 @@ _BINARY_FLAG = 128
 def column_definition(schema: str, c: ColInfo) -> bytes:
     """A ColumnDefinition41 payload for a result column."""
     flags = _BINARY_FLAG if c.charset == _BINARY else 0
-    length = 20 if c.charset == _BINARY and c.type not in (ColumnType.BLOB, ColumnType.VAR_STRING,
-                                                             ColumnType.STRING) else 1020
-    return b"".join((
-        _lenenc_str("def"), _lenenc_str(schema), _lenenc_str(c.table), _lenenc_str(c.table),
-        _lenenc_str(c.name), _lenenc_str(c.name), b"\x0c",
-        int(c.charset).to_bytes(2, "little"), length.to_bytes(4, "little"), bytes((int(c.type),)),
-        flags.to_bytes(2, "little"), bytes((c.scale or 0,)), b"\x00\x00",
-    ))
+    length = (
+        20
+        if c.charset == _BINARY and c.type not in (ColumnType.BLOB, ColumnType.VAR_STRING, ColumnType.STRING)
+        else 1020
+    )
+    return b"".join(
+        (
+            _lenenc_str("def"),
+            _lenenc_str(schema),
+            _lenenc_str(c.table),
+            _lenenc_str(c.table),
+            _lenenc_str(c.name),
+            _lenenc_str(c.name),
+            b"\x0c",
+            int(c.charset).to_bytes(2, "little"),
+            length.to_bytes(4, "little"),
+            bytes((int(c.type),)),
+            flags.to_bytes(2, "little"),
+            bytes((c.scale or 0,)),
+            b"\x00\x00",
+        )
+    )
 
 
 def check_handshake_response(data: bytes) -> None:
@@ -228,8 +250,11 @@ class FakeSession(Session):  # type: ignore[misc]
 
     async def schema(self) -> dict[str, Any]:
         store = self.server.store
-        return {store.database: {t.name: {c.name: c.type_sql.upper() for c in t.columns}
-                                 for t in store.tables.values()}}
+        return {
+            store.database: {
+                t.name: {c.name: c.type_sql.upper() for c in t.columns} for t in store.tables.values()
+            }
+        }
 
     async def _simdb_middleware(self, q: Query) -> Any:
         expr = q.expression
@@ -238,8 +263,9 @@ class FakeSession(Session):  # type: ignore[misc]
             name = target.name if target is not None else ""
             table = self.server.store.table(name)
             if table is None:
-                raise E.SqlError(E.NO_SUCH_TABLE, database=self.database or self.server.store.database,
-                                 table=name)
+                raise E.SqlError(
+                    E.NO_SUCH_TABLE, database=self.database or self.server.store.database, table=name
+                )
             return [(table.name, render_mysql(table))], ["Table", "Create Table"]
         try:
             return await q.next()
@@ -262,15 +288,22 @@ class FakeSession(Session):  # type: ignore[misc]
 
             result = execute(expression)
             return result.rows, result.columns
-        raise E.SqlError(E.NOT_SUPPORTED, feature=f"{type(expression).__name__.upper()} statement (simdb fake)")
+        raise E.SqlError(
+            E.NOT_SUPPORTED, feature=f"{type(expression).__name__.upper()} statement (simdb fake)"
+        )
 
     @staticmethod
     def _as_result_set(result: Result) -> Any:
         if result.columns is None:
             return None
-        cols = [ResultColumn(c.name, ColumnType(c.type),
-                             CharacterSet.binary if c.charset == _BINARY else CharacterSet.utf8mb4)
-                for c in result.columns]
+        cols = [
+            ResultColumn(
+                c.name,
+                ColumnType(c.type),
+                CharacterSet.binary if c.charset == _BINARY else CharacterSet.utf8mb4,
+            )
+            for c in result.columns
+        ]
         return ResultSet(result.rows or [], cols)
 
 
@@ -340,7 +373,8 @@ class FakeConnection(Connection):  # type: ignore[misc]
                     result = db.execute(sql, require_db=session.database is not None)
                 except Busy:
                     result = await asyncio.get_running_loop().run_in_executor(
-                        None, db.execute_waiting, sql, session.database is not None)
+                        None, db.execute_waiting, sql, session.database is not None
+                    )
         except NotMine:
             await super().handle_query(data)
             self._sync_status(db)
@@ -388,7 +422,9 @@ class FakeConnection(Connection):  # type: ignore[misc]
                     rowbuf += _lenenc(n)
                 rowbuf += b
             if len(rowbuf) >= _MAX_PAYLOAD:
-                raise E.SqlError(E.UNKNOWN, message="row larger than 16 MB is not supported by the simdb fake")
+                raise E.SqlError(
+                    E.UNKNOWN, message="row larger than 16 MB is not supported by the simdb fake"
+                )
             seq = _frame(buf, rowbuf, seq)
         n_rows = len(result.rows or ())
         final = self.ok(eof=True, affected_rows=n_rows) if deprecate else self.eof()
@@ -403,8 +439,11 @@ class FakeServer(MysqlServer):  # type: ignore[misc]
     """mysql-mimic server over a :class:`Store`, with authentication and one database."""
 
     def __init__(self, store: Store, user: str = "root", password: str = "") -> None:
-        super().__init__(session_factory=lambda: FakeSession(self), identity_provider=_Identity(user, password),
-                         capabilities=DEFAULT_SERVER_CAPABILITIES | Capabilities.CLIENT_TRANSACTIONS)
+        super().__init__(
+            session_factory=lambda: FakeSession(self),
+            identity_provider=_Identity(user, password),
+            capabilities=DEFAULT_SERVER_CAPABILITIES | Capabilities.CLIENT_TRANSACTIONS,
+        )
         self.store = store
         self.queries = 0
         self.connections = 0
@@ -422,9 +461,15 @@ class FakeServer(MysqlServer):  # type: ignore[misc]
         stream = CheckedStream(reader, writer)
         try:
             session = self.session_factory()
-            connection = FakeConnection(self, stream=stream, session=session, control=self.control,
-                                        server_capabilities=self.capabilities,
-                                        identity_provider=self.identity_provider, ssl=self.ssl)
+            connection = FakeConnection(
+                self,
+                stream=stream,
+                session=session,
+                control=self.control,
+                server_capabilities=self.capabilities,
+                identity_provider=self.identity_provider,
+                ssl=self.ssl,
+            )
         except Exception:
             log.exception("cannot set up a MySQL connection")
             writer.close()

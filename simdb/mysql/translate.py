@@ -67,7 +67,7 @@ def lift_literals(sql: str, marker: Callable[[int], str] | None = None) -> tuple
         elif kind == "s" or kind == "d":
             params.append(_unescape(text[1:-1]))
         elif kind == "bin":
-            body = text[text.index("'") + 1:-1]
+            body = text[text.index("'") + 1 : -1]
             params.append(_unescape(body).encode("utf-8", "surrogateescape"))
         else:  # x
             params.append(bytes.fromhex(text[2:-1]))
@@ -78,10 +78,40 @@ def lift_literals(sql: str, marker: Callable[[int], str] | None = None) -> tuple
 
 # Parents under which a placeholder can stay a bound parameter.
 _SAFE_PARENTS: tuple[type[exp.Expression], ...] = (
-    exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ,
-    exp.In, exp.Between, exp.Tuple, exp.Limit, exp.Offset, exp.Add, exp.Sub, exp.Mul,
-    exp.Like, exp.Neg, exp.Paren, exp.Coalesce, exp.If, exp.Case, exp.And, exp.Or, exp.Not,
-    exp.Values, exp.Alias, exp.Select, exp.Concat, exp.Min, exp.Max, exp.Sum, exp.Least, exp.Greatest,
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.NullSafeEQ,
+    exp.NullSafeNEQ,
+    exp.In,
+    exp.Between,
+    exp.Tuple,
+    exp.Limit,
+    exp.Offset,
+    exp.Add,
+    exp.Sub,
+    exp.Mul,
+    exp.Like,
+    exp.Neg,
+    exp.Paren,
+    exp.Coalesce,
+    exp.If,
+    exp.Case,
+    exp.And,
+    exp.Or,
+    exp.Not,
+    exp.Values,
+    exp.Alias,
+    exp.Select,
+    exp.Concat,
+    exp.Min,
+    exp.Max,
+    exp.Sum,
+    exp.Least,
+    exp.Greatest,
     exp.Nullif,
 )
 
@@ -111,20 +141,66 @@ class Plan:
 
 
 _STATEMENTS: tuple[type, ...] = (
-    exp.Query, exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.TruncateTable, exp.Alter,
-    exp.Command, exp.Set, exp.Show, exp.Use, exp.Describe, exp.Kill, exp.Transaction, exp.Commit,
+    exp.Query,
+    exp.Insert,
+    exp.Update,
+    exp.Delete,
+    exp.Create,
+    exp.Drop,
+    exp.TruncateTable,
+    exp.Alter,
+    exp.Command,
+    exp.Set,
+    exp.Show,
+    exp.Use,
+    exp.Describe,
+    exp.Kill,
+    exp.Transaction,
+    exp.Commit,
     exp.Rollback,
 )
 _NOOP_COMMANDS = frozenset({"LOCK", "UNLOCK", "FLUSH", "ANALYZE", "OPTIMIZE"})
-_UNSUPPORTED_COMMANDS = frozenset({"GRANT", "REVOKE", "CALL", "LOAD", "HANDLER", "DO", "PREPARE", "EXECUTE",
-                                   "DEALLOCATE", "RENAME", "CHECKSUM", "REPAIR", "CHECK", "INSTALL", "XA",
-                                   "ALTER", "CREATE", "DROP", "RESET", "PURGE", "CHANGE", "START", "STOP"})
+_UNSUPPORTED_COMMANDS = frozenset(
+    {
+        "GRANT",
+        "REVOKE",
+        "CALL",
+        "LOAD",
+        "HANDLER",
+        "DO",
+        "PREPARE",
+        "EXECUTE",
+        "DEALLOCATE",
+        "RENAME",
+        "CHECKSUM",
+        "REPAIR",
+        "CHECK",
+        "INSTALL",
+        "XA",
+        "ALTER",
+        "CREATE",
+        "DROP",
+        "RESET",
+        "PURGE",
+        "CHANGE",
+        "START",
+        "STOP",
+    }
+)
 _MARK = re.compile(r":p(\d+)\b")
-_SAVEPOINT = re.compile(r"^\s*(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+(?:WORK\s+)?TO\s+(?:SAVEPOINT\s+)?)\s*"
-                        r"(`[^`]+`|\w+)\s*;?\s*$", re.IGNORECASE)
+_SAVEPOINT = re.compile(
+    r"^\s*(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+(?:WORK\s+)?TO\s+(?:SAVEPOINT\s+)?)\s*"
+    r"(`[^`]+`|\w+)\s*;?\s*$",
+    re.IGNORECASE,
+)
 _FAST = {
-    "BEGIN": "begin", "BEGIN WORK": "begin", "START TRANSACTION": "begin", "COMMIT": "commit",
-    "COMMIT WORK": "commit", "ROLLBACK": "rollback", "ROLLBACK WORK": "rollback",
+    "BEGIN": "begin",
+    "BEGIN WORK": "begin",
+    "START TRANSACTION": "begin",
+    "COMMIT": "commit",
+    "COMMIT WORK": "commit",
+    "ROLLBACK": "rollback",
+    "ROLLBACK WORK": "rollback",
 }
 
 
@@ -144,7 +220,7 @@ def _near(sql: str, exc: ParseError) -> tuple[str, int]:
     col = int(err.get("col") or 1)
     lines = sql.split("\n")
     offset = sum(len(x) + 1 for x in lines[: line - 1]) + max(col - len(err.get("highlight") or ""), 0)
-    return sql[offset:offset + 80], line
+    return sql[offset : offset + 80], line
 
 
 def parse_error(sql: str, exc: ParseError | None = None) -> E.SqlError:
@@ -217,15 +293,19 @@ class Translator:
             quote = min((i for i in (sql.find("'"), sql.find('"')) if i >= 0), default=0)
             raise E.SqlError(E.PARSE, near=sql[quote:][:80], line=1) from exc
         if len(trees) != 1:
-            raise parse_error(sql) if not trees else E.SqlError(
-                E.PARSE, near=sql[sql.find(";") + 1:][:80].strip(), line=1)
+            raise (
+                parse_error(sql)
+                if not trees
+                else E.SqlError(E.PARSE, near=sql[sql.find(";") + 1 :][:80].strip(), line=1)
+            )
         tree = trees[0]
         if not isinstance(tree, exp.Expression) or not isinstance(tree, _STATEMENTS):
             raise E.SqlError(E.PARSE, near=sql.strip()[:80], line=1)
         return self.translate_tree(tree, params, replace=replace)
 
-    def translate_tree(self, tree: exp.Expression, params: list[Any] | None = None,
-                       replace: bool = False) -> tuple[Plan, tuple[int, ...]]:
+    def translate_tree(
+        self, tree: exp.Expression, params: list[Any] | None = None, replace: bool = False
+    ) -> tuple[Plan, tuple[int, ...]]:
         """Translate a parsed MySQL statement (placeholders ``:pN`` refer to ``params``)."""
         params = params or []
         pinned: list[int] = []
@@ -252,7 +332,11 @@ class Translator:
             if sp is not None:
                 return Plan("savepoint", sql=f"ROLLBACK TO SAVEPOINT {sp.sql('sqlite')}"), pinned_t
             return Plan("rollback"), pinned_t
-        if isinstance(tree, exp.Alias) and isinstance(tree.this, exp.Column) and tree.this.name.upper() == "SAVEPOINT":
+        if (
+            isinstance(tree, exp.Alias)
+            and isinstance(tree.this, exp.Column)
+            and tree.this.name.upper() == "SAVEPOINT"
+        ):
             return Plan("savepoint", sql=f"SAVEPOINT {tree.alias}"), pinned_t
         tables = list(tree.find_all(exp.Table))
         for t in tables:
@@ -292,13 +376,17 @@ class Translator:
             sql, order = self._generate(tree, suffix)
             if replace:
                 sql = re.sub(r"^INSERT\b", "INSERT OR REPLACE", sql, count=1)
-            return Plan("write", sql, order, table=target.name if target else None, tree=tree,
-                        extra=extra), pinned_t
+            return Plan(
+                "write", sql, order, table=target.name if target else None, tree=tree, extra=extra
+            ), pinned_t
         if isinstance(tree, exp.Create):
             kind = str(tree.args.get("kind") or "").upper()
             if kind == "TABLE":
-                return Plan("create", tree=tree, table=tree.find(exp.Table).name  # type: ignore[union-attr]
-                            ), pinned_t
+                return Plan(
+                    "create",
+                    tree=tree,
+                    table=tree.find(exp.Table).name,  # type: ignore[union-attr]
+                ), pinned_t
             if kind == "INDEX":
                 return Plan("ddl", *self._generate(tree), tree=tree), pinned_t
             if kind == "DATABASE":
@@ -312,18 +400,29 @@ class Translator:
                 return Plan("ddl", *self._generate(tree), tree=tree), pinned_t
             raise E.SqlError(E.NOT_SUPPORTED, feature=f"DROP {kind}")
         if isinstance(tree, exp.TruncateTable):
-            return Plan("truncate", tree=tree,
-                        table=tree.expressions[0].name if tree.expressions else None), pinned_t
+            return Plan(
+                "truncate", tree=tree, table=tree.expressions[0].name if tree.expressions else None
+            ), pinned_t
         raise E.SqlError(E.NOT_SUPPORTED, feature=f"{type(tree).__name__.upper()} statement (simdb fake)")
 
     @staticmethod
     def _only_changed(tree: exp.Update) -> exp.Update:
         """The UPDATE restricted to rows it really changes: MySQL's affected-rows count
         (clients without CLIENT_FOUND_ROWS) counts changed rows, not matched ones."""
-        conds = [exp.Not(this=exp.Paren(this=exp.Is(
-            this=eq.this.copy(),
-            expression=exp.Collate(this=exp.Paren(this=eq.expression.copy()), expression=exp.var("BINARY")))))
-            for eq in tree.expressions if isinstance(eq, exp.EQ)]
+        conds = [
+            exp.Not(
+                this=exp.Paren(
+                    this=exp.Is(
+                        this=eq.this.copy(),
+                        expression=exp.Collate(
+                            this=exp.Paren(this=eq.expression.copy()), expression=exp.var("BINARY")
+                        ),
+                    )
+                )
+            )
+            for eq in tree.expressions
+            if isinstance(eq, exp.EQ)
+        ]
         copy = tree.copy()
         if not conds:
             return copy
@@ -337,8 +436,11 @@ class Translator:
         """Statements sqlglot leaves unparsed: no-ops, known-but-unsupported, or syntax errors."""
         words = tree.name.upper().split()
         keyword = words[0] if words else ""
-        rest = tree.expression.name if isinstance(tree.expression, exp.Expression) else str(
-            tree.expression or "")
+        rest = (
+            tree.expression.name
+            if isinstance(tree.expression, exp.Expression)
+            else str(tree.expression or "")
+        )
         if keyword in _NOOP_COMMANDS:
             return Plan("noop")
         if not rest.strip() and len(words) < 2:

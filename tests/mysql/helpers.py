@@ -14,8 +14,14 @@ def connect(server: MySQLFake, **kwargs: Any) -> pymysql.connections.Connection:
     """A PyMySQL connection as the configured user (autocommit unless told otherwise)."""
     ep = server.endpoint
     cfg = server.config
-    options: dict[str, Any] = {"host": ep.host, "port": ep.port, "user": cfg.user, "password": cfg.password,
-                               "database": cfg.database, "autocommit": True}
+    options: dict[str, Any] = {
+        "host": ep.host,
+        "port": ep.port,
+        "user": cfg.user,
+        "password": cfg.password,
+        "database": cfg.database,
+        "autocommit": True,
+    }
     options.update(kwargs)
     return pymysql.connect(**options)
 

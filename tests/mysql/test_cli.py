@@ -19,9 +19,24 @@ SIMDB = str(Path(sys.executable).parent / "simdb")
 def test_serve_prints_endpoint_and_serves_snapshot(tmp_path: Path) -> None:
     snap = make_snapshot(tmp_path / "snap")
     proc = subprocess.Popen(
-        [SIMDB, "mysql", "serve", "--port", "0", "--snapshot", str(snap),
-         "--database", "app", "--user", "u", "--password", "p"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            SIMDB,
+            "mysql",
+            "serve",
+            "--port",
+            "0",
+            "--snapshot",
+            str(snap),
+            "--database",
+            "app",
+            "--user",
+            "u",
+            "--password",
+            "p",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -38,7 +53,12 @@ def test_serve_prints_endpoint_and_serves_snapshot(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_bad_engine() -> None:
-    out = subprocess.run([SIMDB, "mysql", "serve", "--engine", "oracle"],
-                         capture_output=True, text=True, timeout=60, check=False)
+    out = subprocess.run(
+        [SIMDB, "mysql", "serve", "--engine", "oracle"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 2
     assert "mysql engine must be 'fake' or 'real'" in out.stderr

@@ -39,17 +39,29 @@ def test_pymysql_round_trips_types(mysql_server: MySQLFake) -> None:
             cur.execute(stmt)
         cur.execute(
             "INSERT INTO users (name, score, born, seen, avatar) VALUES (%s, %s, %s, %s, %s)",
-            ("ann", Decimal("12.50"), dt.date(1990, 5, 17), dt.datetime(2024, 1, 2, 3, 4, 5), b"\x00\xff\x80"),
+            (
+                "ann",
+                Decimal("12.50"),
+                dt.date(1990, 5, 17),
+                dt.datetime(2024, 1, 2, 3, 4, 5),
+                b"\x00\xff\x80",
+            ),
         )
         assert cur.lastrowid == 1
         cur.execute("INSERT INTO users (name) VALUES ('bob'), ('it''s \\\\ \"q\"')")
         assert cur.rowcount == 2
         cur.execute("SELECT id, name, score, born, seen, avatar FROM users ORDER BY id")
         rows = cur.fetchall()
-        assert rows[0] == (1, "ann", Decimal("12.50"), dt.date(1990, 5, 17), dt.datetime(2024, 1, 2, 3, 4, 5),
-                           b"\x00\xff\x80")
+        assert rows[0] == (
+            1,
+            "ann",
+            Decimal("12.50"),
+            dt.date(1990, 5, 17),
+            dt.datetime(2024, 1, 2, 3, 4, 5),
+            b"\x00\xff\x80",
+        )
         assert rows[1] == (2, "bob", None, None, None, None)
-        assert rows[2][1] == "it's \\ \"q\""
+        assert rows[2][1] == 'it\'s \\ "q"'
         cur.execute("SELECT COUNT(*), MAX(id) FROM users WHERE name LIKE 'b%'")
         assert cur.fetchone() == (1, 2)
 
@@ -141,7 +153,9 @@ def test_sqlalchemy_orm_session_and_rollback(mysql_server: MySQLFake) -> None:
             assert names == ["ann"]
             loaded = session.scalars(sa.select(User).where(User.name == "ann")).one()
             assert sorted(p.title for p in loaded.pins) == ["first", "second"]
-            count = session.scalar(sa.select(sa.func.count()).select_from(Pin).where(Pin.user_id == loaded.id))
+            count = session.scalar(
+                sa.select(sa.func.count()).select_from(Pin).where(Pin.user_id == loaded.id)
+            )
             assert count == 2
     finally:
         eng.dispose()
@@ -159,11 +173,14 @@ def test_sqlalchemy_reflection(mysql_server: MySQLFake) -> None:
         assert cols["score"]["type"].scale == 2 and cols["name"]["nullable"] is False
         assert cols["id"]["autoincrement"] is True
         assert insp.get_pk_constraint("users")["constrained_columns"] == ["id"]
-        indexes = {i["name"]: (tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes("users")}
+        indexes = {
+            i["name"]: (tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes("users")
+        }
         assert indexes == {"uq_name": (("name",), True), "ix_score": (("score",), False)}
         fks = insp.get_foreign_keys("pins")
-        assert [(f["name"], f["constrained_columns"], f["referred_table"], f["referred_columns"]) for f in fks] == [
-            ("fk_pins_user", ["user_id"], "users", ["id"])]
+        assert [
+            (f["name"], f["constrained_columns"], f["referred_table"], f["referred_columns"]) for f in fks
+        ] == [("fk_pins_user", ["user_id"], "users", ["id"])]
         assert insp.has_table("users") and not insp.has_table("nope")
     finally:
         eng.dispose()
@@ -171,14 +188,35 @@ def test_sqlalchemy_reflection(mysql_server: MySQLFake) -> None:
 
 def test_mariadb_command_line_client(mysql_server: MySQLFake) -> None:
     client = require_program("mariadb", "mariadb-client")
-    run(mysql_server, "CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20))", "INSERT INTO t VALUES (1, 'ann'), (2, NULL)")
+    run(
+        mysql_server,
+        "CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20))",
+        "INSERT INTO t VALUES (1, 'ann'), (2, NULL)",
+    )
     ep, cfg = mysql_server.endpoint, mysql_server.config
-    base = [client, "--protocol=TCP", "-h", ep.host, "-P", str(ep.port), "-u", cfg.user, f"-p{cfg.password}",
-            "--batch", cfg.database]
-    out = subprocess.run([*base, "-e", "SELECT id, name FROM t ORDER BY id"], capture_output=True, text=True,
-                         timeout=30, check=True)
+    base = [
+        client,
+        "--protocol=TCP",
+        "-h",
+        ep.host,
+        "-P",
+        str(ep.port),
+        "-u",
+        cfg.user,
+        f"-p{cfg.password}",
+        "--batch",
+        cfg.database,
+    ]
+    out = subprocess.run(
+        [*base, "-e", "SELECT id, name FROM t ORDER BY id"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     assert out.stdout == "id\tname\n1\tann\n2\tNULL\n"
-    bad = subprocess.run([*base, "-e", "SELECT * FROM missing"], capture_output=True, text=True, timeout=30,
-                         check=False)
+    bad = subprocess.run(
+        [*base, "-e", "SELECT * FROM missing"], capture_output=True, text=True, timeout=30, check=False
+    )
     assert bad.returncode == 1
     assert f"ERROR 1146 (42S02) at line 1: Table '{cfg.database}.missing' doesn't exist" in bad.stderr

@@ -42,25 +42,53 @@ def _sql_value(v: Any) -> str:
 
 
 statements = st.one_of(
-    st.builds(lambda i, c, q, p: (f"INSERT INTO items (id, cat, qty, price) VALUES ({i}, '{c.lower()}', "
-                                  f"{_sql_value(q)}, {_sql_value(p)})", False), ids, cats, qtys, prices),
+    st.builds(
+        lambda i, c, q, p: (
+            f"INSERT INTO items (id, cat, qty, price) VALUES ({i}, '{c.lower()}', "
+            f"{_sql_value(q)}, {_sql_value(p)})",
+            False,
+        ),
+        ids,
+        cats,
+        qtys,
+        prices,
+    ),
     st.builds(lambda i, t: (f"INSERT INTO tags (item_id, tag) VALUES ({i}, '{t}')", False), ids, tags),
-    st.builds(lambda k, i: (f"UPDATE items SET qty = qty + {k} WHERE id = {i}", False),
-              st.integers(-5, 5), ids),
-    st.builds(lambda p, c: (f"UPDATE items SET price = {p} WHERE cat = '{c}'", False), prices.map(_sql_value), cats),
+    st.builds(
+        lambda k, i: (f"UPDATE items SET qty = qty + {k} WHERE id = {i}", False), st.integers(-5, 5), ids
+    ),
+    st.builds(
+        lambda p, c: (f"UPDATE items SET price = {p} WHERE cat = '{c}'", False), prices.map(_sql_value), cats
+    ),
     st.builds(lambda i: (f"DELETE FROM items WHERE id = {i}", False), ids),
     st.builds(lambda k: (f"DELETE FROM items WHERE qty < {k}", False), st.integers(-50, 0)),
     st.builds(lambda i: (f"SELECT id, cat, qty, price FROM items WHERE id = {i}", True), ids),
-    st.builds(lambda a, b: (f"SELECT id, qty FROM items WHERE id BETWEEN {a} AND {b} ORDER BY id", True), ids, ids),
+    st.builds(
+        lambda a, b: (f"SELECT id, qty FROM items WHERE id BETWEEN {a} AND {b} ORDER BY id", True), ids, ids
+    ),
     st.builds(lambda c: (f"SELECT id, price FROM items WHERE cat = '{c}'", False), cats),
-    st.builds(lambda k: (f"SELECT id FROM items WHERE qty >= {k} ORDER BY id DESC LIMIT 3", True),
-              st.integers(-50, 50)),
-    st.just(("SELECT cat, COUNT(*), SUM(qty), MIN(price), MAX(price), AVG(qty) FROM items GROUP BY cat", False)),
+    st.builds(
+        lambda k: (f"SELECT id FROM items WHERE qty >= {k} ORDER BY id DESC LIMIT 3", True),
+        st.integers(-50, 50),
+    ),
+    st.just(
+        ("SELECT cat, COUNT(*), SUM(qty), MIN(price), MAX(price), AVG(qty) FROM items GROUP BY cat", False)
+    ),
     st.just(("SELECT COUNT(*), SUM(price) FROM items", False)),
-    st.builds(lambda c: ("SELECT i.id, t.tag FROM items i JOIN tags t ON t.item_id = i.id "
-                         f"WHERE i.cat = '{c}'", False), cats),
-    st.just(("SELECT t.tag, COUNT(*) FROM tags t LEFT JOIN items i ON i.id = t.item_id "
-             "WHERE i.id IS NULL GROUP BY t.tag", False)),
+    st.builds(
+        lambda c: (
+            f"SELECT i.id, t.tag FROM items i JOIN tags t ON t.item_id = i.id WHERE i.cat = '{c}'",
+            False,
+        ),
+        cats,
+    ),
+    st.just(
+        (
+            "SELECT t.tag, COUNT(*) FROM tags t LEFT JOIN items i ON i.id = t.item_id "
+            "WHERE i.id IS NULL GROUP BY t.tag",
+            False,
+        )
+    ),
     st.just(("BEGIN", False)),
     st.just(("COMMIT", False)),
     st.just(("ROLLBACK", False)),
@@ -102,8 +130,9 @@ def _run(server: MySQLFake, program: list[tuple[str, bool]]) -> list[tuple[Any, 
 
 
 @given(program=st.lists(statements, min_size=1, max_size=25))
-def test_fake_matches_mariadb(mysql_fake_session: MySQLFake, mysql_real_session: MySQLFake,
-                              program: list[tuple[str, bool]]) -> None:
+def test_fake_matches_mariadb(
+    mysql_fake_session: MySQLFake, mysql_real_session: MySQLFake, program: list[tuple[str, bool]]
+) -> None:
     fake = _run(mysql_fake_session, program)
     real = _run(mysql_real_session, program)
     for (sql, _), got, want in zip(program, fake, real, strict=False):

@@ -58,8 +58,11 @@ def make_snapshot(out: Path, users: list[object] = USERS, pins: list[object] = P
 
 
 def test_row_values_round_trip() -> None:
-    cols = [Column("a", "varbinary(4)", "varbinary"), Column("b", "decimal(8,2)", "decimal"),
-            Column("c", "int", "int")]
+    cols = [
+        Column("a", "varbinary(4)", "varbinary"),
+        Column("b", "decimal(8,2)", "decimal"),
+        Column("c", "int", "int"),
+    ]
     obj = {"a": encode_value(b"\xff\x00"), "b": encode_value(Decimal("1.50")), "c": encode_value(7)}
     assert decode_row(obj, cols, ("x.jsonl", 1)) == (b"\xff\x00", "1.50", 7)
     with pytest.raises(SnapshotError, match=r"x.jsonl:3: .*column c: expected an integer"):
@@ -69,25 +72,44 @@ def test_row_values_round_trip() -> None:
 def test_load_reset_and_query(mysql_server: MySQLFake, tmp_path: Path) -> None:
     snap = make_snapshot(tmp_path / "snap")
     mysql_server.load(snap)
-    rows = run(mysql_server, "SELECT u.name, u.avatar, u.score, u.joined, p.title FROM users u "
-                             "JOIN pins p ON p.user_id = u.id ORDER BY p.id")
+    rows = run(
+        mysql_server,
+        "SELECT u.name, u.avatar, u.score, u.joined, p.title FROM users u "
+        "JOIN pins p ON p.user_id = u.id ORDER BY p.id",
+    )
     assert [r[0] for r in rows] == ["ann", "bob"]
-    assert rows[0][1] == b"\x00\xff\x80" and rows[0][2] == Decimal("12.50") and str(rows[0][3]) == "2024-01-02 03:04:05"
+    assert (
+        rows[0][1] == b"\x00\xff\x80"
+        and rows[0][2] == Decimal("12.50")
+        and str(rows[0][3]) == "2024-01-02 03:04:05"
+    )
     assert rows[1][4] == "ünïcode"
-    run(mysql_server, "DELETE FROM pins", "INSERT INTO users (name) VALUES ('cy')", "CREATE TABLE extra (id INT)")
+    run(
+        mysql_server,
+        "DELETE FROM pins",
+        "INSERT INTO users (name) VALUES ('cy')",
+        "CREATE TABLE extra (id INT)",
+    )
     mysql_server.reset()
     assert run(mysql_server, "SELECT COUNT(*) FROM pins") == [(2,)]
     assert run(mysql_server, "SELECT name FROM users ORDER BY id") == [("ann",), ("bob",)]
     assert run(mysql_server, "SELECT MAX(id) FROM users") == [(2,)]
 
 
-@pytest.mark.parametrize(("users", "message"), [
-    ([{"id": 1, "name": "ann"}], r"users.jsonl:1: table users: missing columns"),
-    ([USERS[0], {**USERS[1], "id": "two"}], r"users.jsonl:2: table users, column id: expected an integer"),
-    ([USERS[0], {**USERS[1], "name": None}], r"users.jsonl:2: table users: column name is NOT NULL"),
-])
-def test_bad_part_is_refused_and_state_kept(mysql_server: MySQLFake, tmp_path: Path, users: list[object],
-                                            message: str) -> None:
+@pytest.mark.parametrize(
+    ("users", "message"),
+    [
+        ([{"id": 1, "name": "ann"}], r"users.jsonl:1: table users: missing columns"),
+        (
+            [USERS[0], {**USERS[1], "id": "two"}],
+            r"users.jsonl:2: table users, column id: expected an integer",
+        ),
+        ([USERS[0], {**USERS[1], "name": None}], r"users.jsonl:2: table users: column name is NOT NULL"),
+    ],
+)
+def test_bad_part_is_refused_and_state_kept(
+    mysql_server: MySQLFake, tmp_path: Path, users: list[object], message: str
+) -> None:
     mysql_server.load(make_snapshot(tmp_path / "good"))
     run(mysql_server, "INSERT INTO users (name) VALUES ('live')")
     bad = make_snapshot(tmp_path / "bad", users=users)
@@ -110,8 +132,9 @@ def test_admin_api_reset_and_health(mysql_server: MySQLFake, tmp_path: Path) -> 
     assert port is not None
     base = f"http://127.0.0.1:{port}/_simdb"
     body = json.dumps({"path": str(make_snapshot(tmp_path / "snap"))}).encode()
-    req = urllib.request.Request(f"{base}/snapshot", data=body, method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{base}/snapshot", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         assert json.load(resp)["ok"] is True
     run(mysql_server, "DELETE FROM pins")
