@@ -223,7 +223,7 @@ class Processor:
         answer, error, detail = self._encode(method, method_name, reply)
         if detail:
             log.warning("thrift: %s.%s: %s", service, method_name, detail)
-            answered = f"error:{answered}"
+            answered = "error:internal_error"
         self._journal(service, method_name, args, answered, started, delay, error=error,
                       detail="; ".join(d for d in (detail, latency_note) if d))
         if cacheable and key is not None and not delay:

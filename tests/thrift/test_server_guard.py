@@ -55,7 +55,7 @@ def test_undeclared_exception_is_internal_error_naming_it() -> None:
         assert "ValueError" in info.value.message and "does not declare" in info.value.message
         assert "PinNotFound" in info.value.message
         assert c.getPin(2).id == 2
-        [entry] = journal.entries()
+        entry = journal.entries()[0]
         assert entry.answered == "error:internal_error" and "stub:odd" in entry.detail
 
 
