@@ -150,7 +150,7 @@ def preprocess(text: str, filename: str = "<idl>") -> str:
             if tok.text == "namespace":
                 j = i + 1
                 # namespace <scope> <name> (annotations)
-                if j + 2 < n and toks[j + 2].text == "(" and toks[j + 2].line == toks[j + 1].line:
+                if j + 2 < n and toks[j + 2].text == "(":
                     k = _matching(toks, j + 2)
                     if k is None:
                         raise IdlError(f"{filename}:{tok.line}: unclosed '(' in namespace annotations")

@@ -166,6 +166,13 @@ def test_typedef_separators() -> None:
     assert module.Account.thrift_spec[2][2] == (TType.STRING, TType.I64)
 
 
+def test_namespace_annotations_on_the_next_line() -> None:
+    text = 'namespace java a.b\n  (x = "y")\nstruct S {\n  1: i32 a\n}\n'
+    out = preprocess(text)
+    assert out.splitlines()[0] == "namespace java a.b" and out.splitlines()[1].strip() == ""
+    assert out.count("\n") == text.count("\n")
+
+
 def test_preprocess_keeps_line_numbers_and_literals() -> None:
     text = (
         'namespace py a.b (x = "y",\n  z = "w")\n'
