@@ -136,8 +136,9 @@ class Session:
         self.on_kill: Callable[[], None] | None = None
         self.proto = 2
         self.null = b"$-1\r\n"
-        self.fast = True
+        self.fast = False
         self.engine.sessions.add(self)
+        self.refresh()
 
     # -- state -----------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -180,7 +181,10 @@ class Session:
         name = argv[0].decode("utf-8", "replace").lower()
         special = frontend.COMMANDS.get(name)
         if not self.authed and name not in frontend.BEFORE_AUTH:
-            return error(msg.NOAUTH)
+            # Redis names an unknown command or a wrong arity before it asks for AUTH.
+            if special is not None:
+                return error(msg.NOAUTH)
+            return self._run(name, argv, authed=False)
         if special is not None:
             out = special(self, argv)
             if out is not None:
@@ -191,7 +195,7 @@ class Session:
         finally:
             self.refresh()
 
-    def _run(self, name: str, argv: list[bytes]) -> bytes:
+    def _run(self, name: str, argv: list[bytes], authed: bool = True) -> bytes:
         sock = self.sock
         if name in COMMANDS_WITH_SUB and len(argv) >= 2:
             cmd = name + " " + argv[1].decode("utf-8", "replace").lower()
@@ -211,6 +215,12 @@ class Session:
             if sock._queueing:
                 sock._transaction_failed = True
             return error(unknown or unknown_command(argv))
+        if not authed:
+            try:
+                sig.check_arity(args, ENGINE_VERSION)
+            except SimpleError:
+                return error(msg.WRONG_ARITY.format(sig.name.replace(" ", "|")))
+            return error(msg.NOAUTH)
         if sock._pubsub and self.proto == 2 and sig.name.split(" ")[0] not in _PUBSUB_ALLOWED:
             return error(msg.PUBSUB_CONTEXT.format(name))
         func = getattr(sock, sig.func_name, None)

@@ -13,6 +13,8 @@ PROTO_UNBALANCED_QUOTES = "ERR Protocol error: unbalanced quotes in request"
 PROTO_INLINE_TOO_BIG = "ERR Protocol error: too big inline request"
 PROTO_MULTIBULK_TOO_BIG = "ERR Protocol error: too big mbulk count string"
 PROTO_BULK_TOO_BIG = "ERR Protocol error: too big bulk count string"
+PROTO_UNAUTH_MULTIBULK = "ERR Protocol error: unauthenticated multibulk length"
+PROTO_UNAUTH_BULK = "ERR Protocol error: unauthenticated bulk length"
 
 UNKNOWN_COMMAND = "ERR unknown command '{}', with args beginning with: {}"
 UNKNOWN_SUBCOMMAND = "ERR unknown subcommand '{}'. Try {} HELP."
@@ -20,7 +22,7 @@ WRONG_ARITY = "ERR wrong number of arguments for '{}' command"
 SYNTAX = "ERR syntax error"
 
 NOAUTH = "NOAUTH Authentication required."
-NOAUTH_HELLO = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"  # noqa: E501
+NOAUTH_HELLO = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"  # noqa: E501
 WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
 AUTH_NOT_CONFIGURED = (
     "ERR AUTH <password> called without any password configured for the default user. "

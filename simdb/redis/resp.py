@@ -23,6 +23,8 @@ NULL3 = b"_\r\n"
 MAX_BULK_LEN = 512 * 1024 * 1024  # proto-max-bulk-len
 MAX_MULTIBULK_LEN = 2**31 - 1  # INT_MAX
 MAX_INLINE = 64 * 1024  # PROTO_INLINE_MAX_SIZE
+MAX_UNAUTH_MULTIBULK = 10  # before AUTH, when a password is required
+MAX_UNAUTH_BULK = 16384
 
 
 class ProtocolViolation(Exception):
@@ -179,9 +181,10 @@ class HeaderWalker:
     cost is one step per header, and payloads are skipped by length.
     """
 
-    __slots__ = ("_args", "_line", "_skip", "_started")
+    __slots__ = ("_args", "_line", "_skip", "_started", "_unauthenticated")
 
-    def __init__(self) -> None:
+    def __init__(self, unauthenticated: bool = False) -> None:
+        self._unauthenticated = unauthenticated
         self._started = False
         self._args = 0
         self._skip = 0
@@ -213,6 +216,8 @@ class HeaderWalker:
                 count = _parse_len(line[1:])
                 if count is None or count > MAX_MULTIBULK_LEN:
                     raise ProtocolViolation(msg.PROTO_INVALID_MULTIBULK)
+                if self._unauthenticated and count > MAX_UNAUTH_MULTIBULK:
+                    raise ProtocolViolation(msg.PROTO_UNAUTH_MULTIBULK)
                 self._args = count
                 continue
             if self._args <= 0:  # the request is complete; hiredis takes it from here
@@ -222,6 +227,8 @@ class HeaderWalker:
             length = _parse_len(line[1:])
             if length is None or length > MAX_BULK_LEN:
                 raise ProtocolViolation(msg.PROTO_INVALID_BULK)
+            if self._unauthenticated and length > MAX_UNAUTH_BULK:
+                raise ProtocolViolation(msg.PROTO_UNAUTH_BULK)
             self._args -= 1
             self._skip = length + 2
 
@@ -240,6 +247,14 @@ def request_size(argv: list[bytes]) -> int:
         la = len(a)
         size += la + (1 if la < 10 else 2 if la < 100 else len(str(la)))
     return size
+
+
+def check_unauthenticated(argv: list[bytes]) -> None:
+    """Redis's limits on requests before ``AUTH`` (when a password is required)."""
+    if len(argv) > MAX_UNAUTH_MULTIBULK:
+        raise ProtocolViolation(msg.PROTO_UNAUTH_MULTIBULK)
+    if any(len(a) > MAX_UNAUTH_BULK for a in argv):
+        raise ProtocolViolation(msg.PROTO_UNAUTH_BULK)
 
 
 def check_request(req: Any) -> list[bytes]:

@@ -25,6 +25,7 @@ from simdb.redis.resp import (
     HeaderWalker,
     ProtocolViolation,
     check_request,
+    check_unauthenticated,
     error,
     request_size,
     split_inline,
@@ -141,6 +142,8 @@ class _Connection(asyncio.Protocol):
             if req is False:
                 break
             argv = check_request(req)
+            if not session.authed:
+                check_unauthenticated(argv)
             # Exact: Redis and hiredis accept only the canonical encoding of a request.
             self.unconsumed -= request_size(argv)
             completed = True
@@ -161,7 +164,7 @@ class _Connection(asyncio.Protocol):
             tail = self._pending(data)
             if tail is None:
                 return
-            self.walker = HeaderWalker()
+            self.walker = HeaderWalker(unauthenticated=not session.authed)
             data = tail
         self.walker.feed(data)
 

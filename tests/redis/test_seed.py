@@ -179,22 +179,3 @@ def test_record_round_trip() -> None:
     for recs in RECORDS.values():
         for rec in recs:
             assert RedisRecord.from_json(json.loads(json.dumps(rec.to_json())), ("x", 1)) == rec
-
-
-def test_password_protected_fake() -> None:
-    fake = RedisFake(RedisConfig(password="s3cret"))
-    ep = fake.start()
-    try:
-        with redis.Redis(host=ep.host, port=ep.port) as anon, pytest.raises(redis.AuthenticationError):
-            anon.get("x")
-        with (
-            redis.Redis(host=ep.host, port=ep.port, password="wrong") as bad,
-            pytest.raises(redis.AuthenticationError),
-        ):
-            bad.ping()
-        with redis.Redis(host=ep.host, port=ep.port, password="s3cret") as good:
-            assert good.ping() and good.set("x", "1")
-        with redis.Redis(host=ep.host, port=ep.port, password="s3cret", protocol=3) as good3:
-            assert good3.get("x") == b"1"
-    finally:
-        fake.stop()
