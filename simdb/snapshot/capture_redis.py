@@ -6,7 +6,7 @@ remaining TTL and value of every key (one round trip, parsed by hiredis); on a
 server where scripts are disabled, a pipelined ``TYPE``/``PTTL`` + typed reads
 per batch. Lines are sorted by key bytes with a bounded-memory external sort:
 runs of ``chunk_keys`` keys are sorted in memory, spilled to temporary files in
-the snapshot's temporary directory and merged.
+a temporary directory next to the snapshot and merged.
 
 Keys of types a snapshot does not hold (streams, module types) are skipped and
 counted; keys that expire between SCAN and the read are dropped.
@@ -17,13 +17,11 @@ from __future__ import annotations
 import heapq
 import json
 import os
-import queue
 import tempfile
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 import redis
 
@@ -183,45 +181,6 @@ def _batches(it: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
         yield batch
 
 
-_T = TypeVar("_T")
-_DONE = object()
-
-
-def _prefetch(items: Iterator[_T], depth: int = 4) -> Iterator[_T]:
-    """Run ``items`` in a background thread, ``depth`` ahead: server round trips overlap formatting."""
-    q: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(_DONE)
-        except BaseException as exc:  # handed to the consumer
-            q.put(exc)
-
-    thread = threading.Thread(target=produce, name="simdb-capture-fetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-
-
 class _Reader:
     """Reads type, TTL and value of a batch of keys: Lua when allowed, else a pipeline."""
 
@@ -323,8 +282,8 @@ def capture_redis(
             reader = _Reader(client, use_script)
             spool = _SortedSpool(Path(spool_root.name), chunk_keys)
             keys: Iterator[bytes] = (k for p in patterns for k in client.scan_iter(match=p, count=batch))
-            for keyset, values in _prefetch((ks, reader.read(ks)) for ks in _batches(keys, batch)):
-                for key, rtype, ttl, raw in values:
+            for keyset in _batches(keys, batch):
+                for key, rtype, ttl, raw in reader.read(keyset):
                     if ttl == -2:
                         stats.skipped["expired during capture"] = (
                             stats.skipped.get("expired during capture", 0) + 1
