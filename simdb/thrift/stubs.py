@@ -60,7 +60,7 @@ from simdb.thrift.faults import MAX_LATENCY_MS, FaultRule, parse_rules
 from simdb.thrift.model import FieldModel, MethodModel, ServiceModel, field_models
 from simdb.thrift.reply import APP_ERROR_TYPES, Reply, app_error_reply, app_error_type
 
-__all__ = ["Reply", "StubSet"]
+__all__ = ["Reply", "StubSet", "expand_stub_paths"]
 
 _STUB_KEYS = frozenset({"id", "method", "match", "args", "priority", "reply", "replies"})
 _REPLY_KEYS = frozenset({"return", "raise", "app_error"})
@@ -688,6 +688,19 @@ def _read_stub_file(path: Path) -> tuple[Any, str]:
     raise ConfigError(f"{path}: a stub file must end in .yaml, .yml or .json")
 
 
+def expand_stub_paths(paths: Iterable[Path | str]) -> list[Path]:
+    """Stub files in load order: files as given, directories as their YAML/JSON files by name."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            out.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in (".yaml", ".yml", ".json")
+                              and p.is_file()))
+        else:
+            out.append(path)
+    return out
+
+
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
     """No cyclic garbage collection while a bulk load allocates many long-lived objects."""
@@ -727,11 +740,12 @@ class StubSet:
     def load_files(cls, service: ServiceModel, paths: Iterable[Path | str]) -> StubSet:
         """A StubSet holding the stubs and ``faults:`` of YAML/JSON stub files, in order.
 
-        Raises :class:`ConfigError` naming the file and key of the first problem.
+        A directory stands for its ``*.yaml``, ``*.yml`` and ``*.json`` files in name
+        order. Raises :class:`ConfigError` naming the file and key of the first problem.
         """
         stubs = cls(service)
-        for path in paths:
-            stubs.load_file(Path(path))
+        for path in expand_stub_paths(paths):
+            stubs.load_file(path)
         return stubs
 
     def load_file(self, path: Path) -> None:

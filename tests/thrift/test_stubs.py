@@ -869,3 +869,12 @@ def test_indexed_matching_agrees_with_a_plain_scan(data: st.DataObject) -> None:
         wire = roundtrip_args(method, request)
         expected = reference_choice(method, stubs, args_to_json(method, wire))
         assert stubset_.match_stub_id(method, wire) == expected
+
+
+def test_a_directory_loads_its_stub_files_in_name_order(tmp_path: Path) -> None:
+    (tmp_path / "b.json").write_text(json.dumps([{"id": "b", "method": "version", "reply": {"return": "b"}}]))
+    (tmp_path / "a.yaml").write_text("- {id: a, method: version, reply: {return: a}}\n")
+    (tmp_path / "notes.txt").write_text("not a stub file")
+    stubs = StubSet.load_files(PINSTORE, [tmp_path])
+    assert [s["id"] for s in stubs.list()] == ["a", "b"]
+    assert call(stubs, "version").value == "b"  # same priority and specificity: the later one wins
