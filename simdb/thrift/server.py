@@ -45,6 +45,7 @@ _LINGER_RESET = struct.pack("ii", 1, 0)
 _RECV = 256 * 1024
 _PROTOCOL_ERROR = 7
 _MAX_HEADER = 65536 + 32
+_ACCEPT_PAUSE = 0.5
 
 
 _READ = select.POLLIN
@@ -123,6 +124,7 @@ class ThriftServer:
         self._wake_r.setblocking(False)
         self._conns: dict[int, _Conn] = {}
         self._partial: set[_Conn] = set()
+        self._accept_paused_until = 0.0
         self._timers: list[tuple[float, int, _Conn, Answer, bytes, float]] = []
         self._tick = itertools.count()
         self._thread: threading.Thread | None = None
@@ -182,7 +184,8 @@ class ThriftServer:
             conns = self._conns
             poll = self._poller.poll
             while not self._stopping:
-                timeout = self._timeout() if self._timers or self._partial else None
+                busy = self._timers or self._partial or self._accept_paused_until
+                timeout = self._timeout() if busy else None
                 for fd, events in poll(timeout):
                     conn = conns.get(fd)
                     if conn is not None:
@@ -195,7 +198,7 @@ class ThriftServer:
                     elif fd == wake_fd:
                         with contextlib.suppress(OSError):
                             self._wake_r.recv(4096)
-                if self._timers or self._partial:
+                if self._timers or self._partial or self._accept_paused_until:
                     self._due()
         except Exception:
             log.exception("thrift server loop failed")
@@ -208,12 +211,18 @@ class ThriftServer:
         if partial:
             cut = min(partial) + self.limits.read_timeout_s
             deadline = cut if deadline is None else min(deadline, cut)
+        if self._accept_paused_until:
+            cut = self._accept_paused_until
+            deadline = cut if deadline is None else min(deadline, cut)
         if deadline is None:
             return None
         return max(0.0, deadline - time.monotonic())
 
     def _due(self) -> None:
         now = time.monotonic()
+        if self._accept_paused_until and self._accept_paused_until <= now:
+            self._accept_paused_until = 0.0
+            self._poller.register(self._listener.fileno(), _READ)
         while self._timers and self._timers[0][0] <= now:
             _, _, conn, answer, seq, _started = heapq.heappop(self._timers)
             if conn.sock.fileno() < 0:
@@ -239,7 +248,13 @@ class ThriftServer:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
-                log.warning("thrift: accept failed: %s", exc)
+                # Out of file descriptors or similar: stop accepting for a moment rather than spin on
+                # a listener that stays readable.
+                log.warning("thrift: accept failed (%s); pausing new connections for %.1f s",
+                            exc, _ACCEPT_PAUSE)
+                with contextlib.suppress(OSError, ValueError):
+                    self._poller.unregister(self._listener.fileno())
+                self._accept_paused_until = time.monotonic() + _ACCEPT_PAUSE
                 return
             sock.setblocking(False)
             with contextlib.suppress(OSError):

@@ -6,15 +6,29 @@ from __future__ import annotations
 import logging
 import socket
 import struct
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
+from thriftpy2.rpc import make_client
 from thriftpy2.thrift import TApplicationException
 
 from simdb.thrift.fake import ThriftFake
+from simdb.thrift.idl import load_idl
 from simdb.thrift.scan import Limits
 from tests.fixtures.common import wait_until
-from tests.thrift.serving import call_bytes, client, closed_by_peer, connect, frame, read_reply, running
+from tests.thrift.serving import (
+    PINSTORE,
+    ROOT,
+    call_bytes,
+    client,
+    closed_by_peer,
+    connect,
+    frame,
+    read_reply,
+    running,
+)
 
 pytestmark = pytest.mark.fake
 
@@ -212,3 +226,45 @@ def test_bad_input_on_one_connection_does_not_disturb_another(buffered: ThriftFa
         assert isinstance(c.getPin(2).id, int)  # same client connection as before
     finally:
         c.close()
+
+
+LOW_FD_SERVER = """
+import logging, resource, sys, time
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_NOFILE, (60, 60))
+logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+from simdb.thrift.fake import ThriftConfig, ThriftFake
+fake = ThriftFake(ThriftConfig(idl=Path(sys.argv[1]), services=("PinStore",)))
+print(fake.start().port, flush=True)
+sys.stdin.read()
+fake.stop()
+"""
+
+
+def test_running_out_of_file_descriptors_pauses_accepting_and_recovers() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", LOW_FD_SERVER, str(PINSTORE)], cwd=ROOT, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    socks: list[socket.socket] = []
+    err = ""
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        for _ in range(80):  # more than the server's 60 descriptors
+            socks.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        for s in socks:
+            s.close()
+        socks = []
+
+        def serves() -> bool:
+            c = make_client(load_idl(PINSTORE).PinStore, "127.0.0.1", port, timeout=2000)
+            try:
+                return isinstance(c.getPin(1).id, int)
+            finally:
+                c.close()
+
+        wait_until(serves, timeout=20, what="server accepting again")
+    finally:
+        for s in socks:
+            s.close()
+        _, err = proc.communicate("", timeout=20)
+    assert "pausing new connections" in err, err
