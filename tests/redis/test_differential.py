@@ -6,11 +6,12 @@ plus a coarse class) so that what differs is behaviour, not presentation.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from simdb.redis.fake import RedisFake
@@ -136,17 +137,20 @@ def scan_all(client: redis.Redis) -> list[bytes]:
     return sorted(client.scan_iter(count=3))
 
 
-@pytest.fixture(scope="module")
-def both(fake_redis: RedisFake, real_redis: RealRedis) -> tuple[redis.Redis, redis.Redis]:
-    fake = redis.Redis(host=fake_redis.endpoint.host, port=fake_redis.endpoint.port)
-    real = real_redis.client()
+@pytest.fixture(scope="module", params=[2, 3], ids=["resp2", "resp3"])
+def both(
+    request: pytest.FixtureRequest, fake_redis: RedisFake, real_redis: RealRedis
+) -> Iterator[tuple[redis.Redis, redis.Redis]]:
+    """A client of each, speaking RESP2 or RESP3 (``HELLO 3``)."""
+    protocol = request.param
+    fake = redis.Redis(host=fake_redis.endpoint.host, port=fake_redis.endpoint.port, protocol=protocol)
+    real = redis.Redis(host=real_redis.host, port=real_redis.port, protocol=protocol)
     yield fake, real
     fake.close()
     real.close()
 
 
-@settings(max_examples=60)
-@given(st.lists(commands, min_size=1, max_size=25))
+@given(st.lists(commands, min_size=1, max_size=40))
 def test_command_sequences(both: tuple[redis.Redis, redis.Redis], seq: list[tuple[bytes, ...]]) -> None:
     fake, real = both
     fake.flushall()
@@ -155,7 +159,6 @@ def test_command_sequences(both: tuple[redis.Redis, redis.Redis], seq: list[tupl
     assert scan_all(fake) == scan_all(real)
 
 
-@settings(max_examples=30)
 @given(st.lists(commands, min_size=1, max_size=15), st.booleans())
 def test_pipelines_and_transactions(
     both: tuple[redis.Redis, redis.Redis], seq: list[tuple[bytes, ...]], transaction: bool
