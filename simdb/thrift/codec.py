@@ -5,7 +5,8 @@ Thrift type                canonical JSON
 =========================  ==============================================================
 bool                       ``true`` / ``false``
 i8, i16, i32, i64          a JSON integer (exact, also beyond 2**53)
-double                     a JSON number; ``"NaN"``, ``"Infinity"``, ``"-Infinity"``
+double                     a JSON number (``-0.0`` written as ``0.0``, which it equals);
+                           ``"NaN"``, ``"Infinity"``, ``"-Infinity"``
 string                     a JSON string
 binary                     a base64 string (standard alphabet, padded)
 enum                       the member's name (an undeclared value stays an integer)
@@ -148,6 +149,8 @@ _STRUCT_ENC: dict[type, tuple[tuple[str, Encoder], ...]] = {}
 
 def _enc_double(value: Any) -> Any:
     value = float(value)
+    if value == 0.0:
+        return 0.0  # -0.0 == 0.0: equal values, one text
     if math.isfinite(value):
         return value
     if math.isnan(value):
@@ -601,6 +604,21 @@ def args_from_json(method: MethodModel, data: Any, where: str) -> Any:
     return struct_from_json(method.args_cls, data if data is not None else {}, where, check_required=False)
 
 
+_ARGS_KEYS: dict[tuple[MethodModel, Any], str] = {}
+
+
 def args_key(method: MethodModel, args_obj: Any) -> str:
-    """A stable canonical string for the arguments of one call (equal args, equal keys)."""
-    return canonical_dumps(struct_to_json(args_obj))
+    """A stable canonical string for the arguments of one call (equal args, equal keys).
+
+    Memoised by the arguments' hashable form (equal forms have equal canonical JSON), so
+    repeated calls skip the JSON.
+    """
+    try:
+        memo = (method, args_key_function(method)(args_obj))
+        text = _ARGS_KEYS.get(memo)
+    except TypeError:  # unhashable argument values: no memo
+        return canonical_dumps(struct_to_json(args_obj))
+    if text is None:
+        text = canonical_dumps(struct_to_json(args_obj))
+        _bounded(_ARGS_KEYS)[memo] = text
+    return text

@@ -115,19 +115,42 @@ def test_args_key_ignores_set_and_map_order(ids: set[int], rnd: Any) -> None:
 
 def test_canonical_shapes() -> None:
     value = MODULE.Everything(
-        b=True, tiny=-3, large=2**63 - 1, real=math.inf, text="héllo", raw=b"\x00\xff",
-        color=MODULE.common.Color.BLUE, ids={10, 2, 33}, byNumber={3: "c", 1: "a"},
-        byPoint={MODULE.Point(x=1, y=2): [{"b", "a"}]}, colors={7, 1},
-        weightsByColor={2: 0.5}, byBytes={b"k": True}, doubles=[math.nan, -math.inf, 1.5],
-        value=MODULE.Value(raw=b"hi"), withDefault="dflt", weights={"w": 1.0},
+        b=True,
+        tiny=-3,
+        large=2**63 - 1,
+        real=math.inf,
+        text="héllo",
+        raw=b"\x00\xff",
+        color=MODULE.common.Color.BLUE,
+        ids={10, 2, 33},
+        byNumber={3: "c", 1: "a"},
+        byPoint={MODULE.Point(x=1, y=2): [{"b", "a"}]},
+        colors={7, 1},
+        weightsByColor={2: 0.5},
+        byBytes={b"k": True},
+        doubles=[math.nan, -math.inf, 1.5],
+        value=MODULE.Value(raw=b"hi"),
+        withDefault="dflt",
+        weights={"w": 1.0},
     )
     data = to_json(*EVERYTHING, value)
     assert data == {
-        "b": True, "tiny": -3, "large": 9223372036854775807, "real": "Infinity", "text": "héllo",
-        "raw": "AP8=", "color": "BLUE", "ids": [2, 10, 33], "byNumber": [[1, "a"], [3, "c"]],
-        "byPoint": [[{"x": 1, "y": 2}, [["a", "b"]]]], "colors": ["BLUE", "RED"],
-        "weightsByColor": [["GREEN", 0.5]], "byBytes": [["aw==", True]],
-        "doubles": ["NaN", "-Infinity", 1.5], "value": {"raw": "aGk="}, "withDefault": "dflt",
+        "b": True,
+        "tiny": -3,
+        "large": 9223372036854775807,
+        "real": "Infinity",
+        "text": "héllo",
+        "raw": "AP8=",
+        "color": "BLUE",
+        "ids": [2, 10, 33],
+        "byNumber": [[1, "a"], [3, "c"]],
+        "byPoint": [[{"x": 1, "y": 2}, [["a", "b"]]]],
+        "colors": ["BLUE", "RED"],
+        "weightsByColor": [["GREEN", 0.5]],
+        "byBytes": [["aw==", True]],
+        "doubles": ["NaN", "-Infinity", 1.5],
+        "value": {"raw": "aGk="},
+        "withDefault": "dflt",
         "weights": {"w": 1.0},
     }
     # i64 stays exact through JSON text
@@ -148,12 +171,17 @@ def test_unset_fields_are_left_out_and_defaults_fill_in() -> None:
 
 def test_from_json_accepts_handwritten_forms() -> None:
     spec = MODULE.Everything
-    decoded = from_json(TType.STRUCT, spec, {
-        "byNumber": {"1": "a", "2": "b"},        # JSON object with integer keys
-        "weightsByColor": {"RED": 1, "BLUE": 2},  # enum keys by name, doubles as integers
-        "color": 7,                               # enum by number
-        "real": "-inf",
-    }, "e")
+    decoded = from_json(
+        TType.STRUCT,
+        spec,
+        {
+            "byNumber": {"1": "a", "2": "b"},  # JSON object with integer keys
+            "weightsByColor": {"RED": 1, "BLUE": 2},  # enum keys by name, doubles as integers
+            "color": 7,  # enum by number
+            "real": "-inf",
+        },
+        "e",
+    )
     assert decoded.byNumber == {1: "a", 2: "b"}
     assert decoded.weightsByColor == {1: 1.0, 7: 2.0}
     assert decoded.color == 7 and decoded.real == -math.inf
@@ -177,11 +205,15 @@ def test_from_json_accepts_handwritten_forms() -> None:
         ({"byName": {"k": {"b": "x"}}}, r"^e\.byName\['k'\]: required field 'a' of Inner is missing$"),
         ({"byNumber": [[1, "a", 3]]}, r"^e\.byNumber\[0\]: expected a \[key, value\] pair"),
         ({"byNumber": {"one": "a"}}, r"^e\.byNumber\['one'\] \(key\): expected a i32 map key"),
-        ({"value": {"flag": True, "number": 1}},
-         r"^e\.value: union Value takes exactly one field, got flag, number$"),
+        (
+            {"value": {"flag": True, "number": 1}},
+            r"^e\.value: union Value takes exactly one field, got flag, number$",
+        ),
         ({"value": {}}, r"^e\.value: union Value takes exactly one field, got none$"),
-        ({"tree": {"children": [{"left": {"label": "x"}}]}},
-         r"^e\.tree\.children\[0\]\.left\.label: expected an integer \(i32\)"),
+        (
+            {"tree": {"children": [{"left": {"label": "x"}}]}},
+            r"^e\.tree\.children\[0\]\.left\.label: expected an integer \(i32\)",
+        ),
         ([1], r"^e: expected an object \(struct Everything\), got \[1\]$"),
     ],
 )
@@ -203,3 +235,16 @@ def test_strings_that_are_not_utf8_survive_as_b64() -> None:
     data = to_json(*spec, value)
     assert data == [["ok", "fine"], [{"b64": "/w=="}, {"b64": "/g=="}]]
     assert from_json(*spec, json.loads(canonical_dumps(data)), "m") == value
+
+
+def test_equal_values_have_equal_canonical_text() -> None:
+    assert canonical_dumps(to_json(TType.DOUBLE, None, -0.0)) == canonical_dumps(
+        to_json(TType.DOUBLE, None, 0.0)
+    )
+    method = SERVICE.methods["echo"]
+    a = method.args_cls(e=MODULE.Everything(real=-0.0, ids={3, 1}, strings=["x"]))
+    b = method.args_cls(
+        e=MODULE.Everything(real=0.0, ids=[1, 3], strings=["x"])
+    )  # a set as thriftpy2 reads it
+    assert args_key(method, a) == args_key(method, b)
+    assert args_key(method, b) == canonical_dumps(args_to_json(method, b))  # memoised text is the real one
