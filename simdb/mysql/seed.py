@@ -10,6 +10,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -140,6 +142,44 @@ def _slow_batch(lines: list[str], first: int, decode: RowDecoder, path: str) -> 
     return rows
 
 
+_DONE = object()
+
+
+def _prefetch(batches: Iterator[list[tuple[Any, ...]]], depth: int = 4) -> Iterator[list[tuple[Any, ...]]]:
+    """Decode batches in a helper thread while the caller inserts (SQLite releases the GIL)."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in batches:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            q.put(exc)
+
+    worker = threading.Thread(target=produce, name="simdb-seed-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+
+
 def iter_rows(sql_part: SqlPart, table: Table) -> Iterator[tuple[Any, ...]]:
     """Stream the decoded rows of ``table`` one by one (nothing if it has no rows file)."""
     for rows in iter_batches(sql_part, table):
@@ -182,7 +222,7 @@ def seed_connection(
         table = sql_part.table(name)
         sql = insert_statement(dialect, table)
         n = 0
-        for rows in iter_batches(sql_part, table, batch):
+        for rows in _prefetch(iter_batches(sql_part, table, batch)):
             if rows:
                 conn.exec_driver_sql(sql, rows)
                 n += len(rows)
