@@ -94,7 +94,7 @@ class RedisRecord:
         """Parse one snapshot line; a :class:`SnapshotError` says what is wrong and ``where``."""
         if not isinstance(obj, dict):
             raise _fail(f"a Redis record must be a JSON object, got {type(obj).__name__}", where)
-        missing = sorted(_FIELDS - set(obj))
+        missing = sorted(_FIELDS - set(obj) - {"ttl_ms"})  # a missing ttl_ms means no TTL
         extra = sorted(set(obj) - _FIELDS)
         if missing or extra:
             parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
@@ -108,7 +108,7 @@ class RedisRecord:
         if type_ not in REDIS_TYPES:
             expected = ", ".join(REDIS_TYPES)
             raise _fail(f"key {key!r}: unknown type {type_!r}; expected one of {expected}", where)
-        ttl = obj["ttl_ms"]
+        ttl = obj.get("ttl_ms")
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0):
             raise _fail(f"key {key!r}: 'ttl_ms' must be a positive integer or null, got {ttl!r}", where)
         raw = obj["value"]
