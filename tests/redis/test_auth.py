@@ -16,7 +16,10 @@ from tests.redis.test_protocol import EOF_MARK, exchange
 PASSWORD = "s3cret"
 
 
-@pytest.fixture(scope="module", params=["fake", pytest.param("real", marks=pytest.mark.real)])
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param("fake", marks=pytest.mark.fake), pytest.param("real", marks=pytest.mark.real)],
+)
 def locked(request: pytest.FixtureRequest) -> Iterator[RedisTarget]:
     if request.param == "real":
         require_program("redis-server", "redis-server")

@@ -9,10 +9,13 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
 import redis
 
 from simdb.redis.records import RedisRecord
 from tests.redis.test_seed import write_snapshot
+
+pytestmark = pytest.mark.fake
 
 SIMDB = [sys.executable, "-c", "import sys; from simdb.cli import main; sys.argv[0] = 'simdb'; main()"]
 

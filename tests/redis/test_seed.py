@@ -61,7 +61,10 @@ def dump(client: redis.Redis, dbs: tuple[int, ...] = (0, 3)) -> dict[tuple[int, 
     return out
 
 
-@pytest.fixture(scope="module", params=["fake", pytest.param("real", marks=pytest.mark.real)])
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param("fake", marks=pytest.mark.fake), pytest.param("real", marks=pytest.mark.real)],
+)
 def seeded_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RedisFake]:
@@ -153,6 +156,7 @@ def test_bad_part_is_refused_and_state_kept(seeded: RedisFake, tmp_path: Path, d
         assert dump(client) == EXPECTED
 
 
+@pytest.mark.fake
 def test_missing_part_is_named(tmp_path: Path) -> None:
     snap = write_snapshot(tmp_path / "s", {0: [RedisRecord.make(b"a", "string", b"1")]}, part="other")
     fake = RedisFake(RedisConfig(name="cache"))
@@ -164,6 +168,7 @@ def test_missing_part_is_named(tmp_path: Path) -> None:
         fake.stop()
 
 
+@pytest.mark.fake
 def test_compressed_part_loads(tmp_path: Path) -> None:
     snap = write_snapshot(tmp_path / "gz", RECORDS, compress=True)
     fake = RedisFake(RedisConfig(name="cache", snapshot=snap))
@@ -175,6 +180,7 @@ def test_compressed_part_loads(tmp_path: Path) -> None:
         fake.stop()
 
 
+@pytest.mark.fake
 def test_record_round_trip() -> None:
     for recs in RECORDS.values():
         for rec in recs:

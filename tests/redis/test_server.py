@@ -125,7 +125,7 @@ def test_every_split_point_gives_the_same_replies(cut: int) -> None:
 def test_byte_by_byte() -> None:
     conn, transport = _connection()
     for i in range(len(STREAM)):
-        conn.data_received(STREAM[i:i + 1])  # type: ignore[attr-defined]
+        conn.data_received(STREAM[i : i + 1])  # type: ignore[attr-defined]
     assert transport.data == REPLIES
 
 
