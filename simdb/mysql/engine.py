@@ -26,8 +26,6 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,15 +120,16 @@ def col_info(name: str, col: Column, table: str = "") -> ColInfo:
     return ColInfo(name, ColumnType.VAR_STRING, TEXT_CHARSET, table=table)
 
 
-def infer_info(name: str, value: Any) -> ColInfo | None:
-    """Wire metadata guessed from a value (None when the value is NULL)."""
-    if value is None:
-        return None
-    if isinstance(value, int):
+def infer_info(name: str, values: list[Any]) -> ColInfo:
+    """Wire metadata guessed from a result column's values (NULL type when all are NULL)."""
+    kinds = {type(v) for v in values if v is not None}
+    if not kinds:
+        return ColInfo(name, ColumnType.NULL)
+    if kinds <= {int, bool}:
         return ColInfo(name, ColumnType.LONGLONG)
-    if isinstance(value, float):
+    if kinds <= {int, bool, float}:
         return ColInfo(name, ColumnType.DOUBLE)
-    if isinstance(value, bytes):
+    if bytes in kinds:
         return ColInfo(name, ColumnType.BLOB, BINARY_CHARSET)
     return ColInfo(name, ColumnType.VAR_STRING, TEXT_CHARSET)
 
@@ -368,19 +367,14 @@ class Session:
         self.txn = False
         self.explicit = False
 
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        with self.store.lock:
-            if self.closed:
-                raise E.SqlError(E.UNKNOWN, message="connection closed")
-            yield
-
     def execute(self, sql: str, require_db: bool = True) -> Result:
         """Run one statement from the client (raises SqlError, Busy or NotMine).
 
         ``require_db=False`` (no database selected) refuses statements on tables with 1046.
         """
-        with self._guard():
+        with self.store.lock:
+            if self.closed:
+                raise E.SqlError(E.UNKNOWN, message="connection closed")
             plan, params = self.store.translator.plan(sql)
             if not require_db and plan.kind not in _NO_DB_KINDS:
                 raise E.SqlError(E.NO_DB)
@@ -507,11 +501,9 @@ class Session:
                 node: exp.Expression = proj.this if isinstance(proj, exp.Alias) else proj
                 info = self._typed(name, node, aliases, ordered)
             if info is None:
-                value = next((r[i] for r in rows if r[i] is not None), None)
-                info = infer_info(name, value)
-                if info is None:
-                    complete = False
-                    info = ColInfo(name, ColumnType.NULL)
+                # Typed from the values: not cached, since other parameters may give other types.
+                complete = False
+                info = infer_info(name, [r[i] for r in rows])
             out.append(info)
         return out, complete
 

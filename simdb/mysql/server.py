@@ -93,6 +93,12 @@ _AUTOCOMMIT = re.compile(
     r"^\s*SET\s+(?:SESSION\s+|@@(?:SESSION\.)?)?autocommit\s*=\s*(\w+)\s*;?\s*$", re.IGNORECASE
 )
 _BINARY = 63
+# status flags by [autocommit][in transaction], precomputed (enum arithmetic is slow)
+_STATUS = {
+    False: {False: ServerStatus(0), True: ServerStatus.SERVER_STATUS_IN_TRANS},
+    True: {False: ServerStatus.SERVER_STATUS_AUTOCOMMIT,
+           True: ServerStatus.SERVER_STATUS_AUTOCOMMIT | ServerStatus.SERVER_STATUS_IN_TRANS},
+}
 _MAX_PAYLOAD = 0xFFFFFF
 
 
@@ -160,7 +166,7 @@ def _text_value(v: Any, scale: int | None) -> bytes:
     if t is float:
         if scale is not None:
             return f"{v:.{scale}f}".encode()
-        return repr(v).encode() if v != int(v) or abs(v) >= 1e15 else str(int(v)).encode()
+        return str(int(v)).encode() if v.is_integer() and abs(v) < 1e15 else repr(v).encode()
     return str(v).encode()
 
 
@@ -316,6 +322,9 @@ class FakeConnection(Connection):  # type: ignore[misc]
         self.status_flags = ServerStatus.SERVER_STATUS_AUTOCOMMIT
         self._handshake = False
         self._reject = False
+        self._query_attributes = False
+        self._deprecate_eof = False
+        self._eof_cache: dict[int, bytes] = {}
 
     async def connection_phase(self) -> None:
         peer = self.stream.writer.get_extra_info("peername")
@@ -345,18 +354,17 @@ class FakeConnection(Connection):  # type: ignore[misc]
         if self._reject or self.session.username is None:
             return
         self.session.db.found_rows = Capabilities.CLIENT_FOUND_ROWS in self.capabilities
+        self._query_attributes = Capabilities.CLIENT_QUERY_ATTRIBUTES in self.capabilities
+        self._deprecate_eof = Capabilities.CLIENT_DEPRECATE_EOF in self.capabilities
         await super().command_phase()
 
     def _sync_status(self, db: DbSession) -> None:
-        flags = ServerStatus.SERVER_STATUS_AUTOCOMMIT if db.autocommit else ServerStatus(0)
-        if db.in_transaction:
-            flags |= ServerStatus.SERVER_STATUS_IN_TRANS
-        self.status_flags = flags
+        self.status_flags = _STATUS[db.autocommit][db.in_transaction]
 
     async def handle_query(self, data: bytes) -> None:
         session: FakeSession = self.session
         db = session.db
-        if Capabilities.CLIENT_QUERY_ATTRIBUTES in self.capabilities:
+        if self._query_attributes:
             sql = packets.parse_com_query(self.capabilities, self.client_charset, data).sql
         else:
             sql = data.decode("utf-8", "surrogateescape")
@@ -404,9 +412,14 @@ class FakeConnection(Connection):  # type: ignore[misc]
         seq = 1
         for payload in header:
             seq = _frame(buf, payload, seq)
-        deprecate = Capabilities.CLIENT_DEPRECATE_EOF in caps
+        deprecate = self._deprecate_eof
+        eof = b""
         if not deprecate:
-            seq = _frame(buf, self.eof(), seq)
+            cached_eof = self._eof_cache.get(self.status_flags)
+            if cached_eof is None:
+                cached_eof = self._eof_cache[self.status_flags] = self.eof()
+            eof = cached_eof
+            seq = _frame(buf, eof, seq)
         scales = [c.scale for c in result.columns]
         for row in result.rows or ():
             rowbuf = bytearray()
@@ -427,7 +440,7 @@ class FakeConnection(Connection):  # type: ignore[misc]
                 )
             seq = _frame(buf, rowbuf, seq)
         n_rows = len(result.rows or ())
-        final = self.ok(eof=True, affected_rows=n_rows) if deprecate else self.eof()
+        final = self.ok(eof=True, affected_rows=n_rows) if deprecate else eof
         seq = _frame(buf, final, seq)
         self.stream.inner.seq.value = seq & 0xFF
 
