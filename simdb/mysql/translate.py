@@ -22,13 +22,14 @@ from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 from simdb.mysql import errors as E
 
 _LITERAL = re.compile(
-    r"""(?P<bin>_binary\s*'(?:[^'\\]|\\.|'')*')
+    r"""(?=[-'"`/\#xX_0-9])  # cheap first-character filter
+    (?:(?P<bin>_binary\s*'(?:[^'\\]|\\.|'')*')
       | (?P<s>'(?:[^'\\]|\\.|'')*')
       | (?P<d>"(?:[^"\\]|\\.|"")*")
       | (?P<q>`(?:[^`]|``)*`)
       | (?P<c>/\*.*?\*/|\#[^\n]*|--[ \t][^\n]*)
       | (?P<x>\b[xX]'[0-9a-fA-F]*')
-      | (?P<n>(?<![\w$.@])\d+(?:\.\d*)?(?:[eE][+-]?\d+)?(?![\w$]))
+      | (?P<n>(?<![\w$.@])\d+(?:\.\d*)?(?:[eE][+-]?\d+)?(?![\w$])))
     """,
     re.VERBOSE | re.DOTALL,
 )
