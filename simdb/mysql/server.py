@@ -498,6 +498,8 @@ class FakeServer(MysqlServer):  # type: ignore[misc]
         self.connections += 1
         try:
             await connection.start()
+        except asyncio.CancelledError:
+            log.info("connection %s closed: server stopping", connection_id)
         except (ConnectionError, asyncio.IncompleteReadError, EOFError) as exc:
             log.info("connection %s ended: %s", connection_id, exc)
         except Exception as exc:
@@ -543,7 +545,20 @@ class ServerThread:
         return self.port
 
     def stop(self) -> None:
-        """Stop the loop and join the thread."""
-        if self._thread.is_alive():
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(timeout=10)
+        """Close the listener, cancel every connection (rolling back its session), join the thread."""
+        if not self._thread.is_alive():
+            return
+
+        async def shutdown() -> None:
+            self.server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(timeout=10)
+        except Exception as exc:  # still stop the loop below
+            log.warning("mysql server shutdown: %s", exc)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
