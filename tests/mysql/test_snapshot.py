@@ -144,3 +144,18 @@ def test_admin_api_reset_and_health(mysql_server: MySQLFake, tmp_path: Path) -> 
     with urllib.request.urlopen(f"{base}/health", timeout=30) as resp:
         health = json.load(resp)
     assert health["ok"] is True and health["kind"] == "mysql"
+
+
+@pytest.mark.fake
+def test_seed_any_sqlalchemy_engine(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from simdb.mysql.seed import seed
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    counts = seed(engine, make_snapshot(tmp_path / "snap"))
+    assert counts == {"users": 2, "pins": 2}
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT name, avatar, score FROM users ORDER BY id").all()
+    assert [tuple(r) for r in rows] == [("ann", b"\x00\xff\x80", 12.5), ("bob", None, None)]
+    engine.dispose()
