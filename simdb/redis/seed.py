@@ -32,7 +32,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import hiredis
 import orjson
 import sortedcontainers  # type: ignore[import-untyped]
 from fakeredis._core._database import Item
@@ -359,6 +358,9 @@ def entry_commands(key: bytes, entry: Entry) -> list[bytes]:
     return out
 
 
+_SET = b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+
+
 class Spool:
     """A Redis part as pipelined RESP commands in a temporary file, ready to stream to a server."""
 
@@ -376,17 +378,17 @@ class Spool:
             for db, path in part_files(snapshot_dir, part):
                 buf.append(_cmd(b"SELECT", b"%d" % db))
                 spool.commands += 1
-                for batch in iter_entry_batches(path):
-                    for key, entry in batch:
-                        if type(entry) is bytes:  # the common case, inline
-                            buf.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
-                                       % (len(key), key, len(entry), entry))
-                            spool.commands += 1
-                        else:
+                for keys, entries, all_plain in _iter_batches(path):
+                    if all_plain:  # the common case: one SET per key, formatted in bulk
+                        buf.extend([_SET % (len(k), k, len(v), v)
+                                    for k, v in zip(keys, entries, strict=True)])
+                        spool.commands += len(keys)
+                    else:
+                        for key, entry in zip(keys, entries, strict=True):
                             cmds = entry_commands(key, entry)
                             buf.extend(cmds)
                             spool.commands += len(cmds)
-                    spool.keys += len(batch)
+                    spool.keys += len(keys)
                     spool.file.write(b"".join(buf))
                     buf.clear()
             buf.append(_cmd(b"SELECT", b"0"))
@@ -425,25 +427,56 @@ class Spool:
 
 
 class _ReplyCounter(threading.Thread):
+    """Reads and counts the replies of a spool, keeping the first error.
+
+    Every command a spool sends (SELECT, SET, RPUSH, SADD, HSET, ZADD, PEXPIRE, FLUSHALL, AUTH)
+    answers with one line (``+OK``, ``:n`` or ``-error``), so counting CRLFs counts replies, at C speed.
+    """
+
     def __init__(self, sock: socket.socket, expected: int) -> None:
         super().__init__(name="simdb-redis-seed-replies", daemon=True)
         self.sock = sock
         self.expected = expected
+        self.seen = 0
         self.failure: str | None = None
+        self._tail = b"\n"  # the last byte seen: a reply starts after "\n"
+        self._error: bytes | None = None  # an error line still arriving
+
+    def feed(self, data: bytes) -> None:
+        """Account for one chunk of replies."""
+        if not data:
+            return
+        if self._tail == b"\r" and data[:1] == b"\n":
+            self.seen += 1
+        self.seen += data.count(b"\r\n")
+        if self._error is not None:
+            end = data.find(b"\r")
+            self._error += data if end < 0 else data[:end]
+            if end >= 0:
+                self._finish_error()
+        elif self.failure is None:
+            start = 0 if self._tail == b"\n" and data[:1] == b"-" else data.find(b"\n-") + 1
+            if start > 0 or (data[:1] == b"-" and self._tail == b"\n"):
+                end = data.find(b"\r", start)
+                self._error = data[start + 1:] if end < 0 else data[start + 1:end]
+                if end >= 0:
+                    self._finish_error()
+        self._tail = data[-1:]
+
+    def _finish_error(self) -> None:
+        assert self._error is not None
+        if self.failure is None:
+            self.failure = self._error.decode("utf-8", "replace")
+        self._error = None
 
     def run(self) -> None:
-        reader = hiredis.Reader()
-        seen = 0
         try:
-            while seen < self.expected:
+            while self.seen < self.expected:
                 data = self.sock.recv(1 << 20)
                 if not data:
-                    self.failure = f"connection closed after {seen} of {self.expected} replies"
+                    closed = f"connection closed after {self.seen} of {self.expected} replies"
+                    self.failure = self.failure or closed
                     return
-                reader.feed(data)
-                while (reply := reader.gets()) is not False:
-                    seen += 1
-                    if isinstance(reply, hiredis.ReplyError) and self.failure is None:
-                        self.failure = str(reply)
+                self.feed(data)
         except OSError as exc:
             self.failure = f"{type(exc).__name__}: {exc}"

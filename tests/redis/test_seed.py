@@ -185,3 +185,20 @@ def test_record_round_trip() -> None:
     for recs in RECORDS.values():
         for rec in recs:
             assert RedisRecord.from_json(json.loads(json.dumps(rec.to_json())), ("x", 1)) == rec
+
+
+@pytest.mark.fake
+@pytest.mark.parametrize("cut", range(1, 33))
+def test_reply_counter_counts_across_chunks_and_reports_errors(cut: int) -> None:
+    import socket
+
+    from simdb.redis.seed import _ReplyCounter
+
+    replies = b"+OK\r\n:1\r\n-ERR boom here\r\n+OK\r\n-ERR later\r\n"
+    a, b = socket.socketpair()
+    with a, b:
+        counter = _ReplyCounter(a, 5)
+        counter.feed(replies[:cut])
+        counter.feed(replies[cut:])
+    assert counter.seen == 5
+    assert counter.failure == "ERR boom here"
