@@ -5,7 +5,9 @@ Modules, one job each:
 - :mod:`~simdb.redis.records`  one snapshot record (a key with its type, value and TTL)
 - :mod:`~simdb.redis.messages` every error text, word for word as Redis 7.0 says it
 - :mod:`~simdb.redis.resp`     RESP2/RESP3 reply encoding, inline commands, request checks
-- :mod:`~simdb.redis.engine`   fakeredis sessions, the front-end commands and the fast paths
+- :mod:`~simdb.redis.engine`   fakeredis sessions: what runs a command, and in which order
+- :mod:`~simdb.redis.frontend` commands about the server (AUTH, HELLO, QUIT, INFO, CONFIG, ...)
+- :mod:`~simdb.redis.fastpath` direct paths for the hot commands on fakeredis's data structures
 - :mod:`~simdb.redis.server`   the asyncio RESP server (hiredis parses requests)
 - :mod:`~simdb.redis.real`     a real ``redis-server`` child process
 - :mod:`~simdb.redis.seed`     loading a snapshot part into the engine or a real server
