@@ -55,6 +55,7 @@ def encode_message(protocol: ProtocolName, name: str, mtype: int, seqid: int, ob
     else:
         mem = _Memory()
         proto = TCompactProtocol(mem)
+        seqid &= 0xFFFFFFFF  # compact sends the seqid as an unsigned varint (a negative one would never end)
     proto.write_message_begin(name, mtype, seqid)
     proto.write_struct(obj)
     proto.write_message_end()

@@ -268,3 +268,24 @@ def test_running_out_of_file_descriptors_pauses_accepting_and_recovers() -> None
             s.close()
         _, err = proc.communicate("", timeout=20)
     assert "pausing new connections" in err, err
+
+
+def varint(n: int) -> bytes:
+    out = b""
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([byte | 0x80])
+        else:
+            return out + bytes([byte])
+
+
+def test_compact_bad_body_with_a_negative_seqid_gets_protocol_error() -> None:
+    with running(protocol="compact", transport="framed", limits=LIMITS) as fake, connect(fake) as sock:
+        msg = b"\x82\x21" + varint(0xFFFFFFF9) + varint(6) + b"getPin" + b"\x1e\x00"  # type 14: no such type
+        sock.sendall(frame(msg))
+        name, _, seqid, exc = read_reply(fake, sock)
+        assert (name, seqid & 0xFFFFFFFF, exc.type) == ("getPin", 0xFFFFFFF9, PROTOCOL_ERROR)
+        assert "unknown compact type 14" in exc.message
+        still_serving(fake)

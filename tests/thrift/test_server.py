@@ -277,3 +277,17 @@ def test_large_request_arriving_in_small_pieces(transport: str) -> None:
         assert (name, seqid) == ("getPins", 8) and result.success is not None
         [entry] = fake.journal.entries("getPins")
         assert len(entry.args.ids) == 60_000
+
+
+@pytest.mark.parametrize(("protocol", "transport"), COMBOS)
+def test_cached_replies_carry_each_request_seqid(protocol: str, transport: str, stub_file: Path) -> None:
+    with running(protocol=protocol, transport=transport, stubs=(stub_file,)) as fake, connect(fake) as sock:
+        getpin = fake.state(None).model.methods["getPin"]
+        replies = []
+        for seqid in (5, 300, -7, 2**31 - 1):  # 300: a two-byte varint in compact; negative ids are legal
+            sock.sendall(call_bytes(fake, "getPin", getpin.args_cls(id=1001), seqid=seqid))
+            name, _, got, result = read_reply(fake, sock, getpin.result_cls)
+            replies.append((name, got & 0xFFFFFFFF, result.success.title))  # compact reads it unsigned
+        assert replies == [("getPin", s & 0xFFFFFFFF, "Blue kitchen") for s in (5, 300, -7, 2**31 - 1)]
+        assert fake.processor is not None and len(fake.processor.cache) == 1  # answered from the cache
+        assert [e.answered for e in fake.journal.entries()] == ["stub:pin-1001"] * 4
