@@ -170,10 +170,26 @@ def fill_sql(maria: RealMariaDB, n: int, work: Path) -> None:
         subprocess.run([mariadb, f"--socket={maria.socket_path}", "-uroot", "bench"], stdin=fh, check=True)
 
 
+def _driver() -> str:
+    """mysqlclient (C) when installed (pip install '.[fast-mysql]'), else PyMySQL."""
+    try:
+        import MySQLdb  # noqa: F401
+    except ImportError:
+        return "pymysql"
+    return "mysqldb"
+
+
+DRIVER = _driver()
+
+
 def bench_sql(n: int, work: Path) -> None:
-    print(f"SQL: {n:,} rows", flush=True)
+    print(f"SQL: {n:,} rows (simdb through the {DRIVER} driver)", flush=True)
     maria = RealMariaDB(database="bench")
     maria.start()
+
+    def url(database: str) -> str:
+        return maria.url(database).replace("+pymysql://", f"+{DRIVER}://")
+
     mariadb = shutil.which("mariadb") or "mariadb"
     dump_tool = shutil.which("mariadb-dump") or "mariadb-dump"
     try:
@@ -198,11 +214,11 @@ def bench_sql(n: int, work: Path) -> None:
 
         def capture() -> None:
             with SnapshotWriter(snap, "bench") as w:
-                stats = capture_sql(w, "db", maria.url("bench"))
+                stats = capture_sql(w, "db", url("bench"))
                 assert stats.total == n, stats
                 w.commit()
 
-        capture_s = timed("simdb capture_sql", capture)
+        capture_s = timed(f"simdb capture_sql ({DRIVER})", capture)
 
         def native_restore() -> None:
             with open(dump, "rb") as fh:
@@ -213,7 +229,7 @@ def bench_sql(n: int, work: Path) -> None:
                 )
 
         restore_s = timed("mariadb < dump (load)", native_restore)
-        load_s = timed("simdb load_sql", lambda: load_sql(maria.url("simdb_load"), snap, "db"))
+        load_s = timed(f"simdb load_sql ({DRIVER})", lambda: load_sql(url("simdb_load"), snap, "db"))
         engine = sa.create_engine(maria.url("simdb_load"))
         with engine.connect() as conn:
             got = sum(

@@ -174,7 +174,8 @@ _PLAIN = frozenset({int, str, float, type(None)})
 
 
 def _engine(url: str) -> sa.Engine:
-    """An engine; for PyMySQL, temporal and DECIMAL columns arrive as MySQL's own text (no conversion)."""
+    """An engine; for PyMySQL and mysqlclient (``mysql+mysqldb://``, C, faster), temporal and DECIMAL
+    columns arrive as MySQL's own text (no conversion)."""
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() in ("mysql", "mariadb") and parsed.get_driver_name() == "pymysql":
         from pymysql.constants import FIELD_TYPE
@@ -191,6 +192,23 @@ def _engine(url: str) -> sa.Engine:
         ):
             conv[ft] = None
         return sa.create_engine(url, connect_args={"conv": conv})
+    if parsed.get_backend_name() in ("mysql", "mariadb") and parsed.get_driver_name() == "mysqldb":
+        import importlib
+
+        # imported by name: mysqlclient is an optional extra (fast-mysql) without type stubs
+        field_type: Any = importlib.import_module("MySQLdb.constants.FIELD_TYPE")
+        converters: Any = importlib.import_module("MySQLdb.converters")
+        mconv = dict(converters.conversions)
+        for ft in (
+            field_type.DATETIME,
+            field_type.TIMESTAMP,
+            field_type.DATE,
+            field_type.TIME,
+            field_type.DECIMAL,
+            field_type.NEWDECIMAL,
+        ):
+            mconv[ft] = str
+        return sa.create_engine(url, connect_args={"conv": mconv})
     return sa.create_engine(url)
 
 

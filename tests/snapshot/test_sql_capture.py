@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,17 @@ def test_unknown_table_named(mariadb_url: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no table 'nope'"):
         capture(mariadb_url, tmp_path / "s", tables=["nope"])
     assert not (tmp_path / "s").exists()
+
+
+# mysqlclient is the optional extra `fast-mysql`; compared when installed
+DRIVERS = ["pymysql"] + (["mysqldb"] if importlib.util.find_spec("MySQLdb") else [])
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_drivers_capture_identical_bytes(mariadb_url: str, tmp_path: Path, driver: str) -> None:
+    fill(mariadb_url)
+    reference = capture(mariadb_url, tmp_path / "ref")
+    other = capture(mariadb_url.replace("+pymysql://", f"+{driver}://"), tmp_path / driver)
+    for table in ("users", "boards", "pins", "tags"):
+        rel = f"sql/db/tables/{table}.jsonl"
+        assert (reference / rel).read_bytes() == (other / rel).read_bytes()
