@@ -189,17 +189,24 @@ class ThriftServer:
                 for fd, events in poll(timeout):
                     conn = conns.get(fd)
                     if conn is not None:
-                        if events & _WRITE:
-                            self._flush(conn)
-                        if events & _READ_ANY and conn.sock.fileno() >= 0:
-                            self._read(conn)
+                        try:
+                            if events & _WRITE:
+                                self._flush(conn)
+                            if events & _READ_ANY and conn.sock.fileno() >= 0:
+                                self._read(conn)
+                        except Exception:  # a bug must cost one connection, never the server
+                            log.exception("thrift %s: unexpected error; closing the connection", conn.peer)
+                            self._close(conn)
                     elif fd == listen_fd:
                         self._accept()
                     elif fd == wake_fd:
                         with contextlib.suppress(OSError):
                             self._wake_r.recv(4096)
                 if self._timers or self._partial or self._accept_paused_until:
-                    self._due()
+                    try:
+                        self._due()
+                    except Exception:
+                        log.exception("thrift: unexpected error in a timer")
         except Exception:
             log.exception("thrift server loop failed")
         finally:

@@ -124,3 +124,28 @@ def test_app_error_reply_reaches_the_client_as_is() -> None:
             with pytest.raises(TApplicationException) as info:
                 c.getPin(1)
             assert (info.value.type, info.value.message) == (5, "nope")
+
+
+def test_a_bug_in_the_loop_costs_one_connection_not_the_server(caplog: pytest.LogCaptureFixture) -> None:
+    from tests.thrift.serving import client, running
+
+    class Exploding(dict[bytes, Any]):
+        def get(self, key: bytes, default: Any = None) -> Any:
+            raise RuntimeError("simulated bug")
+
+    with running() as fake:
+        assert fake.processor is not None and fake.server is not None
+        healthy = client(fake)
+        try:
+            healthy.getPin(1)
+            fake.processor.cache = Exploding()
+            victim = client(fake)
+            with pytest.raises(Exception):  # noqa: B017 - the client sees its connection drop, nothing else
+                victim.getPin(2)
+            victim.close()
+            fake.processor.cache = {}
+            assert isinstance(healthy.getPin(3).id, int)  # the other connection and the server live on
+        finally:
+            healthy.close()
+    assert any("simulated bug" in (r.exc_text or "") or "unexpected error" in r.getMessage()
+               for r in caplog.records)
