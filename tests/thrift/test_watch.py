@@ -11,7 +11,7 @@ from thriftpy2.thrift import TApplicationException
 
 from simdb.thrift.fake import ThriftFake
 from tests.fixtures.common import wait_until
-from tests.thrift.serving import HOMEFEED, client, running
+from tests.thrift.serving import HOMEFEED, call_bytes, client, connect, read_reply, running
 
 pytestmark = pytest.mark.fake
 
@@ -97,3 +97,26 @@ def test_reload_keeps_journal_and_connections(watched: ThriftFake) -> None:
         c.close()
     assert [e.args.id for e in watched.journal.entries("getPin")] == [1, 2]
     assert watched.server is not None and watched.server.connections_total == 1
+
+
+def test_a_method_added_to_the_idl_is_answered_on_the_open_connection(
+    watched: ThriftFake, workdir: Path
+) -> None:
+    with connect(watched) as sock:
+        version = watched.state(None).model.methods["version"]
+        sock.sendall(call_bytes(watched, "version", version.args_cls(), seqid=1))
+        read_reply(watched, sock, version.result_cls)
+        idl = workdir / "pinstore.thrift"
+        text = idl.read_text()
+        cut = text.rindex("}")
+        idl.write_text(text[:cut] + "  string ping(1: string word)\n}\n")
+
+        def ping_answered() -> bool:
+            method = watched.state(None).model.methods.get("ping")
+            if method is None:
+                return False
+            sock.sendall(call_bytes(watched, "ping", method.args_cls(word="hi"), seqid=2))
+            _, mtype, _, result = read_reply(watched, sock, method.result_cls)
+            return mtype == 2 and isinstance(result.success, str)
+
+        wait_until(ping_answered, timeout=10, what="new method served")
