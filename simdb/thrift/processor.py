@@ -211,9 +211,13 @@ class Processor:
                                    f"simdb could not answer {service}.{method_name}: {exc}", started,
                                    cache_key=None, oneway=oneway, delay=delay)
             cacheable = cacheable and cacheable_stub
-        delay += float(getattr(reply, "delay_s", 0.0) or 0.0)
+        notes = [f"latency fault +{delay * 1000:.1f} ms"] if delay else []
+        stub_delay = float(getattr(reply, "delay_s", 0.0) or 0.0)
+        if stub_delay:
+            notes.append(f"{reply.source} delay +{stub_delay * 1000:.1f} ms")
+            delay += stub_delay
         answered = str(reply.source)
-        latency_note = f"latency fault +{delay * 1000:.1f} ms" if delay else ""
+        latency_note = "; ".join(notes)
         if oneway:
             self._journal(service, method_name, args, answered, started, delay, error=False,
                           detail=latency_note)
