@@ -118,7 +118,9 @@ class AdminServer:
 
     def start(self) -> AdminServer:
         """Serve in a daemon thread."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="simdb-admin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="simdb-admin", daemon=True
+        )
         self._thread.start()
         return self
 
