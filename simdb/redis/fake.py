@@ -16,7 +16,7 @@ from simdb.errors import ConfigError, SimdbError
 from simdb.fake import Endpoint, FakeKind, Health
 from simdb.redis.engine import RedisEngine
 from simdb.redis.real import RealRedis
-from simdb.redis.seed import Spool, Template, fill_engine, read_template
+from simdb.redis.seed import Spool, Template, fill_engine, load_real, read_template
 from simdb.redis.server import RespServer
 
 log = logging.getLogger("simdb.redis")
@@ -143,8 +143,10 @@ class RedisFake:
                 self._template = template
                 keys = self._fill()
             elif self._real is not None:
-                spool = Spool.from_snapshot(snapshot_dir, self.name)  # raises before anything changes
-                keys = spool.send(self._real.host, self._real.port, self._real.password)
+                # Streams into scratch databases, swapped in only when all is read and accepted.
+                real = self._real
+                spool = load_real(snapshot_dir, self.name, real.host, real.port, real.password)
+                keys = spool.keys
                 if self._spool is not None:
                     self._spool.close()
                 self._spool = spool

@@ -23,16 +23,19 @@ import io
 import itertools
 import json
 import operator
+import queue
 import re
+import select
 import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
+import redis
 import sortedcontainers  # type: ignore[import-untyped]
 from fakeredis._core._database import Item
 from fakeredis.model import ExpiringMembersSet, Hash, ZSet
@@ -370,15 +373,29 @@ class Spool:
         self.keys = 0
 
     @classmethod
-    def from_snapshot(cls, snapshot_dir: Path, part: str) -> Spool:
-        """Read and check the whole part, writing its commands (fails before any server is touched)."""
+    def from_snapshot(
+        cls,
+        snapshot_dir: Path,
+        part: str,
+        sink: Callable[[bytes, int], None] | None = None,
+        scratch: dict[int, int] | None = None,
+    ) -> Spool:
+        """Read and check the whole part, writing its commands (fails before any server is touched).
+
+        With ``sink``, every chunk is also handed to it (with its number of commands) as it is written,
+        with ``SELECT`` pointing at ``scratch[db]`` instead of ``db`` (see :func:`load_real`).
+        """
         spool = cls()
         try:
             buf: list[bytes] = []
             for db, path in part_files(snapshot_dir, part):
-                buf.append(_cmd(b"SELECT", b"%d" % db))
+                select = _cmd(b"SELECT", b"%d" % db)
+                spool.file.write(select)
+                if sink is not None:
+                    sink(_cmd(b"SELECT", b"%d" % (scratch or {}).get(db, db)), 1)
                 spool.commands += 1
                 for keys, entries, all_plain in _iter_batches(path):
+                    before = spool.commands
                     if all_plain:  # the common case: one SET per key, formatted in bulk
                         buf.extend([_SET % (len(k), k, len(v), v)
                                     for k, v in zip(keys, entries, strict=True)])
@@ -389,11 +406,15 @@ class Spool:
                             buf.extend(cmds)
                             spool.commands += len(cmds)
                     spool.keys += len(keys)
-                    spool.file.write(b"".join(buf))
+                    chunk = b"".join(buf)
                     buf.clear()
-            buf.append(_cmd(b"SELECT", b"0"))
+                    spool.file.write(chunk)
+                    if sink is not None:
+                        sink(chunk, spool.commands - before)
+            spool.file.write(_cmd(b"SELECT", b"0"))
             spool.commands += 1
-            spool.file.write(b"".join(buf))
+            if sink is not None:
+                sink(_cmd(b"SELECT", b"0"), 1)
         except BaseException:
             spool.close()
             raise
@@ -433,7 +454,7 @@ class _ReplyCounter(threading.Thread):
     answers with one line (``+OK``, ``:n`` or ``-error``), so counting CRLFs counts replies, at C speed.
     """
 
-    def __init__(self, sock: socket.socket, expected: int) -> None:
+    def __init__(self, sock: socket.socket, expected: int | None) -> None:
         super().__init__(name="simdb-redis-seed-replies", daemon=True)
         self.sock = sock
         self.expected = expected
@@ -471,7 +492,10 @@ class _ReplyCounter(threading.Thread):
 
     def run(self) -> None:
         try:
-            while self.seen < self.expected:
+            while self.expected is None or self.seen < self.expected:
+                # ``expected`` may be set later (streaming): look again every 0.1 s.
+                if not select.select([self.sock], [], [], 0.1)[0]:
+                    continue
                 data = self.sock.recv(1 << 20)
                 if not data:
                     closed = f"connection closed after {self.seen} of {self.expected} replies"
@@ -480,3 +504,104 @@ class _ReplyCounter(threading.Thread):
                 self.feed(data)
         except OSError as exc:
             self.failure = f"{type(exc).__name__}: {exc}"
+
+
+class _Sender(threading.Thread):
+    """Sends chunks from a bounded queue, so parsing (this process) and loading (redis-server) overlap."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(name="simdb-redis-seed-sender", daemon=True)
+        self.sock = sock
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=64)
+        self.failure: str | None = None
+
+    def put(self, chunk: bytes) -> None:
+        """Queue a chunk (blocks while 64 chunks wait)."""
+        if self.failure is None:
+            self.queue.put(chunk)
+
+    def finish(self) -> None:
+        """Send what is queued, then stop."""
+        self.queue.put(None)
+        self.join()
+
+    def run(self) -> None:
+        while (chunk := self.queue.get()) is not None:
+            if self.failure is not None:
+                continue
+            try:
+                self.sock.sendall(chunk)
+            except OSError as exc:
+                self.failure = f"{type(exc).__name__}: {exc}"
+
+
+def load_real(snapshot_dir: Path, part: str, host: str, port: int, password: str | None = None) -> Spool:
+    """Load a part into a real server while it is being read, atomically for the server's clients.
+
+    The records stream into empty scratch databases as they are parsed (so reading here and loading
+    in redis-server overlap); only when the whole part has been read, checked and accepted does one
+    ``MULTI``/``SWAPDB``/``FLUSHDB``/``EXEC`` make it visible and drop everything else. A bad part or a
+    refused command empties the scratch databases and leaves the visible ones as they were. Without
+    enough empty databases it falls back to a full read first (:meth:`Spool.from_snapshot`), then
+    ``FLUSHALL`` and :meth:`Spool.send`. Returns the spool, which :meth:`Spool.send` replays on reset.
+    """
+    files = part_files(snapshot_dir, part)
+    dbs = sorted({db for db, _ in files})
+    with redis.Redis(host=host, port=port, password=password, single_connection_client=True) as control:
+        used = {int(str(name)[2:]) for name in control.info("keyspace")}
+        free = [i for i in range(MAX_DB + 1) if i not in used and i not in dbs]
+        if len(free) < len(dbs):
+            spool = Spool.from_snapshot(snapshot_dir, part)
+            try:
+                spool.send(host, port, password)
+            except BaseException:
+                spool.close()
+                raise
+            return spool
+        scratch = dict(zip(dbs, free, strict=False))
+
+        def drop_scratch() -> None:
+            for db in scratch.values():
+                control.execute_command("SELECT", db)
+                control.execute_command("FLUSHDB")
+            control.execute_command("SELECT", 0)
+
+        with socket.create_connection((host, port), timeout=60) as sock:
+            counter = _ReplyCounter(sock, None)
+            sender = _Sender(sock)
+            counter.start()
+            sender.start()
+            sent = 0
+
+            def sink(chunk: bytes, commands: int) -> None:
+                nonlocal sent
+                sent += commands
+                sender.put(chunk)
+
+            if password:
+                sink(_cmd(b"AUTH", password.encode()), 1)
+            try:
+                spool = Spool.from_snapshot(snapshot_dir, part, sink=sink, scratch=scratch)
+            except BaseException:
+                sender.finish()
+                sock.close()
+                drop_scratch()
+                raise
+            sender.finish()
+            counter.expected = sent
+            counter.join()
+        failure = sender.failure or counter.failure
+        if failure:
+            spool.close()
+            drop_scratch()
+            raise SimdbError(f"redis-server refused the seed data: {failure}")
+        swap = control.pipeline(transaction=True)
+        for db in dbs:
+            swap.execute_command("SWAPDB", db, scratch[db])
+        for db in range(MAX_DB + 1):
+            if db not in dbs:
+                swap.execute_command("SELECT", db)
+                swap.execute_command("FLUSHDB")
+        swap.execute_command("SELECT", 0)
+        swap.execute()
+    return spool

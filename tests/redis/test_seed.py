@@ -202,3 +202,24 @@ def test_reply_counter_counts_across_chunks_and_reports_errors(cut: int) -> None
         counter.feed(replies[cut:])
     assert counter.seen == 5
     assert counter.failure == "ERR boom here"
+
+
+def test_bad_line_after_thousands_streamed_keeps_state(seeded: RedisFake, tmp_path: Path) -> None:
+    """The real engine streams while reading: a late bad line must still leave everything as it was."""
+    records = {0: [RedisRecord.make(b"k%05d" % i, "string", b"v") for i in range(5000)]}
+    snap = write_snapshot(tmp_path / "late", records)
+    path = snap / "redis/cache/db0.jsonl"
+    lines = path.read_text().splitlines()
+    lines[4500] = '{"key": "k04500", "type": "string", "value": 5, "ttl_ms": null}'
+    path.write_text("\n".join(lines) + "\n")
+    import yaml
+
+    from simdb.snapshot.format import sha256_of
+
+    manifest = yaml.safe_load((snap / "snapshot.yaml").read_text())
+    manifest["parts"]["cache"]["files"][0]["sha256"] = sha256_of(path)
+    (snap / "snapshot.yaml").write_text(yaml.safe_dump(manifest))
+    with pytest.raises(SnapshotError, match=":4501:"):
+        seeded.load(snap)
+    with client_of(seeded) as client:
+        assert dump(client, dbs=tuple(range(16))) == EXPECTED
