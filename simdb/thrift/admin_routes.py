@@ -4,7 +4,7 @@ On top of the generic health/reset/snapshot routes:
 
 =========  ======================  ==================================================
 GET        /stubs                  the live stubs (``?service=`` when multiplexed)
-POST       /stubs                  add one stub (body: the stub as JSON) -> ``{"id"}``
+POST       /stubs                  add one stub (body: the stub as JSON) -> ``{"id", "service"}``
 DELETE     /stubs/<id>             remove one stub
 GET        /faults                 the fault plan ``{"seed", "rules"}``
 PUT/POST   /faults                 replace the fault plan
@@ -43,7 +43,7 @@ def admin_routes(fake: ThriftFake) -> list[Route]:
         if not isinstance(req.body, dict):
             raise AdminError("body must be one stub as a JSON object, e.g. "
                              '{"method": "getPin", "args": {"id": 1}, "reply": {"return": {...}}}')
-        st = fake.state(_one(req, "service"))
+        st = fake.state_for_stub(_one(req, "service"), req.body)
         stub_id = st.stubs.add(req.body)
         fake.changed()
         return Response(201, {"ok": True, "id": stub_id, "service": st.model.name})
@@ -52,9 +52,9 @@ def admin_routes(fake: ThriftFake) -> list[Route]:
         stub_id = unquote(req.path[len("/stubs/"):])
         if not stub_id:
             raise AdminError("name the stub to remove: DELETE /_simdb/stubs/<id>")
-        st = fake.state(_one(req, "service"))
-        if st.stubs.get(stub_id) is None:
-            raise AdminError(f"no stub with id {stub_id!r} on {st.model.name}", status=404)
+        st = fake.state_with_stub(_one(req, "service"), stub_id)
+        if st is None:
+            raise AdminError(f"no stub with id {stub_id!r} on {', '.join(fake.states)}", status=404)
         st.stubs.remove(stub_id)
         fake.changed()
         return Response(200, {"ok": True, "removed": stub_id})

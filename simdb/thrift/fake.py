@@ -267,8 +267,10 @@ class ThriftFake:
                 expected = ", ".join(f"thrift/{p}/" for p in parts.values())
                 raise SnapshotError(f"no part for fake {self.name!r}: expected one of {expected}",
                                     str(snapshot_dir))
-            for name, st in self.states.items():
-                stubs = StubSet.load_files(st.model, list(self.config.stubs))
+            from_files = self._load_stub_files({name: st.model for name, st in self.states.items()},
+                                               self.config.stubs)
+            for name in self.states:
+                stubs = from_files[name]
                 part = parts[name]
                 if self.config.multiplexed and not (snapshot_dir / "thrift" / part).is_dir():
                     loaded[name] = stubs
@@ -331,6 +333,35 @@ class ThriftFake:
             raise ConfigError(f"no service {service!r} is served here (served: {', '.join(self.states)})")
         return st
 
+    def state_for_stub(self, service: str | None, stub_json: Any) -> ServiceState:
+        """The service a stub added at runtime goes to: ``service``, else the stub's own
+        ``service:``/``Service.method``, else the one served service having its method."""
+        if service or len(self.states) == 1:
+            return self.state(service)
+        from simdb.thrift.routing import Router
+
+        aliases = {svc: svc.rpartition(".")[2] for svc in self.config.services}
+        router = Router({name: st.model for name, st in self.states.items()}, aliases)
+        name = router.route_stub(stub_json, "stub", None)
+        if name is None:
+            method = stub_json.get("method") if isinstance(stub_json, dict) else None
+            owners = router.owners.get(method, []) if isinstance(method, str) else []
+            raise ConfigError(
+                f"stub.method: {method!r} is a method of several served services ({', '.join(owners)}); "
+                "name one with ?service=, 'service' in the stub or 'method': 'Service.method'"
+            )
+        return self.states[name]
+
+    def state_with_stub(self, service: str | None, stub_id: str) -> ServiceState | None:
+        """The service holding live stub ``stub_id`` (searched in every service unless named)."""
+        if service or len(self.states) == 1:
+            st = self.state(service)
+            return st if st.stubs.get(stub_id) is not None else None
+        for st in self.states.values():
+            if st.stubs.get(stub_id) is not None:
+                return st
+        return None
+
     def set_faults(self, service: str | None, data: Any) -> FaultPlan:
         """Replace the fault plan of one service from its JSON form (ConfigError when invalid)."""
         with self._lock:
@@ -367,13 +398,24 @@ class ThriftFake:
     def _build_states(self, stub_files: Sequence[Path]) -> dict[str, ServiceState]:
         cfg = self.config
         module = load_idl(cfg.idl, cfg.include_dirs)
-        states: dict[str, ServiceState] = {}
+        models = {}
         for svc in cfg.services:
             model = service_model(module, svc)
-            stubs = StubSet.load_files(model, list(stub_files)) if stub_files else StubSet(model)
-            plan = _plan_for(cfg, model, stubs, "faults")
-            states[model.name] = ServiceState(model, stubs, plan, cfg.seed, cfg.strict)
+            models[model.name] = model
+        sets = self._load_stub_files(models, stub_files)
+        states: dict[str, ServiceState] = {}
+        for name, model in models.items():
+            plan = _plan_for(cfg, model, sets[name], "faults")
+            states[name] = ServiceState(model, sets[name], plan, cfg.seed, cfg.strict)
         return states
+
+    def _load_stub_files(self, models: Mapping[str, ServiceModel],
+                         paths: Sequence[Path]) -> dict[str, StubSet]:
+        """One StubSet per service; a multiplexed fake routes each stub to its service."""
+        if not paths:
+            return {name: StubSet(model) for name, model in models.items()}
+        aliases = {svc: svc.rpartition(".")[2] for svc in self.config.services}
+        return StubSet.load_files_for(models, list(paths), aliases)
 
     def _changed(self) -> None:
         for st in self.states.values():

@@ -38,7 +38,7 @@ import math
 import operator
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +59,11 @@ from simdb.thrift.codec import (
 from simdb.thrift.faults import MAX_LATENCY_MS, FaultRule, parse_rules
 from simdb.thrift.model import FieldModel, MethodModel, ServiceModel, field_models
 from simdb.thrift.reply import APP_ERROR_TYPES, Reply, app_error_reply, app_error_type
+from simdb.thrift.routing import Router
 
 __all__ = ["Reply", "StubSet", "expand_stub_paths"]
 
-_STUB_KEYS = frozenset({"id", "method", "match", "args", "priority", "reply", "replies"})
+_STUB_KEYS = frozenset({"id", "service", "method", "match", "args", "priority", "reply", "replies"})
 _REPLY_KEYS = frozenset({"return", "raise", "app_error"})
 _REPLY_EXTRA = frozenset({"times", "delay_ms"})
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
@@ -403,6 +404,12 @@ class _Stub:
         return chosen.render(args_obj)
 
 
+def _check_service(service: ServiceModel, named: Any, where: str) -> None:
+    """ConfigError unless ``named`` (``PinStore`` or ``pinstore.PinStore``) is ``service``."""
+    if not isinstance(named, str) or named.rpartition(".")[2] != service.name:
+        raise ConfigError(f"{where}: the stub is for service {named!r}, this is {service.name}")
+
+
 def _parse_stub(service: ServiceModel, raw: Any, where: str, default_id: str, order: int,
                 templates: bool = True) -> _Stub:
     """One stub from its JSON form; ``templates=False`` when its source text holds no ``{{``."""
@@ -417,6 +424,12 @@ def _parse_stub(service: ServiceModel, raw: Any, where: str, default_id: str, or
     name = raw.get("method")
     if not isinstance(name, str):
         raise ConfigError(f"{where}.method: required, the name of a method of {service.name}")
+    named = raw.get("service")
+    if "." in name:
+        prefix, _, name = name.rpartition(".")
+        _check_service(service, prefix, f"{where}.method")
+    if named is not None:
+        _check_service(service, named, f"{where}.service")
     method = service.methods.get(name)
     if method is None:
         raise ConfigError(
@@ -713,6 +726,22 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _check_file_shape(data: Any, where: str) -> None:
+    """ConfigError unless ``data`` is a list of stubs or a mapping of service/stubs/faults."""
+    if isinstance(data, dict):
+        unknown = set(data) - {"service", "stubs", "faults"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown top-level key(s) {', '.join(sorted(map(str, unknown)))} "
+                              "(expected 'stubs', 'faults' and optionally 'service')")
+        if not isinstance(data.get("stubs") or [], list):
+            raise ConfigError(f"{where}: stubs: expected a list of stubs")
+        faults = data.get("faults")
+        if faults is not None and not isinstance(faults, dict):
+            raise ConfigError(f"{where}: faults: expected a mapping of method name to fault rule")
+    elif data is not None and not isinstance(data, list):
+        raise ConfigError(f"{where}: expected a mapping with 'stubs' (a list) and/or 'faults'")
+
+
 class StubSet:
     """The stubs (and recordings and fault rules) of one service.
 
@@ -743,44 +772,61 @@ class StubSet:
         A directory stands for its ``*.yaml``, ``*.yml`` and ``*.json`` files in name
         order. Raises :class:`ConfigError` naming the file and key of the first problem.
         """
-        stubs = cls(service)
+        return cls.load_files_for({service.name: service}, paths)[service.name]
+
+    @classmethod
+    def load_files_for(cls, services: Mapping[str, ServiceModel], paths: Iterable[Path | str],
+                       aliases: Mapping[str, str] | None = None) -> dict[str, StubSet]:
+        """One StubSet per served service (keyed by ``ServiceModel.name``) from shared stub files.
+
+        Each stub and fault rule goes to its service by the rules of
+        :mod:`simdb.thrift.routing` (``service:`` keys, ``Service.method``, the one
+        service having the method). ``aliases`` maps other names of a service
+        (``pinstore.PinStore``) to its model name.
+        """
+        router = Router(services, aliases)
+        sets = {name: cls(model) for name, model in services.items()}
         for path in expand_stub_paths(paths):
-            stubs.load_file(path)
-        return stubs
+            data, text = _read_stub_file(path)
+            where = str(path)
+            _check_file_shape(data, where)
+            routes = router.route_file(data, where)
+            templates = "{{" in text
+            for name, stubs in sets.items():
+                stubs._load_routed(routes.stubs.get(name, ()), routes.faults.get(name), where, path.name,
+                                   templates)
+        return sets
 
     def load_file(self, path: Path) -> None:
         """Add one stub file to the loaded state (all of it, or nothing on error)."""
         data, text = _read_stub_file(path)
         where = str(path)
-        faults: dict[str, FaultRule] = {}
-        if isinstance(data, list):
-            items: Any = data
-        elif isinstance(data, dict):
-            unknown = set(data) - {"stubs", "faults"}
-            if unknown:
-                raise ConfigError(f"{where}: unknown top-level key(s) {', '.join(sorted(map(str, unknown)))} "
-                                  "(expected 'stubs' and/or 'faults')")
-            items = data.get("stubs") or []
-            faults = parse_rules(data.get("faults"), f"{where}: faults", self.service)
-        elif data is None:
-            items = []
-        else:
-            raise ConfigError(f"{where}: expected a mapping with 'stubs' (a list) and/or 'faults'")
-        if not isinstance(items, list):
-            raise ConfigError(f"{where}: stubs: expected a list of stubs")
-        self.load_stubs(items, where=f"{where}: stubs", id_prefix=path.name, templates="{{" in text)
+        _check_file_shape(data, where)
+        routes = Router({self.service.name: self.service}).route_file(data, where)
+        name = self.service.name
+        self._load_routed(routes.stubs.get(name, ()), routes.faults.get(name), where, path.name,
+                          "{{" in text)
+
+    def _load_routed(self, items: Sequence[tuple[int, Any]], faults_raw: Any, where: str, id_prefix: str,
+                     templates: bool) -> None:
+        faults = parse_rules(faults_raw, f"{where}: faults", self.service)
+        self.load_stubs([raw for _, raw in items], where=f"{where}: stubs", id_prefix=id_prefix,
+                        templates=templates, numbers=[i for i, _ in items])
         self.faults.update(faults)
 
     def load_stubs(self, items: Sequence[Any], where: str = "stubs", id_prefix: str = "stub",
-                   templates: bool = True) -> list[str]:
+                   templates: bool = True, numbers: Sequence[int] | None = None) -> list[str]:
         """Add stub objects to the loaded state, all or nothing; returns their ids.
 
-        ``templates=False`` skips looking for ``{{`` (the caller knows there is none).
+        ``templates=False`` skips looking for ``{{`` (the caller knows there is none);
+        ``numbers`` are the stubs' positions in their file (default 0, 1, ...), used in
+        default ids and errors.
         """
         with self._lock, _gc_paused():
             parsed: list[_Stub] = []
             seen: set[str] = set()
-            for i, raw in enumerate(items):
+            for j, raw in enumerate(items):
+                i = numbers[j] if numbers is not None else j
                 stub = _parse_stub(
                     self.service, raw, f"{where}[{i}]", f"{id_prefix}#{i + 1}", next(self._order), templates
                 )

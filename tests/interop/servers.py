@@ -66,11 +66,12 @@ def _idl_and_services(
 ) -> tuple[Path, tuple[str, ...], tuple[Path, ...]]:
     """IDL file, service names and stub files for serving ``idls``.
 
-    Multiplexed servers serve tests/interop/idl/homefeed_all.thrift without stubs: a stub file
-    applies to every served service, and the demo stubs name methods only one service has.
+    Multiplexed servers serve tests/interop/idl/homefeed_all.thrift with every demo stub file of
+    the served services loaded into the one fake (each stub goes to the service it is for).
     """
     if multiplexed:
-        return ALL_IDL, tuple(f"{idl}.{SERVICES[idl]}" for idl in idls), ()
+        stubs = tuple(EXAMPLE_STUBS / f"{idl}.yaml" for idl in idls)
+        return ALL_IDL, tuple(f"{idl}.{SERVICES[idl]}" for idl in idls), stubs
     (idl,) = idls
     return HOMEFEED / f"{idl}.thrift", (SERVICES[idl],), (EXAMPLE_STUBS / f"{idl}.yaml",)
 
