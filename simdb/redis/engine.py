@@ -25,6 +25,7 @@ import redis
 from fakeredis import _msgs as fr_msgs
 from fakeredis._commands import COMMANDS_WITH_SUB, SUPPORTED_COMMANDS, Signature
 from fakeredis._core import FakeServer
+from fakeredis._helpers import OK as OK_REPLY
 from fakeredis._helpers import NoResponse, SimpleError
 from fakeredis._socket._fakesocket import FakeSocket
 
@@ -67,6 +68,14 @@ class _Socket(FakeSocket):
             if problem is not None:
                 return SimpleError(problem)
         return super()._run_command(func, sig, args, from_script)
+
+    def psetex(self, key: Any, ms: int, value: bytes) -> Any:
+        """fakeredis 2.40.0 truncates PSETEX's expiry to whole seconds; Redis keeps milliseconds."""
+        if ms <= 0 or self._db.time * 1000 + ms >= 2**63:
+            raise SimpleError(fr_msgs.INVALID_EXPIRE_MSG.format("psetex"))
+        key.value = value
+        key.expireat = self._db.time + ms / 1000.0
+        return OK_REPLY
 
     def put_response(self, msg: Any) -> None:
         push = self.push

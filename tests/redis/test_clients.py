@@ -23,6 +23,7 @@ def test_core_types_and_expiry(redis_server: RedisTarget) -> None:
         assert r.zrange("z", 0, -1, withscores=True) == [(b"a", 1.0), (b"b", 2.5)]
         assert r.mget("s", "missing", "l") == [b"v", None, None]
         assert r.set("t", "v", px=100000) and 0 < r.pttl("t") <= 100000
+        assert r.psetex("p", 1500, "v") and 1000 < r.pttl("p") <= 1500  # milliseconds, not whole seconds
         with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
             r.lpush("s", "x")
         with pytest.raises(redis.ResponseError, match="not an integer"):

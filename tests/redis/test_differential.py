@@ -77,6 +77,7 @@ commands = st.one_of(
     cmd(b"ZRANGEBYSCORE", keys, scores, scores),
     cmd(b"EXPIRE", keys, st.sampled_from([b"100", b"0", b"-1"])),
     cmd(b"PEXPIRE", keys, b"100000"),
+    cmd(b"PSETEX", keys, st.sampled_from([b"100000", b"1500", b"0"]), values),
     cmd(b"PERSIST", keys),
     cmd(b"TTL", keys),
     cmd(b"PTTL", keys).map(lambda c: (b"TTL", c[1])),
