@@ -6,6 +6,9 @@
    real redis-server through simdb, against ``redis-cli --pipe`` on the same data (target: simdb
    within 2x of redis-cli's time).
 
+Machines are noisy (shared CI, other jobs): each figure is the best of a few alternating runs
+(one run each with ``--quick``).
+
 Usage: .venv/bin/python bench/redis.py [--quick]
 """
 
@@ -59,17 +62,19 @@ def rps(port: int, test: str, clients: int, pipeline: int, requests: int) -> flo
     return float(line.split(",")[1].strip('"'))
 
 
-def bench_commands(fake_port: int, real_port: int, requests: int) -> bool:
+def bench_commands(fake_port: int, real_port: int, requests: int, repeats: int) -> bool:
     ok = True
-    print(f"redis-benchmark, {requests} requests per run (requests/s)")
+    print(f"redis-benchmark, {requests} requests per run, best of {repeats} alternating runs (requests/s)")
     print(f"{'test':<7}{'clients':>8}{'-P':>4}{'fake':>12}{'real':>12}{'ratio':>8}{'target':>8}")
     for clients, pipeline in RUNS:
         n = requests * (4 if pipeline > 1 else 1)
         for test in TESTS:
-            for port in (fake_port, real_port):
-                redis.Redis(port=port).flushall()
-            fake = rps(fake_port, test, clients, pipeline, n)
-            real = rps(real_port, test, clients, pipeline, n)
+            fake = real = 0.0
+            for _ in range(repeats):
+                for port in (fake_port, real_port):
+                    redis.Redis(port=port).flushall()
+                fake = max(fake, rps(fake_port, test, clients, pipeline, n))
+                real = max(real, rps(real_port, test, clients, pipeline, n))
             ratio = fake / real
             target = TARGET.get((clients, pipeline))
             mark = "" if target is None else (f">={target}" + (" ok" if ratio >= target else " MISS"))
@@ -89,16 +94,22 @@ def make_snapshot(root: Path, keys: int) -> Path:
         return w.commit()
 
 
-def bench_seed(root: Path, keys: int) -> bool:
+def bench_seed(root: Path, keys: int, repeats: int) -> bool:
     snap = make_snapshot(root, keys)
-    print(f"\nseeding {keys:,} keys from a snapshot part")
+    print(f"\nseeding {keys:,} keys from a snapshot part (best of {repeats})")
     fake = RedisFake(RedisConfig(name="cache"))
     fake.start()
-    t = time.perf_counter()
-    cpu = time.process_time()
-    fake.load(snap)
-    fake_s = time.perf_counter() - t
-    fake_cpu = time.process_time() - cpu
+    fake_s = fake_cpu = reset_s = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        cpu = time.process_time()
+        fake.load(snap)
+        fake_s = min(fake_s, time.perf_counter() - t)
+        fake_cpu = min(fake_cpu, time.process_time() - cpu)
+        t = time.perf_counter()
+        fake.reset()
+        reset_s = min(reset_s, time.perf_counter() - t)
+    fake.stop()
     fake_rate = keys / fake_s
     ok = fake_rate >= 200_000
     print(
@@ -106,41 +117,38 @@ def bench_seed(root: Path, keys: int) -> bool:
         f"{'ok' if ok else 'MISS'})"
     )
     print(f"  fake engine, CPU time:  {fake_cpu:7.2f} s  {keys / fake_cpu:>12,.0f} keys/s  (CPU s)")
-    t = time.perf_counter()
-    fake.reset()
-    print(f"  fake engine, reset:     {time.perf_counter() - t:7.2f} s")
-    fake.stop()
+    print(f"  fake engine, reset:     {reset_s:7.2f} s")
 
-    real = RealRedis()
-    real.start()
+    # The same RESP that simdb sends, pre-encoded, for redis-cli --pipe.
+    spool = Spool.from_snapshot(snap, "cache")
+    resp_file = root / "seed.resp"
+    spool.file.seek(0)
+    resp_file.write_bytes(spool.file.read())
+    spool.close()
+    sim = RedisFake(RedisConfig(name="cache", engine="real"))
+    ep = sim.start()
+    sim_s = cli_s = float("inf")
     try:
-        spool = Spool.from_snapshot(snap, "cache")  # the same RESP redis-cli --pipe gets
-        resp_file = root / "seed.resp"
-        spool.file.seek(0)
-        resp_file.write_bytes(spool.file.read())
-        spool.close()
-        real.client().flushall()
-        t = time.perf_counter()
-        with open(resp_file, "rb") as fh:
-            subprocess.run(
-                ["redis-cli", "-p", str(real.port), "--pipe"],
-                stdin=fh,
-                capture_output=True,
-                check=True,
-                timeout=600,
-            )
-        cli_s = time.perf_counter() - t
-        assert real.client().dbsize() == keys
-        sim = RedisFake(RedisConfig(name="cache", engine="real"))
-        sim._real = real  # reuse the running server: load() talks to it
-        t = time.perf_counter()
-        sim.load(snap)
-        sim_s = time.perf_counter() - t
-        if sim._spool is not None:
-            sim._spool.close()
-        assert real.client().dbsize() == keys
+        with redis.Redis(host=ep.host, port=ep.port) as client:
+            for _ in range(repeats):
+                client.flushall()
+                t = time.perf_counter()
+                with open(resp_file, "rb") as fh:
+                    subprocess.run(
+                        ["redis-cli", "-h", ep.host, "-p", str(ep.port), "--pipe"],
+                        stdin=fh,
+                        capture_output=True,
+                        check=True,
+                        timeout=600,
+                    )
+                cli_s = min(cli_s, time.perf_counter() - t)
+                assert client.dbsize() == keys
+                t = time.perf_counter()
+                sim.load(snap)  # FLUSHALL, then the part, read and checked
+                sim_s = min(sim_s, time.perf_counter() - t)
+                assert client.dbsize() == keys
     finally:
-        real.stop()
+        sim.stop()
     ratio = sim_s / cli_s
     ok2 = ratio <= 2.0
     print(
@@ -160,17 +168,18 @@ def main() -> int:
             print(f"{tool} not found: install redis-server and redis-tools", file=sys.stderr)
             return 2
     requests, keys = (10_000, 100_000) if args.quick else (50_000, 1_000_000)
+    repeats = 1 if args.quick else 2
     fake = RedisFake(RedisConfig())
     real = RealRedis()
     fake_ep = fake.start()
     real.start()
     try:
-        ok = bench_commands(fake_ep.port, real.port, requests)
+        ok = bench_commands(fake_ep.port, real.port, requests, repeats)
     finally:
         fake.stop()
         real.stop()
     with tempfile.TemporaryDirectory(prefix="simdb-bench-redis-") as tmp:
-        ok &= bench_seed(Path(tmp), keys)
+        ok &= bench_seed(Path(tmp), keys, repeats + 1)
     print("\nall targets met" if ok else "\nsome targets missed")
     return 0 if ok else 1
 
