@@ -13,19 +13,24 @@ $(BIN)/.installed: pyproject.toml
 
 setup: $(BIN)/.installed
 
+# The tests also cover the optional C MySQL driver (mysqlclient), which builds against libmariadb-dev.
+$(BIN)/.installed-test: $(BIN)/.installed
+	$(BIN)/pip install -q -e '.[dev,fast-mysql]'
+	touch $@
+
 system-deps:
 	bash scripts/install-system-deps.sh
 
 demo: setup
 	$(BIN)/simdb demo
 
-test: setup system-deps
-	$(BIN)/ruff check simdb tests bench
+test: system-deps setup $(BIN)/.installed-test
+	$(BIN)/ruff check simdb tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: setup
-	$(BIN)/ruff check simdb tests bench
+	$(BIN)/ruff check simdb tests bench scripts
 	$(BIN)/ruff format --check simdb
 	$(BIN)/mypy
 

@@ -15,6 +15,7 @@ from simdb.snapshot.load_sql import load_sql
 from simdb.snapshot.reader import iter_sql_rows, open_snapshot
 from simdb.snapshot.verify import verify_snapshot
 from simdb.snapshot.writer import SnapshotWriter
+from tests.fixtures.common import IN_CI
 
 pytestmark = pytest.mark.real
 
@@ -193,7 +194,8 @@ def test_unknown_table_named(mariadb_url: str, tmp_path: Path) -> None:
 
 
 # mysqlclient is the optional extra `fast-mysql`; compared when installed
-DRIVERS = ["pymysql"] + (["mysqldb"] if importlib.util.find_spec("MySQLdb") else [])
+# CI installs the optional C driver (make test), so there it is always covered.
+DRIVERS = ["pymysql"] + (["mysqldb"] if IN_CI or importlib.util.find_spec("MySQLdb") else [])
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
