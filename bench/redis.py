@@ -30,7 +30,7 @@ import redis  # noqa: E402
 from simdb.redis.fake import RedisConfig, RedisFake  # noqa: E402
 from simdb.redis.real import RealRedis  # noqa: E402
 from simdb.redis.records import RedisRecord  # noqa: E402
-from simdb.redis.seed import Spool  # noqa: E402
+from simdb.redis.seed_real import Spool  # noqa: E402
 from simdb.snapshot.writer import SnapshotWriter  # noqa: E402
 
 TESTS = ["set", "get", "incr", "lpush", "hset", "zadd"]

@@ -10,7 +10,8 @@ Modules, one job each:
 - :mod:`~simdb.redis.fastpath` direct paths for the hot commands on fakeredis's data structures
 - :mod:`~simdb.redis.server`   the asyncio RESP server (hiredis parses requests)
 - :mod:`~simdb.redis.real`     a real ``redis-server`` child process
-- :mod:`~simdb.redis.seed`     loading a snapshot part into the engine or a real server
+- :mod:`~simdb.redis.seed`     reading a snapshot part; loading it into the fake engine
+- :mod:`~simdb.redis.seed_real` loading a snapshot part into a real server
 - :mod:`~simdb.redis.fake`     :class:`RedisFake`, the :class:`simdb.fake.Fake` implementation
 """
 

@@ -16,7 +16,8 @@ from simdb.errors import ConfigError, SimdbError
 from simdb.fake import Endpoint, FakeKind, Health
 from simdb.redis.engine import RedisEngine
 from simdb.redis.real import RealRedis
-from simdb.redis.seed import Spool, Template, fill_engine, load_real, read_template
+from simdb.redis.seed import Template, fill_engine, read_template
+from simdb.redis.seed_real import Spool, load_real
 from simdb.redis.server import RespServer
 
 log = logging.getLogger("simdb.redis")

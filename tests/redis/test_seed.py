@@ -192,7 +192,7 @@ def test_record_round_trip() -> None:
 def test_reply_counter_counts_across_chunks_and_reports_errors(cut: int) -> None:
     import socket
 
-    from simdb.redis.seed import _ReplyCounter
+    from simdb.redis.seed_real import _ReplyCounter
 
     replies = b"+OK\r\n:1\r\n-ERR boom here\r\n+OK\r\n-ERR later\r\n"
     a, b = socket.socketpair()
