@@ -1,14 +1,66 @@
-"""The ``simdb`` command line. It only maps flags onto library calls."""
+"""The ``simdb`` command line. It only maps flags onto library calls.
+
+Sub-commands are imported when they are run (or listed by ``--help``), not up
+front: ``simdb thrift serve`` then never imports the Redis, MySQL, snapshot or
+demo code and their dependencies, which keeps a fake's start-up short.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
 
 from simdb import __version__
-from simdb.cli import demo_cmd, mysql_cmd, redis_cmd, snapshot_cmd, thrift_cmd
+
+#: name -> (module, attribute: a typer.Typer sub-app, or a function), in the order --help lists them.
+_SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("simdb.cli.demo_cmd", "demo"),
+    "thrift": ("simdb.cli.thrift_cmd", "app"),
+    "redis": ("simdb.cli.redis_cmd", "app"),
+    "mysql": ("simdb.cli.mysql_cmd", "app"),
+    "snapshot": ("simdb.cli.snapshot_cmd", "app"),
+}
+
+
+def _load_command(name: str) -> Any:
+    """The click command of sub-command ``name``, importing its module now.
+
+    Built inside a throw-away parent app exactly as ``add_typer``/``command`` would
+    build it up front, so help, options and nesting are unchanged.
+    """
+    module_name, attr = _SUBCOMMANDS[name]
+    target = getattr(importlib.import_module(module_name), attr)
+    parent = typer.Typer(rich_markup_mode="rich")
+    parent.callback()(_noop)
+    if isinstance(target, typer.Typer):
+        parent.add_typer(target, name=name)
+    else:
+        parent.command(name=name)(target)
+    return typer.main.get_command(parent).commands[name]  # type: ignore[attr-defined]
+
+
+def _noop() -> None:
+    """(callback of the throw-away parent app)"""
+
+
+class _LazyGroup(TyperGroup):
+    """A typer group whose sub-commands are imported on first use."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*_SUBCOMMANDS, *(n for n in super().list_commands(ctx) if n not in _SUBCOMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in _SUBCOMMANDS and cmd_name not in self.commands:
+            self.add_command(_load_command(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
 
 app = typer.Typer(
     name="simdb",
+    cls=_LazyGroup,
     help=(
         "Lightweight fakes of Thrift services, Redis and MySQL, seeded from snapshots.\n\n"
         "Examples:\n\n"
@@ -20,11 +72,6 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
-app.add_typer(thrift_cmd.app, name="thrift")
-app.add_typer(redis_cmd.app, name="redis")
-app.add_typer(mysql_cmd.app, name="mysql")
-app.add_typer(snapshot_cmd.app, name="snapshot")
-app.command(name="demo")(demo_cmd.demo)
 
 
 def _version(value: bool) -> None:

@@ -371,6 +371,14 @@ def struct_from_json(cls: type, data: Any, where: str, *, check_required: bool =
     Fields left out keep the IDL default (or ``None``); unknown fields and, when
     ``check_required``, unset ``required`` fields are errors naming ``where``.
     """
+    try:
+        return _fast_struct(cls, data, check_required)
+    except _Slow:
+        return _struct_from_json(cls, data, where, check_required=check_required)
+
+
+def _struct_from_json(cls: type, data: Any, where: str, *, check_required: bool = True) -> Any:
+    """:func:`struct_from_json` keeping track of where it is (for the error messages)."""
     if not isinstance(data, dict):
         raise _fail(where, f"an object (struct {cls.__name__})", data)
     fields, union, required = _struct_fields_dec(cls)
@@ -465,7 +473,7 @@ def _make_decoder(ttype: int, spec: Any) -> Decoder:
     if ttype == TType.BINARY:
         return _dec_binary
     if ttype == TType.STRUCT:
-        return lambda data, where: struct_from_json(spec, data, where)
+        return lambda data, where: _struct_from_json(spec, data, where)
     if ttype == TType.LIST:
         return _list_decoder(spec, as_set=False)
     if ttype == TType.SET:
@@ -495,7 +503,195 @@ def from_json(ttype: int, spec: Any, data: Any, where: str) -> Any:
     """The Thrift value of this type that ``data`` describes; :class:`ConfigError` naming ``where``."""
     if data is None:
         return None
-    return decoder(ttype, spec)(data, where)
+    try:
+        return fast_decoder(ttype, spec)(data)
+    except _Slow:
+        return decoder(ttype, spec)(data, where)
+
+
+# --- the fast path of decoding ---------------------------------------------------------------------------
+# Stub files hold thousands of values, nearly all well-formed. The fast decoders below take the common
+# shapes only and build no "where" strings; on anything else they raise _Slow and the caller decodes
+# again with the decoders above, which accept every form and name the place of an error. So a value
+# decodes to the same result either way, and errors read the same.
+
+
+class _Slow(Exception):
+    """The fast path does not handle this value: decode it again on the full path."""
+
+
+_SLOW = _Slow()
+FastDecoder = Callable[[Any], Any]
+_FAST: dict[tuple[int, Any], FastDecoder] = {}
+_STRUCT_FAST: dict[type, tuple[dict[str, FastDecoder], bool, tuple[str, ...]]] = {}
+
+
+def _fast_struct_fields(cls: type) -> tuple[dict[str, FastDecoder], bool, tuple[str, ...]]:
+    info = _STRUCT_FAST.get(cls)
+    if info is None:
+        models = field_models(cls)
+        info = ({f.name: fast_decoder(f.ttype, f.spec) for f in models}, is_union(cls),
+                tuple(f.name for f in models if f.required))
+        _bounded(_STRUCT_FAST)[cls] = info
+    return info
+
+
+def _fast_struct(cls: type, data: Any, check_required: bool = True) -> Any:
+    if type(data) is not dict:
+        raise _SLOW
+    fields, union, required = _fast_struct_fields(cls)
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        dec = fields.get(name)
+        if dec is None:
+            raise _SLOW
+        kwargs[name] = None if value is None else dec(value)
+    obj = cls(**kwargs)
+    if union:
+        given = sum(1 for n in fields if getattr(obj, n, None) is not None)
+        if given > 1 or (check_required and not given):
+            raise _SLOW
+    elif check_required and required:
+        for name in required:
+            if getattr(obj, name, None) is None:
+                raise _SLOW
+    return obj
+
+
+def _fast_bool(data: Any) -> Any:
+    if type(data) is bool:
+        return data
+    raise _SLOW
+
+
+def _fast_double(data: Any) -> Any:
+    kind = type(data)
+    if kind is float:
+        return data
+    if kind is int:
+        return float(data)
+    raise _SLOW
+
+
+def _fast_string(data: Any) -> Any:
+    if type(data) is str:
+        return data
+    raise _SLOW
+
+
+def _fast_binary(data: Any) -> Any:
+    if type(data) is str:
+        try:
+            return base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            pass
+    raise _SLOW
+
+
+def _fast_int(ttype: int) -> FastDecoder:
+    low, high, _ = _INT_RANGES[ttype]
+
+    def dec(data: Any) -> Any:
+        if type(data) is int and low <= data <= high:
+            return data
+        raise _SLOW
+
+    return dec
+
+
+def _fast_enum(cls: type) -> FastDecoder:
+    names: dict[str, int] = getattr(cls, "_NAMES_TO_VALUES", {})
+    values: dict[int, str] = getattr(cls, "_VALUES_TO_NAMES", {})
+
+    def dec(data: Any) -> Any:
+        kind = type(data)
+        if kind is str and data in names:
+            return names[data]
+        if kind is int and data in values:
+            return data
+        raise _SLOW
+
+    return dec
+
+
+def _fast_list(spec: Any, as_set: bool) -> FastDecoder:
+    item = fast_decoder(*norm_desc(spec))
+
+    def dec(data: Any) -> Any:
+        if type(data) is not list:
+            raise _SLOW
+        items = [item(x) for x in data]
+        if as_set:
+            try:
+                return set(items)
+            except TypeError:
+                raise _SLOW from None
+        return items
+
+    return dec
+
+
+def _fast_map(spec: Any) -> FastDecoder:
+    kt, ks = norm_desc(spec[0])
+    kdec = fast_decoder(kt, ks)
+    vdec = fast_decoder(*norm_desc(spec[1]))
+    string_keys = kt == TType.STRING
+
+    def dec(data: Any) -> Any:
+        kind = type(data)
+        try:
+            if kind is dict and string_keys:
+                return {kdec(k): vdec(v) for k, v in data.items()}
+            if kind is list:
+                out: dict[Any, Any] = {}
+                for pair in data:
+                    if type(pair) is not list or len(pair) != 2:
+                        raise _SLOW
+                    out[kdec(pair[0])] = vdec(pair[1])
+                return out
+        except TypeError:
+            raise _SLOW from None
+        raise _SLOW
+
+    return dec
+
+
+def _fast_never(data: Any) -> Any:
+    raise _SLOW
+
+
+def _make_fast_decoder(ttype: int, spec: Any) -> FastDecoder:
+    if ttype == TType.BOOL:
+        return _fast_bool
+    if ttype in _INT_RANGES:
+        if ttype == TType.I32 and isinstance(spec, type):
+            return _fast_enum(spec)
+        return _fast_int(ttype)
+    if ttype == TType.DOUBLE:
+        return _fast_double
+    if ttype == TType.STRING:
+        return _fast_string
+    if ttype == TType.BINARY:
+        return _fast_binary
+    if ttype == TType.STRUCT:
+        return lambda data: _fast_struct(spec, data)
+    if ttype == TType.LIST:
+        return _fast_list(spec, as_set=False)
+    if ttype == TType.SET:
+        return _fast_list(spec, as_set=True)
+    if ttype == TType.MAP:
+        return _fast_map(spec)
+    return _fast_never
+
+
+def fast_decoder(ttype: int, spec: Any) -> FastDecoder:
+    """The (cached) fast-path decoder of this type: common JSON shapes only, else it raises ``_Slow``."""
+    key = (ttype, spec)
+    dec = _FAST.get(key)
+    if dec is None:
+        dec = _make_fast_decoder(ttype, spec)
+        _bounded(_FAST)[key] = dec
+    return dec
 
 
 # --- freezers (Thrift value -> hashable, order-free stand-in, for matching) ------------------------------

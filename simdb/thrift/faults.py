@@ -16,18 +16,18 @@ per call picks at most one of reset, exception and application error.
 from __future__ import annotations
 
 import hashlib
-import math
 import random
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from typing import TYPE_CHECKING, Any, Literal
 
 from simdb.errors import ConfigError
 from simdb.thrift.model import MethodModel, ServiceModel
 from simdb.thrift.reply import Reply, app_error_reply, app_error_type
+
+if TYPE_CHECKING:
+    from simdb.thrift.fault_rules import FaultRule, Latency
 
 __all__ = ["MAX_LATENCY_MS", "NO_FAULT", "FaultDecision", "FaultPlan", "FaultRule", "Latency", "parse_rules"]
 
@@ -40,95 +40,13 @@ _Z99 = 2.3263478740408408
 FaultAction = Literal["exception", "app_error", "reset"]
 
 
-class Latency(BaseModel):
-    """Added latency: ``fixed_ms``, or a distribution given by ``p50_ms`` and ``p99_ms``."""
+def __getattr__(name: str) -> Any:
+    """``FaultRule`` and ``Latency`` (pydantic models) are imported on first use: start-up stays light."""
+    if name in ("FaultRule", "Latency"):
+        from simdb.thrift import fault_rules
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-
-    fixed_ms: float | None = Field(default=None, ge=0, le=MAX_LATENCY_MS)
-    p50_ms: float | None = Field(default=None, gt=0, le=MAX_LATENCY_MS)
-    p99_ms: float | None = Field(default=None, gt=0, le=MAX_LATENCY_MS)
-
-    @model_validator(mode="after")
-    def _one_shape(self) -> Latency:
-        dist = self.p50_ms is not None or self.p99_ms is not None
-        if self.fixed_ms is not None and dist:
-            raise ValueError("give either fixed_ms or p50_ms/p99_ms, not both")
-        if dist and (self.p50_ms is None or self.p99_ms is None):
-            raise ValueError("a latency distribution needs both p50_ms and p99_ms")
-        if self.fixed_ms is None and not dist:
-            raise ValueError("give fixed_ms or p50_ms and p99_ms")
-        if self.p50_ms is not None and self.p99_ms is not None and self.p99_ms < self.p50_ms:
-            raise ValueError(f"p99_ms ({self.p99_ms}) is below p50_ms ({self.p50_ms})")
-        return self
-
-    def sample_s(self, rng: random.Random) -> float:
-        """One delay in seconds."""
-        if self.fixed_ms is not None:
-            return self.fixed_ms / 1000.0
-        assert self.p50_ms is not None and self.p99_ms is not None
-        sigma = math.log(self.p99_ms / self.p50_ms) / _Z99
-        return min(rng.lognormvariate(math.log(self.p50_ms), sigma), MAX_LATENCY_MS) / 1000.0
-
-
-class FaultRule(BaseModel):
-    """What may go wrong with one method (numbers must be finite).
-
-    ``exception`` names a declared exception and its fields, ``{"PinNotFound":
-    {"id": 0}}`` (or just ``"PinNotFound"``); without it, ``exception_rate``
-    raises the method's first declared exception. ``fixed_ms``, ``p50_ms`` and
-    ``p99_ms`` may also be given at the top level as shorthands for ``latency``.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-
-    latency: Latency | None = None
-    exception_rate: float = Field(default=0.0, ge=0, le=1)
-    exception: dict[str, dict[str, Any]] | None = None
-    app_error_rate: float = Field(default=0.0, ge=0, le=1)
-    app_error_type: str | int = "INTERNAL_ERROR"
-    app_error_message: str | None = None
-    reset_rate: float = Field(default=0.0, ge=0, le=1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthands(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            flat = {k: data[k] for k in ("fixed_ms", "p50_ms", "p99_ms") if k in data}
-            if flat:
-                if data.get("latency") is not None:
-                    raise ValueError(
-                        "give latency either as 'latency: {...}' or as top-level fixed_ms/p50_ms/p99_ms"
-                    )
-                data = {k: v for k, v in data.items() if k not in flat}
-                data["latency"] = flat
-            if isinstance(data.get("exception"), str):
-                data = {**data, "exception": {data["exception"]: {}}}
-        return data
-
-    @field_validator("exception")
-    @classmethod
-    def _one_exception(cls, value: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]] | None:
-        if value is not None and len(value) != 1:
-            raise ValueError("name exactly one exception: {ExceptionName: {field: value}}")
-        return value
-
-    @field_validator("app_error_type")
-    @classmethod
-    def _app_error_type(cls, value: str | int) -> str | int:
-        app_error_type(value, "app_error_type")
-        return value
-
-    @model_validator(mode="after")
-    def _rates(self) -> FaultRule:
-        total = self.exception_rate + self.app_error_rate + self.reset_rate
-        if total > 1.0 + 1e-9:
-            raise ValueError(f"exception_rate + app_error_rate + reset_rate is {total:g}, more than 1")
-        return self
-
-    def to_json(self) -> dict[str, Any]:
-        """The rule as given (defaults left out)."""
-        return self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        return getattr(fault_rules, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -144,21 +62,16 @@ class FaultDecision:
 NO_FAULT = FaultDecision()
 
 
-def _format_validation(exc: ValidationError, where: str) -> ConfigError:
-    problems = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        problems.append(f"{where}.{loc}: {msg}" if loc else f"{where}: {msg}")
-    return ConfigError("; ".join(problems))
-
-
 def parse_rules(data: Any, where: str, service: ServiceModel | None = None) -> dict[str, FaultRule]:
     """``{method: FaultRule}`` from a JSON/YAML mapping; :class:`ConfigError` naming ``where`` and the key."""
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping of method name to fault rule")
+    if not data:
+        return {}
+    from simdb.thrift.fault_rules import FaultRule, ValidationError, format_validation
+
     rules: dict[str, FaultRule] = {}
     for name, raw in data.items():
         if not isinstance(name, str):
@@ -171,7 +84,7 @@ def parse_rules(data: Any, where: str, service: ServiceModel | None = None) -> d
         try:
             rule = FaultRule.model_validate(raw if raw is not None else {})
         except ValidationError as exc:
-            raise _format_validation(exc, f"{where}.{name}") from None
+            raise format_validation(exc, f"{where}.{name}") from None
         if service is not None and name != "*" and (rule.exception is not None or rule.exception_rate > 0):
             _exception_reply(service.methods[name], rule, f"{where}.{name}.exception")
         rules[name] = rule

@@ -130,6 +130,9 @@ class Router:
             return routes
         pending: list[tuple[int, Any]] = []
         used: set[str] = set()
+        if self.single is not None:  # one service: the stub parser checks any service it names
+            routes.stubs[self.single] = list(enumerate(items))
+            items = []
         for i, raw in enumerate(items):
             service = self.route_stub(raw, f"{where}: stubs[{i}]", default)
             if service is None:

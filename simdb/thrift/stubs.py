@@ -40,7 +40,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from thriftpy2.thrift import TApplicationException, TType
 
@@ -56,10 +56,13 @@ from simdb.thrift.codec import (
     struct_from_json,
     type_name,
 )
-from simdb.thrift.faults import MAX_LATENCY_MS, FaultRule, parse_rules
+from simdb.thrift.faults import MAX_LATENCY_MS, parse_rules
 from simdb.thrift.model import FieldModel, MethodModel, ServiceModel, field_models
 from simdb.thrift.reply import APP_ERROR_TYPES, Reply, app_error_reply, app_error_type
 from simdb.thrift.routing import Router
+
+if TYPE_CHECKING:
+    from simdb.thrift.fault_rules import FaultRule
 
 __all__ = ["Reply", "StubSet", "expand_stub_paths"]
 
@@ -324,6 +327,9 @@ def _parse_answer(method: MethodModel, raw: Any, source: str, where: str,
     """One entry of ``reply``/``replies`` -> (answer, how many times it repeats)."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected an object with one of return, raise, app_error")
+    if len(raw) == 1 and "return" in raw and not (templates and _has_template(raw["return"])):
+        # the common case (one value to return, no times/delay_ms, no template): skip the checks below
+        return _build_reply(method, "return", raw["return"], None, source, 0.0, where), 1
     kinds = [k for k in raw if k in _REPLY_KEYS]
     unknown = set(raw) - _REPLY_KEYS - _REPLY_EXTRA
     if unknown:
@@ -404,6 +410,20 @@ class _Stub:
         return chosen.render(args_obj)
 
 
+_ARG_INFO: dict[MethodModel, tuple[frozenset[str], tuple[str, ...]]] = {}
+
+
+def _arg_info(method: MethodModel) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(names of the arguments, names of the struct arguments) of ``method``, cached."""
+    info = _ARG_INFO.get(method)
+    if info is None:
+        if len(_ARG_INFO) > 10_000:
+            _ARG_INFO.clear()
+        info = _ARG_INFO[method] = (frozenset(f.name for f in method.args),
+                                    tuple(f.name for f in method.args if f.ttype == TType.STRUCT))
+    return info
+
+
 def _check_service(service: ServiceModel, named: Any, where: str) -> None:
     """ConfigError unless ``named`` (``PinStore`` or ``pinstore.PinStore``) is ``service``."""
     if not isinstance(named, str) or named.rpartition(".")[2] != service.name:
@@ -415,8 +435,8 @@ def _parse_stub(service: ServiceModel, raw: Any, where: str, default_id: str, or
     """One stub from its JSON form; ``templates=False`` when its source text holds no ``{{``."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected an object (a stub)")
-    unknown = set(raw) - _STUB_KEYS
-    if unknown:
+    if not _STUB_KEYS.issuperset(raw):
+        unknown = set(raw) - _STUB_KEYS
         raise ConfigError(
             f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))} "
             f"(stub keys: {', '.join(sorted(_STUB_KEYS))})"
@@ -473,9 +493,10 @@ def _parse_stub(service: ServiceModel, raw: Any, where: str, default_id: str, or
             if isinstance(a, _Template):
                 a.deterministic = False
     # Exact when asked, or when a partial stub pins every argument by plain equality.
-    all_given = {f.name for f in method.args} <= set(args)
-    plain = all(not (f.ttype == TType.STRUCT and isinstance(args.get(f.name), dict)) for f in method.args)
-    exact = match == "exact" or (all_given and plain)
+    arg_names, struct_args = _arg_info(method)
+    exact = match == "exact" or (
+        arg_names.issubset(args) and not any(isinstance(args.get(n), dict) for n in struct_args)
+    )
     key = None
     matcher = None
     if exact:
@@ -786,16 +807,21 @@ class StubSet:
         """
         router = Router(services, aliases)
         sets = {name: cls(model) for name, model in services.items()}
-        for path in expand_stub_paths(paths):
-            data, text = _read_stub_file(path)
-            where = str(path)
-            _check_file_shape(data, where)
-            routes = router.route_file(data, where)
-            templates = "{{" in text
-            for name, stubs in sets.items():
-                stubs._load_routed(routes.stubs.get(name, ()), routes.faults.get(name), where, path.name,
-                                   templates)
+        with _gc_paused():  # parsing the files allocates as much as loading their stubs
+            for path in expand_stub_paths(paths):
+                cls._load_routed_file(router, sets, path)
         return sets
+
+    @staticmethod
+    def _load_routed_file(router: Router, sets: Mapping[str, StubSet], path: Path) -> None:
+        data, text = _read_stub_file(path)
+        where = str(path)
+        _check_file_shape(data, where)
+        routes = router.route_file(data, where)
+        templates = "{{" in text
+        for name, stubs in sets.items():
+            stubs._load_routed(routes.stubs.get(name, ()), routes.faults.get(name), where, path.name,
+                               templates)
 
     def load_file(self, path: Path) -> None:
         """Add one stub file to the loaded state (all of it, or nothing on error)."""
