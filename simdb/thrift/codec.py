@@ -540,12 +540,10 @@ def _fast_struct(cls: type, data: Any, check_required: bool = True) -> Any:
     if type(data) is not dict:
         raise _SLOW
     fields, union, required = _fast_struct_fields(cls)
-    kwargs: dict[str, Any] = {}
-    for name, value in data.items():
-        dec = fields.get(name)
-        if dec is None:
-            raise _SLOW
-        kwargs[name] = None if value is None else dec(value)
+    try:
+        kwargs = {name: None if value is None else fields[name](value) for name, value in data.items()}
+    except KeyError:  # an unknown field (or anything else unusual): the full path names it
+        raise _SLOW from None
     obj = cls(**kwargs)
     if union:
         given = sum(1 for n in fields if getattr(obj, n, None) is not None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -248,3 +249,20 @@ def test_equal_values_have_equal_canonical_text() -> None:
     )  # a set as thriftpy2 reads it
     assert args_key(method, a) == args_key(method, b)
     assert args_key(method, b) == canonical_dumps(args_to_json(method, b))  # memoised text is the real one
+
+
+@given(structs(MODULE.Everything, nan=False), st.booleans())
+def test_fast_decoding_path_agrees_with_the_full_path(value: Any, perturb: bool) -> None:
+    """Decoding takes a fast path for common JSON shapes; it must give what the full path gives."""
+    from simdb.thrift import codec
+
+    data = to_json(*EVERYTHING, value)
+    if perturb:  # the same JSON with an unusual shape somewhere forces the full path
+        data = json.loads(re.sub(r'": 0([,}\]])', r'": 0.0\1', json.dumps(data)))
+    full = codec._struct_from_json(MODULE.Everything, data, "v")
+    try:
+        fast = codec._fast_struct(MODULE.Everything, data)
+    except codec._Slow:
+        fast = full
+    assert fast == full
+    assert codec.struct_from_json(MODULE.Everything, data, "v") == full
