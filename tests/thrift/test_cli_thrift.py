@@ -88,3 +88,32 @@ def test_help_has_examples() -> None:
     assert result.exit_code == 0
     for word in ("Examples", "--multiplexed", "--watch", "--max-frame-size", "--strict", "--admin-port"):
         assert word in result.output
+
+
+def test_thrift_serve_imports_no_other_sub_command() -> None:
+    """`simdb thrift serve` imports the Thrift fake only: no Redis, MySQL, snapshot or demo code, and no
+    pydantic fault models when no fault rule is given (start-up time)."""
+    probe = (
+        "import sys\n"
+        "from simdb.cli import main\n"
+        "sys.argv = ['simdb', 'thrift', 'serve', 'no-such.thrift', '--service', 'PinStore']\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "assert 'simdb.thrift.fake' in sys.modules, 'the serve command did not run'\n"
+        "heavy = ('simdb.redis', 'simdb.mysql', 'simdb.snapshot', 'simdb.demo', 'simdb.cli.demo_cmd',\n"
+        "         'simdb.cli.redis_cmd', 'simdb.cli.mysql_cmd', 'simdb.cli.snapshot_cmd', 'sqlglot',\n"
+        "         'fakeredis', 'hypothesis', 'faker', 'simdb.thrift.fault_rules')\n"
+        "print(code, sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "2 []", out.stdout + out.stderr
+
+
+def test_every_sub_command_still_has_help() -> None:
+    """Sub-commands are imported on use; --help lists them all and each answers --help."""
+    runner = CliRunner()
+    listing = runner.invoke(app, ["--help"])
+    assert listing.exit_code == 0
+    for name in ("demo", "thrift", "redis", "mysql", "snapshot"):
+        assert name in listing.output
+        assert runner.invoke(app, [name, "--help"]).exit_code == 0
