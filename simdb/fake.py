@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
+from urllib.parse import quote
 
 FakeKind = Literal["thrift", "redis", "mysql"]
 
@@ -33,12 +34,13 @@ class Endpoint:
         """A URL a client library understands (``redis://``, ``mysql://``, ``thrift://``)."""
         extras = dict(self.extra)
         if self.kind == "redis":
-            return f"redis://{self.host}:{self.port}/0"
+            secret = quote(extras["password"], safe="") if extras.get("password") else ""
+            return f"redis://:{secret}@{self.host}:{self.port}/0" if secret else f"redis://{self.host}:{self.port}/0"
         if self.kind == "mysql":
             user = extras.get("user", "root")
             password = extras.get("password", "")
             database = extras.get("database", "")
-            auth = f"{user}:{password}@" if password else f"{user}@"
+            auth = quote(user, safe="") + (":" + quote(password, safe="") if password else "") + "@"
             return f"mysql+pymysql://{auth}{self.host}:{self.port}/{database}"
         return f"thrift://{self.host}:{self.port}"
 

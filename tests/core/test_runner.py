@@ -86,3 +86,10 @@ def test_endpoint_files(tmp_path: Path) -> None:
     assert data["feature-cache"]["admin"] == "http://127.0.0.1:7000/_simdb/"
     assert "SIMDB_FEATURE_CACHE_PORT=6390" in env.read_text()
     assert endpoints_env(eps) == env.read_text()
+
+
+def test_urls_carry_credentials_when_there_are_any() -> None:
+    assert Endpoint("redis", "h", 1, extra=(("password", "p@ss"),)).url() == "redis://:p%40ss@h:1/0"
+    assert Endpoint("redis", "h", 1).url() == "redis://h:1/0"
+    mysql = Endpoint("mysql", "h", 2, extra=(("user", "app"), ("password", "s/cret"), ("database", "feed")))
+    assert mysql.url() == "mysql+pymysql://app:s%2Fcret@h:2/feed"
