@@ -11,8 +11,6 @@ time, so seeded keys are never already expired.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import gzip
 import io
 import itertools
@@ -29,6 +27,7 @@ import sortedcontainers  # type: ignore[import-untyped]
 from fakeredis._core._database import Item
 from fakeredis.model import ExpiringMembersSet, Hash, ZSet
 
+from simdb.bulk import gc_paused
 from simdb.errors import SnapshotError
 from simdb.redis.records import RedisRecord
 from simdb.snapshot.format import MANIFEST_NAME, read_manifest, verify_file
@@ -207,26 +206,10 @@ def _entry(rec: RedisRecord) -> Entry:
     return rec.type, dict(rec.value), rec.ttl_ms  # type: ignore[arg-type]
 
 
-@contextlib.contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building millions of objects that hold no cycles.
-
-    Without this, allocation-triggered collections rescan the growing template again and again and
-    loading becomes several times slower.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def read_template(snapshot_dir: Path, part: str) -> Template:
     """Read and check a whole Redis part into memory (for the fake engine)."""
     template: Template = {}
-    with no_gc():
+    with gc_paused():
         for db, path in part_files(snapshot_dir, part):
             plain, rich = template.setdefault(db, ([], {}))
             for keys, entries, all_plain in iter_batches(path):
@@ -270,7 +253,7 @@ def fill_engine(dbs: Any, template: Template, now: float | None = None) -> int:
     now = time.time() if now is None else now
     for index in list(dbs):
         _clear(dbs[index])
-    with no_gc():
+    with gc_paused():
         count = _fill(dbs, template, now)
     return count
 

@@ -295,45 +295,10 @@ def iter_sql_rows(snapshot: Snapshot, part: str, table: str) -> Iterator[tuple[i
 
 
 def split_sql(text: str) -> list[str]:
-    """Split a DDL script into statements on ``;`` outside quotes and comments."""
-    statements: list[str] = []
-    buf: list[str] = []
-    quote: str | None = None
-    i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if quote is not None:
-            buf.append(ch)
-            if ch == "\\" and quote != "`" and i + 1 < n:
-                buf.append(text[i + 1])
-                i += 2
-                continue
-            if ch == quote:
-                quote = None
-        elif ch in ("'", '"', "`"):
-            quote = ch
-            buf.append(ch)
-        elif text.startswith("--", i) or ch == "#":
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-            continue
-        elif ch == ";":
-            stmt = "".join(buf).strip()
-            if stmt:
-                statements.append(stmt)
-            buf = []
-        else:
-            buf.append(ch)
-        i += 1
-    stmt = "".join(buf).strip()
-    if stmt:
-        statements.append(stmt)
-    return statements
+    """Split a DDL script into statements on ``;`` outside quotes and comments (MySQL's rules)."""
+    from simdb.mysql.catalog import split_statements
+
+    return split_statements(text)
 
 
 # --------------------------------------------------------------------------- Thrift

@@ -27,23 +27,22 @@ stubs, by exact arguments, in the order recorded (the last one repeats).
 from __future__ import annotations
 
 import bisect
-import contextlib
 import copy
 import dataclasses
 import functools
-import gc
 import itertools
 import json
 import math
 import operator
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from thriftpy2.thrift import TApplicationException, TType
 
+from simdb.bulk import gc_paused
 from simdb.errors import ConfigError, SnapshotError
 from simdb.thrift.codec import (
     Freezer,
@@ -735,18 +734,6 @@ def expand_stub_paths(paths: Iterable[Path | str]) -> list[Path]:
     return out
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a bulk load allocates many long-lived objects."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _check_file_shape(data: Any, where: str) -> None:
     """ConfigError unless ``data`` is a list of stubs or a mapping of service/stubs/faults."""
     if isinstance(data, dict):
@@ -807,7 +794,7 @@ class StubSet:
         """
         router = Router(services, aliases)
         sets = {name: cls(model) for name, model in services.items()}
-        with _gc_paused():  # parsing the files allocates as much as loading their stubs
+        with gc_paused():  # parsing the files allocates as much as loading their stubs
             for path in expand_stub_paths(paths):
                 cls._load_routed_file(router, sets, path)
         return sets
@@ -848,7 +835,7 @@ class StubSet:
         ``numbers`` are the stubs' positions in their file (default 0, 1, ...), used in
         default ids and errors.
         """
-        with self._lock, _gc_paused():
+        with self._lock, gc_paused():
             parsed: list[_Stub] = []
             seen: set[str] = set()
             for j, raw in enumerate(items):
@@ -887,7 +874,7 @@ class StubSet:
         if not stubs_path.exists() and not rec_path.exists():
             raise SnapshotError(f"thrift part {part_name!r} has neither stubs.jsonl nor recordings.jsonl",
                                 str(part_dir))
-        with self._lock, _gc_paused():
+        with self._lock, gc_paused():
             parsed: list[_Stub] = []
             seen: set[str] = set()
             if stubs_path.exists():
