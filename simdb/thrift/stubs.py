@@ -712,7 +712,9 @@ def _read_stub_file(path: Path) -> tuple[Any, str]:
         import yaml  # only when a YAML file is read: keeps start-up light
 
         try:
-            return yaml.safe_load(text), text
+            # libyaml's loader when PyYAML has it: the same documents, about ten times faster
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            return yaml.load(text, Loader=loader), text
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f":{mark.line + 1}" if mark is not None else ""
