@@ -14,6 +14,7 @@ Lines are sorted by key bytes; the database number comes from the file name.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +117,23 @@ class RedisRecord:
             value = _decode_value(type_, raw)
         except (ValueError, TypeError) as exc:
             raise _fail(f"key {key!r} ({type_}): bad 'value': {exc}", where) from exc
+        problem = _order_problem(type_, value)
+        if problem:
+            raise _fail(f"{problem} (key {key!r})", where)
         return cls(key, type_, value, ttl)
+
+
+def _order_problem(type_: str, value: Any) -> str | None:
+    """What breaks the canonical order of a collection value (format v1), or ``None``."""
+    if type_ == "set":
+        if any(a >= b for a, b in itertools.pairwise(value)):
+            return "set members must be sorted by bytes and unique"
+    elif type_ == "hash":
+        if any(a[0] >= b[0] for a, b in itertools.pairwise(value)):
+            return "hash fields must be sorted by bytes and unique"
+    elif type_ == "zset" and any((a[1], a[0]) >= (b[1], b[0]) for a, b in itertools.pairwise(value)):
+        return "zset members must be sorted by (score, member) and unique"
+    return None
 
 
 def _decode_value(type_: str, raw: Any) -> RecordValue:

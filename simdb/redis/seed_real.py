@@ -2,7 +2,8 @@
 
 :func:`load_real` streams the records into empty scratch databases while the part is being read and
 swaps them in atomically once it is accepted; :class:`Spool` keeps the commands (pipelined RESP, what
-``redis-cli --pipe`` reads) so that a reset replays them after ``FLUSHALL``.
+``redis-cli --pipe`` reads) so that a reset replays them after ``FLUSHALL``. Both the Redis fake with
+``engine=real`` and ``simdb snapshot load`` (:func:`simdb.snapshot.load_redis.load_redis`) use it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import select
 import socket
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import IO
 
@@ -22,8 +23,12 @@ from simdb.errors import SimdbError
 from simdb.redis.seed import MAX_DB, Entry, iter_batches, part_files
 
 
+class RedisLoadError(SimdbError):
+    """The server refused a command while loading."""
+
+
 def _cmd(*args: bytes) -> bytes:
-    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+    return b"*%d\r\n" % len(args) + b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in args])
 
 
 def _score(score: float) -> bytes:
@@ -106,6 +111,10 @@ class Spool:
                         spool.commands += len(keys)
                     else:
                         for key, entry in zip(keys, entries, strict=True):
+                            if type(entry) is bytes:  # plain strings among the others: no call
+                                buf.append(_SET % (len(key), key, len(entry), entry))
+                                spool.commands += 1
+                                continue
                             cmds = entry_commands(key, entry)
                             buf.extend(cmds)
                             spool.commands += len(cmds)
@@ -124,14 +133,22 @@ class Spool:
             raise
         return spool
 
-    def send(self, host: str, port: int, password: str | None = None, flush: bool = True) -> int:
-        """``FLUSHALL`` (if ``flush``), stream every command; return keys loaded. Raises on error replies."""
+    def send(self, host: str, port: int, password: str | None = None, flush: bool = True,
+             only: Collection[int] | None = None, username: str | None = None) -> int:
+        """``FLUSHALL`` (if ``flush``), stream every command; return keys loaded. Raises on error replies.
+
+        With ``only``, ``flush`` empties just those databases (``FLUSHDB`` each) instead of all.
+        """
         preamble = b""
         expected = self.commands
         if password:
-            preamble += _cmd(b"AUTH", password.encode())
+            preamble += _auth(username, password)
             expected += 1
-        if flush:
+        if flush and only is not None:
+            for db in sorted(only):
+                preamble += _cmd(b"SELECT", b"%d" % db) + _cmd(b"FLUSHDB")
+                expected += 2
+        elif flush:
             preamble += _cmd(b"FLUSHALL")
             expected += 1
         with socket.create_connection((host, port), timeout=60) as sock:
@@ -143,7 +160,7 @@ class Spool:
                 sock.sendall(chunk)
             counter.join()
         if counter.failure:
-            raise SimdbError(f"redis-server refused the seed data: {counter.failure}")
+            raise RedisLoadError(f"redis-server refused the seed data: {counter.failure}")
         return self.keys
 
     def close(self) -> None:
@@ -239,25 +256,47 @@ class _Sender(threading.Thread):
                 self.failure = f"{type(exc).__name__}: {exc}"
 
 
-def load_real(snapshot_dir: Path, part: str, host: str, port: int, password: str | None = None) -> Spool:
+def _auth(username: str | None, password: str) -> bytes:
+    if username:
+        return _cmd(b"AUTH", username.encode(), password.encode())
+    return _cmd(b"AUTH", password.encode())
+
+
+def load_real(
+    snapshot_dir: Path,
+    part: str,
+    host: str,
+    port: int,
+    password: str | None = None,
+    *,
+    flush_others: bool = True,
+    username: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Spool:
     """Load a part into a real server while it is being read, atomically for the server's clients.
 
     The records stream into empty scratch databases as they are parsed (so reading here and loading
     in redis-server overlap); only when the whole part has been read, checked and accepted does one
-    ``MULTI``/``SWAPDB``/``FLUSHDB``/``EXEC`` make it visible and drop everything else. A bad part or a
-    refused command empties the scratch databases and leaves the visible ones as they were. Without
-    enough empty databases it falls back to a full read first (:meth:`Spool.from_snapshot`), then
-    ``FLUSHALL`` and :meth:`Spool.send`. Returns the spool, which :meth:`Spool.send` replays on reset.
+    ``MULTI``/``SWAPDB``/``FLUSHDB``/``EXEC`` make it visible and drop everything else (with
+    ``flush_others=False``: replace only the databases the part holds, leave the others alone). A bad
+    part or a refused command (:class:`RedisLoadError`) empties the scratch databases and leaves the
+    visible ones as they were. Without enough empty databases it falls back to a full read first
+    (:meth:`Spool.from_snapshot`), then flushing and :meth:`Spool.send`. ``progress`` is called with
+    the number of commands in each chunk as it is queued. Returns the spool, which :meth:`Spool.send`
+    replays on reset.
     """
     files = part_files(snapshot_dir, part)
     dbs = sorted({db for db, _ in files})
-    with redis.Redis(host=host, port=port, password=password, single_connection_client=True) as control:
+    with redis.Redis(host=host, port=port, username=username, password=password,
+                     single_connection_client=True) as control:
         used = {int(str(name)[2:]) for name in control.info("keyspace")}
         free = [i for i in range(MAX_DB + 1) if i not in used and i not in dbs]
         if len(free) < len(dbs):
             spool = Spool.from_snapshot(snapshot_dir, part)
             try:
-                spool.send(host, port, password)
+                spool.send(host, port, password, only=None if flush_others else dbs, username=username)
+                if progress is not None:
+                    progress(spool.commands)
             except BaseException:
                 spool.close()
                 raise
@@ -281,9 +320,12 @@ def load_real(snapshot_dir: Path, part: str, host: str, port: int, password: str
                 nonlocal sent
                 sent += commands
                 sender.put(chunk)
+                if progress is not None:
+                    progress(commands)
 
             if password:
-                sink(_cmd(b"AUTH", password.encode()), 1)
+                sent += 1
+                sender.put(_auth(username, password))
             try:
                 spool = Spool.from_snapshot(snapshot_dir, part, sink=sink, scratch=scratch)
             except BaseException:
@@ -300,11 +342,12 @@ def load_real(snapshot_dir: Path, part: str, host: str, port: int, password: str
         if failure:
             spool.close()
             drop_scratch()
-            raise SimdbError(f"redis-server refused the seed data: {failure}")
+            raise RedisLoadError(f"redis-server refused the seed data: {failure}")
         swap = control.pipeline(transaction=True)
         for db in dbs:
             swap.execute_command("SWAPDB", db, scratch[db])
-        for db in range(MAX_DB + 1):
+        # After the swaps the scratch databases hold what was visible before: drop them too.
+        for db in range(MAX_DB + 1) if flush_others else sorted(scratch.values()):
             if db not in dbs:
                 swap.execute_command("SELECT", db)
                 swap.execute_command("FLUSHDB")
