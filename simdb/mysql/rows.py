@@ -148,10 +148,12 @@ class BatchDecoder:
         """Decoded rows, or None if some row is not valid (then use :attr:`row` per row)."""
         n = self.n
         try:
-            if set(map(type, objs)) != {dict} or set(map(len, objs)) != {n}:
+            # a non-object row fails len() or the key lookup with TypeError; equal sizes and
+            # every name present means exactly the table's columns
+            if set(map(len, objs)) != {n}:
                 return None
             rows: list[tuple[Any, ...]] = list(map(self._get, objs))
-        except KeyError:
+        except (KeyError, TypeError):
             return None
         converted: dict[int, list[Any]] = {}
         for i, category, nullable in self._cols:
