@@ -144,19 +144,23 @@ def iter_batches(path: Path) -> Iterator[tuple[list[bytes], list[Entry], bool]]:
         for line, obj in zip(numbers, objs, strict=True):
             # The common case (text key, text string value, no TTL) as bare bytes, no record built.
             entry: Entry
+            # A text hash is built here too; anything unusual goes through the full record check.
             try:
-                if obj["type"] != "string" or len(obj) != 4:
+                type_ = obj["type"]
+                if len(obj) != 4:
                     raise TypeError
                 key = obj["key"].encode()
-                value = obj["value"].encode()
                 ttl = obj["ttl_ms"]
-                if ttl is None:
-                    entry = value
-                elif type(ttl) is int and ttl > 0:
-                    entry = ("string", value, ttl)
+                if ttl is not None and not (type(ttl) is int and ttl > 0):
+                    raise TypeError
+                if type_ == "string":
+                    value = obj["value"].encode()
+                    entry = value if ttl is None else ("string", value, ttl)
+                elif type_ == "hash":
+                    entry = ("hash", _text_hash(obj["value"]), ttl)
                 else:
                     raise TypeError
-            except (TypeError, KeyError, AttributeError):
+            except (TypeError, KeyError, AttributeError, ValueError):
                 rec = RedisRecord.from_json(obj, (where, line))
                 key = rec.key
                 entry = _entry(rec)
@@ -168,6 +172,16 @@ def iter_batches(path: Path) -> Iterator[tuple[list[bytes], list[Entry], bool]]:
             out_keys.append(key)
             out_entries.append(entry)
         yield out_keys, out_entries, False
+
+
+def _text_hash(raw: Any) -> dict[bytes, bytes]:
+    """A hash value made only of text pairs, sorted by field; raises (to the full check) otherwise."""
+    if type(raw) is not list or not raw or set(map(type, raw)) != {list} or set(map(len, raw)) != {2}:
+        raise TypeError
+    fields = [f.encode() for f, _ in raw]
+    if not all(map(operator.lt, fields, fields[1:])):
+        raise TypeError
+    return dict(zip(fields, [v.encode() for _, v in raw], strict=True))
 
 
 _TYPE = operator.itemgetter("type")
