@@ -2,7 +2,8 @@
 
 Used by both engines (the fake's SQLite and a real MariaDB) and by the snapshot tools:
 the part's ``schema.sql`` is executed (translated for SQLite), then each table's rows
-are bulk-inserted in the manifest's order (parents first), ``executemany`` per batch.
+are bulk-inserted in the manifest's order (parents first), ``executemany`` per batch
+(of multi-row INSERTs on SQLite).
 """
 
 from __future__ import annotations
@@ -106,19 +107,24 @@ def _line_batches(fh: IO[str], batch: int, chunk: int = 1 << 20) -> Iterator[lis
     ``read`` per megabyte instead of one ``readline`` per line.
     """
     pending: list[str] = []
-    tail = ""
+    open_line: list[str] = []  # pieces of the line not yet ended (a long line spans chunks)
     while True:
         text = fh.read(chunk)
         if not text:
             break
-        pieces = (tail + text).split("\n")
-        tail = pieces.pop()
-        pending += pieces
+        end = text.rfind("\n")
+        if end < 0:
+            open_line.append(text)
+            continue
+        open_line.append(text[:end])
+        pending += "".join(open_line).split("\n")
+        open_line = [text[end + 1 :]]
         if len(pending) >= batch:
             full = len(pending) - len(pending) % batch
             for start in range(0, full, batch):
                 yield pending[start : start + batch]
             del pending[:full]
+    tail = "".join(open_line)
     if tail:
         pending.append(tail)
     for start in range(0, len(pending), batch):
