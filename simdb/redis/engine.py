@@ -77,6 +77,14 @@ class _Socket(FakeSocket):
         key.expireat = self._db.time + ms / 1000.0
         return OK_REPLY
 
+    def _expireat(self, key: Any, timestamp: float, *args: bytes) -> int:
+        """Redis deletes a key at once when its new expiry is not in the future; fakeredis 2.40.0 keeps
+        it until its clock moves, which inside MULTI/EXEC (one frozen clock) it never does."""
+        result = int(super()._expireat(key, timestamp, *args))
+        if result == 1 and key.expireat is not None and key.expireat <= self._db.time:
+            key.value = None
+        return result
+
     def put_response(self, msg: Any) -> None:
         push = self.push
         if push is not None:

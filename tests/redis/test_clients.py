@@ -42,6 +42,14 @@ def test_pipeline_and_transaction(redis_server: RedisTarget) -> None:
             assert tx.execute() == [1, 2, b"2"]
 
 
+def test_expiry_in_the_past_deletes_at_once_even_inside_exec(redis_server: RedisTarget) -> None:
+    # found by the differential tests: fakeredis kept the key until its (frozen) clock moved
+    with redis_server.client() as r, r.pipeline(transaction=True) as p:
+        p.set("k1", "v").expire("k1", 0).get("k1").exists("k1")
+        p.set("k2", "v").pexpireat("k2", 1).get("k2")
+        assert p.execute() == [True, True, None, 0, True, True, None]
+
+
 def test_watch_aborts_exec(redis_server: RedisTarget) -> None:
     with redis_server.client() as r, redis_server.client() as other, r.pipeline() as p:
         p.watch("w")
