@@ -77,8 +77,10 @@ def generic_routes(fake: Fake) -> list[Route]:
 
     def health(_: Request) -> Response:
         h = fake.health()
-        return Response(200 if h.ok else 503, {"ok": h.ok, "name": fake.name, "kind": fake.kind,
-                                               "detail": h.detail, "stats": h.stats})
+        return Response(
+            200 if h.ok else 503,
+            {"ok": h.ok, "name": fake.name, "kind": fake.kind, "detail": h.detail, "stats": h.stats},
+        )
 
     def reset(_: Request) -> Response:
         fake.reset()
@@ -135,7 +137,7 @@ class AdminServer:
         """Find the route for a request and run it, turning errors into JSON answers."""
         if not request.path.startswith(PREFIX + "/") and request.path != PREFIX:
             return Response(404, {"error": f"not found: admin API lives under {PREFIX}/"})
-        sub = request.path[len(PREFIX):] or "/"
+        sub = request.path[len(PREFIX) :] or "/"
         candidates = [r for r in self.routes if r.matches(request.method, sub)]
         if not candidates:
             allowed = sorted({r.method for r in self.routes if r.matches(r.method, sub)})

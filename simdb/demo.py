@@ -99,8 +99,9 @@ def home_feed(
         out["pin titles (pinstore)"] = [pinstore.getPin(pin_id).title for pin_id in pin_ids]
         ranked = ranker.rank(rk_mod.RankRequest(userId=user_id, candidates=pin_ids, userFeatures={}))
         out["top ranked (ranker)"] = [(s.pinId, round(s.score, 3)) for s in ranked.ranked][:size]
-        ranker.logImpression(rk_mod.Impression(userId=user_id, pinId=pin_ids[0] if pin_ids else 0, position=0,
-                                                timestampMs=0))
+        ranker.logImpression(
+            rk_mod.Impression(userId=user_id, pinId=pin_ids[0] if pin_ids else 0, position=0, timestampMs=0)
+        )
     finally:
         for c in (usergraph, candidates, pinstore, ranker):
             c.close()

@@ -35,7 +35,11 @@ class Endpoint:
         extras = dict(self.extra)
         if self.kind == "redis":
             secret = quote(extras["password"], safe="") if extras.get("password") else ""
-            return f"redis://:{secret}@{self.host}:{self.port}/0" if secret else f"redis://{self.host}:{self.port}/0"
+            return (
+                f"redis://:{secret}@{self.host}:{self.port}/0"
+                if secret
+                else f"redis://{self.host}:{self.port}/0"
+            )
         if self.kind == "mysql":
             user = extras.get("user", "root")
             password = extras.get("password", "")

@@ -31,14 +31,24 @@ def serve(
     if engine not in ("fake", "real"):
         raise typer.BadParameter("must be 'fake' or 'real'", param_hint="--engine")
     try:
-        fake = RedisFake(RedisConfig(name=part, engine=engine,  # type: ignore[arg-type]
-                                     host=host, port=port, password=password, admin_port=admin_port,
-                                     snapshot=snapshot))
+        fake = RedisFake(
+            RedisConfig(
+                name=part,
+                engine=engine,  # type: ignore[arg-type]
+                host=host,
+                port=port,
+                password=password,
+                admin_port=admin_port,
+                snapshot=snapshot,
+            )
+        )
         endpoint = fake.start()
     except SimdbError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(f"redis ({engine}) ready at redis://{endpoint.host}:{endpoint.port}/0", )
+    typer.echo(
+        f"redis ({engine}) ready at redis://{endpoint.host}:{endpoint.port}/0",
+    )
     if endpoint.admin_port is not None:
         typer.echo(f"admin API at http://{endpoint.host}:{endpoint.admin_port}/_simdb/health")
     stop = threading.Event()

@@ -82,8 +82,9 @@ def serve(
     from simdb.thrift.fake import ThriftConfig, ThriftFake
     from simdb.thrift.scan import Limits
 
-    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if protocol not in ("binary", "compact"):
         raise typer.BadParameter(f"{protocol!r}: use binary or compact", param_hint="--protocol")
     if transport not in ("buffered", "framed"):
@@ -98,9 +99,22 @@ def serve(
     )
     try:
         config = ThriftConfig(
-            idl=idl, services=tuple(service), name=name, multiplexed=multiplexed, host=host, port=port,
-            protocol=proto, transport=trans, include_dirs=tuple(include_dir), stubs=tuple(stubs), seed=seed,
-            strict=strict, admin_port=admin_port, journal_size=journal_size, limits=limits, watch=watch,
+            idl=idl,
+            services=tuple(service),
+            name=name,
+            multiplexed=multiplexed,
+            host=host,
+            port=port,
+            protocol=proto,
+            transport=trans,
+            include_dirs=tuple(include_dir),
+            stubs=tuple(stubs),
+            seed=seed,
+            strict=strict,
+            admin_port=admin_port,
+            journal_size=journal_size,
+            limits=limits,
+            watch=watch,
         )
         # Loading thousands of stubs allocates a million long-lived objects: no cyclic garbage collection
         # meanwhile, then move them out of the collector's way for good (gc.freeze), so neither start-up nor
@@ -116,8 +130,10 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     served = ", ".join(fake.states)
-    typer.echo(f"serving {served} from {idl} on {endpoint.url()} ({protocol}, {transport}"
-               f"{', multiplexed' if multiplexed else ''})")
+    typer.echo(
+        f"serving {served} from {idl} on {endpoint.url()} ({protocol}, {transport}"
+        f"{', multiplexed' if multiplexed else ''})"
+    )
     if endpoint.admin_port is not None:
         typer.echo(f"admin API on http://{config.admin_host}:{endpoint.admin_port}/_simdb/")
     if watch:
@@ -170,15 +186,23 @@ def record(
 
     try:
         config = RecordConfig(
-            upstream=parse_hostport(upstream), idl=idl, service=service, out=out, part=part,
-            listen_port=listen, include_dirs=tuple(include_dir), protocol=protocol, transport=transport,
+            upstream=parse_hostport(upstream),
+            idl=idl,
+            service=service,
+            out=out,
+            part=part,
+            listen_port=listen,
+            include_dirs=tuple(include_dir),
+            protocol=protocol,
+            transport=transport,
         )
         proxy = RecordingProxy(config).start()
     except SimdbError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"recording {service} calls: clients connect to 127.0.0.1:{proxy.port}, "
-               f"forwarded to {upstream}")
+    typer.echo(
+        f"recording {service} calls: clients connect to 127.0.0.1:{proxy.port}, forwarded to {upstream}"
+    )
     sys.stdout.flush()
     stop = threading.Event()
 

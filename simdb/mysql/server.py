@@ -96,8 +96,10 @@ _BINARY = 63
 # status flags by [autocommit][in transaction], precomputed (enum arithmetic is slow)
 _STATUS = {
     False: {False: ServerStatus(0), True: ServerStatus.SERVER_STATUS_IN_TRANS},
-    True: {False: ServerStatus.SERVER_STATUS_AUTOCOMMIT,
-           True: ServerStatus.SERVER_STATUS_AUTOCOMMIT | ServerStatus.SERVER_STATUS_IN_TRANS},
+    True: {
+        False: ServerStatus.SERVER_STATUS_AUTOCOMMIT,
+        True: ServerStatus.SERVER_STATUS_AUTOCOMMIT | ServerStatus.SERVER_STATUS_IN_TRANS,
+    },
 }
 _MAX_PAYLOAD = 0xFFFFFF
 

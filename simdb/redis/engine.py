@@ -45,14 +45,33 @@ _NULL_ARRAY_COMMANDS = frozenset(
     ["exec", "blpop", "brpop", "bzpopmin", "bzpopmax", "blmpop", "bzmpop", "xread", "xreadgroup"]
 )
 BLOCKING_COMMANDS = frozenset(
-    [b"blpop", b"brpop", b"brpoplpush", b"blmove", b"blmpop", b"bzpopmin", b"bzpopmax", b"bzmpop",
-     b"xread", b"xreadgroup"]
+    [
+        b"blpop",
+        b"brpop",
+        b"brpoplpush",
+        b"blmove",
+        b"blmpop",
+        b"bzpopmin",
+        b"bzpopmax",
+        b"bzmpop",
+        b"xread",
+        b"xreadgroup",
+    ]
 )
 """Commands that may wait: the server runs them on a worker thread (see ``server.py``)."""
 
 _PUBSUB_ALLOWED = frozenset(
-    ["subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "ping",
-     "quit", "reset"]
+    [
+        "subscribe",
+        "unsubscribe",
+        "psubscribe",
+        "punsubscribe",
+        "ssubscribe",
+        "sunsubscribe",
+        "ping",
+        "quit",
+        "reset",
+    ]
 )
 
 
@@ -218,8 +237,7 @@ class Session:
             cmd = name + " " + argv[1].decode("utf-8", "replace").lower()
             args = argv[2:]
             sig = SUPPORTED_COMMANDS.get(cmd)
-            unknown = None if sig is not None else msg.UNKNOWN_SUBCOMMAND.format(
-                _clip(argv[1]), name.upper())
+            unknown = None if sig is not None else msg.UNKNOWN_SUBCOMMAND.format(_clip(argv[1]), name.upper())
         else:
             cmd = name
             args = argv[1:]

@@ -81,8 +81,9 @@ class RedisFake:
     def engine(self) -> RedisEngine:
         """The fakeredis engine (fake mode only)."""
         if self._engine is None:
-            raise SimdbError(f"redis fake {self.name!r} has no fake engine (engine={self.config.engine}, "
-                             "or not started)")
+            raise SimdbError(
+                f"redis fake {self.name!r} has no fake engine (engine={self.config.engine}, or not started)"
+            )
         return self._engine
 
     def start(self) -> Endpoint:
@@ -154,8 +155,13 @@ class RedisFake:
             else:
                 raise SimdbError(f"redis fake {self.name!r} is not started")
             self._loaded_from = snapshot_dir
-        log.info("redis fake %r loaded %d keys from %s in %.2fs", self.name, keys, snapshot_dir,
-                 time.monotonic() - started)
+        log.info(
+            "redis fake %r loaded %d keys from %s in %.2fs",
+            self.name,
+            keys,
+            snapshot_dir,
+            time.monotonic() - started,
+        )
 
     def reset(self) -> None:
         """Back to exactly the last loaded snapshot (empty if none), TTLs counted from now."""
@@ -179,15 +185,21 @@ class RedisFake:
                 with engine.lock:
                     keys = sum(len(db) for db in engine.dbs.values())
                     stats: dict[str, int | float | str] = {
-                        "engine": "fake", "keys": keys, "connections": len(engine.sessions),
-                        "commands": engine.commands_processed}
+                        "engine": "fake",
+                        "keys": keys,
+                        "connections": len(engine.sessions),
+                        "commands": engine.commands_processed,
+                    }
                 return Health(True, f"serving on {self.endpoint.address}", stats)
             if self._real is not None and self._real.running():
                 with self._real.client() as client:
                     client.ping()
                     keys = int(client.dbsize())
-                return Health(True, f"redis-server pid {self._real.pid} on {self.endpoint.address}",
-                              {"engine": "real", "keys_db0": keys})
+                return Health(
+                    True,
+                    f"redis-server pid {self._real.pid} on {self.endpoint.address}",
+                    {"engine": "real", "keys_db0": keys},
+                )
         except (redis.RedisError, OSError, SimdbError) as exc:
             return Health(False, f"not answering: {exc}")
         return Health(False, "not started")

@@ -324,21 +324,23 @@ def _both_cases(table: dict[bytes, FastPath]) -> dict[bytes, FastPath]:
     return out
 
 
-COMMANDS: dict[bytes, FastPath] = _both_cases({
-    b"ping": ping,
-    b"get": get,
-    b"set": set_,
-    b"incr": incr,
-    b"decr": decr,
-    b"incrby": incrby,
-    b"decrby": decrby,
-    b"lpush": lpush,
-    b"rpush": rpush,
-    b"hset": hset,
-    b"hget": hget,
-    b"sadd": sadd,
-    b"zadd": zadd,
-    b"mget": mget,
-    b"mset": mset,
-})
+COMMANDS: dict[bytes, FastPath] = _both_cases(
+    {
+        b"ping": ping,
+        b"get": get,
+        b"set": set_,
+        b"incr": incr,
+        b"decr": decr,
+        b"incrby": incrby,
+        b"decrby": decrby,
+        b"lpush": lpush,
+        b"rpush": rpush,
+        b"hset": hset,
+        b"hget": hget,
+        b"sadd": sadd,
+        b"zadd": zadd,
+        b"mget": mget,
+        b"mset": mset,
+    }
+)
 """Fast paths by command name as clients send it (lower or upper case; others take the slow path)."""

@@ -170,8 +170,10 @@ def _config(s: Session, argv: list[bytes]) -> bytes | None:
         pairs = [(argv[i].lower(), argv[i + 1]) for i in range(2, len(argv), 2)]
         for key, _ in pairs:
             if key not in config:
-                return error(f"ERR Unknown option or number of arguments for CONFIG SET - "
-                             f"'{key.decode('utf-8', 'replace')}'")
+                return error(
+                    f"ERR Unknown option or number of arguments for CONFIG SET - "
+                    f"'{key.decode('utf-8', 'replace')}'"
+                )
         for key, value in pairs:
             config[key] = value
             s.engine.server.config[key] = value  # fakeredis reads notify-keyspace-events here
@@ -199,19 +201,35 @@ def _info(s: Session, argv: list[bytes]) -> bytes:
             keyspace.append(f"db{index}:keys={keys},expires={expires},avg_ttl=0")
     sections = {
         "server": [
-            f"redis_version:{REDIS_VERSION}", "redis_mode:standalone", "simdb_engine:fakeredis",
-            f"os:{platform.system()} {platform.release()} {platform.machine()}", "arch_bits:64",
-            f"process_id:{os.getpid()}", f"tcp_port:{engine.port}", f"uptime_in_seconds:{uptime}",
-            f"uptime_in_days:{uptime // 86400}", "hz:10",
+            f"redis_version:{REDIS_VERSION}",
+            "redis_mode:standalone",
+            "simdb_engine:fakeredis",
+            f"os:{platform.system()} {platform.release()} {platform.machine()}",
+            "arch_bits:64",
+            f"process_id:{os.getpid()}",
+            f"tcp_port:{engine.port}",
+            f"uptime_in_seconds:{uptime}",
+            f"uptime_in_days:{uptime // 86400}",
+            "hz:10",
         ],
-        "clients": [f"connected_clients:{len(engine.sessions)}", f"blocked_clients:{engine.blocked}",
-                    "maxclients:10000"],
+        "clients": [
+            f"connected_clients:{len(engine.sessions)}",
+            f"blocked_clients:{engine.blocked}",
+            "maxclients:10000",
+        ],
         "memory": ["used_memory:0", "used_memory_human:0B", "maxmemory:0", "maxmemory_policy:noeviction"],
-        "persistence": ["loading:0", "rdb_changes_since_last_save:0", "rdb_bgsave_in_progress:0",
-                        "aof_enabled:0"],
-        "stats": [f"total_connections_received:{engine.connections_received}",
-                  f"total_commands_processed:{engine.commands_processed}", "expired_keys:0",
-                  "evicted_keys:0"],
+        "persistence": [
+            "loading:0",
+            "rdb_changes_since_last_save:0",
+            "rdb_bgsave_in_progress:0",
+            "aof_enabled:0",
+        ],
+        "stats": [
+            f"total_connections_received:{engine.connections_received}",
+            f"total_commands_processed:{engine.commands_processed}",
+            "expired_keys:0",
+            "evicted_keys:0",
+        ],
         "replication": ["role:master", "connected_slaves:0"],
         "cpu": [f"used_cpu_sys:{time.process_time():.6f}", f"used_cpu_user:{time.process_time():.6f}"],
         "keyspace": keyspace,

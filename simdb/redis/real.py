@@ -26,7 +26,8 @@ def find_redis_server() -> str:
     if path is None:
         raise MissingDependencyError(
             "redis-server not found on PATH: install the Debian package redis-server "
-            "(scripts/install-system-deps.sh) or use the fake engine (--engine fake)")
+            "(scripts/install-system-deps.sh) or use the fake engine (--engine fake)"
+        )
     return path
 
 
@@ -62,13 +63,30 @@ class RealRedis:
         for attempt in range(attempts):
             port = self.port or _free_port(self.host)
             self._dir = Path(tempfile.mkdtemp(prefix="simdb-redis-"))
-            args = [binary, "--port", str(port), "--bind", self.host, "--save", "", "--appendonly", "no",
-                    "--dir", str(self._dir), "--daemonize", "no", "--protected-mode", "no",
-                    "--logfile", str(self._dir / "redis.log")]
+            args = [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                self.host,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self._dir),
+                "--daemonize",
+                "no",
+                "--protected-mode",
+                "no",
+                "--logfile",
+                str(self._dir / "redis.log"),
+            ]
             if self.password:
                 args += ["--requirepass", self.password]
-            self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL)
+            self._proc = subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             if self._wait_ready(port, timeout):
                 self.port = port
                 log.info("redis-server pid %d on %s:%d", self._proc.pid, self.host, port)

@@ -99,7 +99,8 @@ class RedisRecord:
         extra = sorted(set(obj) - _FIELDS)
         if missing or extra:
             parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
-                [f"unknown {', '.join(extra)}"] if extra else [])
+                [f"unknown {', '.join(extra)}"] if extra else []
+            )
             raise _fail(f"Redis record fields: {'; '.join(parts)}", where)
         try:
             key = decode_bytes(obj["key"])
@@ -146,8 +147,9 @@ def _decode_value(type_: str, raw: Any) -> RecordValue:
     pairs: list[tuple[bytes, Any]] = []
     for item in raw:
         if not isinstance(item, list) or len(item) != 2:
-            raise ValueError(f"expected [{'field, value' if type_ == 'hash' else 'member, score'}] pairs, "
-                             f"got {item!r}")
+            raise ValueError(
+                f"expected [{'field, value' if type_ == 'hash' else 'member, score'}] pairs, got {item!r}"
+            )
         first = decode_bytes(item[0])
         if type_ == "hash":
             pairs.append((first, decode_bytes(item[1])))

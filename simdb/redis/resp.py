@@ -124,8 +124,8 @@ def split_inline(line: bytes) -> list[bytes]:
                 if i >= n:
                     raise ProtocolViolation(msg.PROTO_UNBALANCED_QUOTES)
                 c = text[i]
-                if c == "\\" and i + 3 < n and text[i + 1] == "x" and _ishex(text[i + 2:i + 4]):
-                    cur.append(chr(int(text[i + 2:i + 4], 16)))
+                if c == "\\" and i + 3 < n and text[i + 1] == "x" and _ishex(text[i + 2 : i + 4]):
+                    cur.append(chr(int(text[i + 2 : i + 4], 16)))
                     i += 3
                 elif c == "\\" and i + 1 < n:
                     i += 1
@@ -203,8 +203,9 @@ class HeaderWalker:
             if end < 0:
                 self._line += data[pos:]
                 if len(self._line) > 32:
-                    raise ProtocolViolation(msg.PROTO_BULK_TOO_BIG if self._started
-                                            else msg.PROTO_MULTIBULK_TOO_BIG)
+                    raise ProtocolViolation(
+                        msg.PROTO_BULK_TOO_BIG if self._started else msg.PROTO_MULTIBULK_TOO_BIG
+                    )
                 return
             line = self._line + data[pos:end]
             self._line = b""

@@ -53,18 +53,21 @@ def part_files(snapshot_dir: Path, part: str) -> list[tuple[int, Path]]:
     found = manifest.parts.get(part)
     if found is None:
         have = ", ".join(f"{n} ({p.kind})" for n, p in sorted(manifest.parts.items())) or "none"
-        raise SnapshotError(f"no part named {part!r} in this snapshot (parts: {have})",
-                            str(snapshot_dir / MANIFEST_NAME))
+        raise SnapshotError(
+            f"no part named {part!r} in this snapshot (parts: {have})", str(snapshot_dir / MANIFEST_NAME)
+        )
     if found.kind != "redis":
-        raise SnapshotError(f"part {part!r} is a {found.kind} part, not a redis part",
-                            str(snapshot_dir / MANIFEST_NAME))
+        raise SnapshotError(
+            f"part {part!r} is a {found.kind} part, not a redis part", str(snapshot_dir / MANIFEST_NAME)
+        )
     files = []
     for entry in found.files:
         m = _FILE.match(entry.path)
         if m is None or m.group("part") != part:
-            raise SnapshotError(f"unexpected file in redis part {part!r}: "
-                                f"expected redis/{part}/db<N>.jsonl[.gz]",
-                                str(snapshot_dir / entry.path))
+            raise SnapshotError(
+                f"unexpected file in redis part {part!r}: expected redis/{part}/db<N>.jsonl[.gz]",
+                str(snapshot_dir / entry.path),
+            )
         db = int(m.group("db"))
         if db > MAX_DB:
             raise SnapshotError(f"database {db} is out of range (0-{MAX_DB})", str(snapshot_dir / entry.path))
@@ -165,8 +168,11 @@ def iter_batches(path: Path) -> Iterator[tuple[list[bytes], list[Entry], bool]]:
                 key = rec.key
                 entry = _entry(rec)
             if key <= last and not first:
-                raise SnapshotError(f"key {key!r} is out of order or repeated "
-                                    "(lines must be sorted by key bytes)", where, line)
+                raise SnapshotError(
+                    f"key {key!r} is out of order or repeated (lines must be sorted by key bytes)",
+                    where,
+                    line,
+                )
             first = False
             last = key
             out_keys.append(key)
@@ -193,8 +199,11 @@ _VALUE = operator.itemgetter("value")
 def _plain_batch(objs: list[Any]) -> tuple[list[bytes], list[Entry]] | None:
     """A batch made only of sorted, TTL-less text strings, converted in bulk; else ``None``."""
     try:  # C-level passes only: this is the hot loop of a big load
-        if (set(map(_TYPE, objs)) != {"string"} or set(map(_TTL, objs)) != {None}
-                or set(map(len, objs)) != {4}):
+        if (
+            set(map(_TYPE, objs)) != {"string"}
+            or set(map(_TTL, objs)) != {None}
+            or set(map(len, objs)) != {4}
+        ):
             return None
         keys = list(map(str.encode, map(_KEY, objs)))
         values: list[Entry] = list(map(str.encode, map(_VALUE, objs)))

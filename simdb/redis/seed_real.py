@@ -56,15 +56,15 @@ def entry_commands(key: bytes, entry: Entry) -> list[bytes]:
         verb = b"RPUSH" if type_ == "list" else b"SADD"
         items = list(value)
         for i in range(0, len(items), _CHUNK):
-            out.append(_cmd(verb, key, *items[i:i + _CHUNK]))
+            out.append(_cmd(verb, key, *items[i : i + _CHUNK]))
     elif type_ == "hash":
         pairs = [x for fv in value.items() for x in fv]
         for i in range(0, len(pairs), 2 * _CHUNK):
-            out.append(_cmd(b"HSET", key, *pairs[i:i + 2 * _CHUNK]))
+            out.append(_cmd(b"HSET", key, *pairs[i : i + 2 * _CHUNK]))
     else:
         flat = [x for member, score in value.items() for x in (_score(score), member)]
         for i in range(0, len(flat), 2 * _CHUNK):
-            out.append(_cmd(b"ZADD", key, *flat[i:i + 2 * _CHUNK]))
+            out.append(_cmd(b"ZADD", key, *flat[i : i + 2 * _CHUNK]))
     if ttl is not None and out:
         out.append(_cmd(b"PEXPIRE", key, b"%d" % ttl))
     return out
@@ -106,8 +106,9 @@ class Spool:
                 for keys, entries, all_plain in iter_batches(path):
                     before = spool.commands
                     if all_plain:  # the common case: one SET per key, formatted in bulk
-                        buf.extend([_SET % (len(k), k, len(v), v)
-                                    for k, v in zip(keys, entries, strict=True)])
+                        buf.extend(
+                            [_SET % (len(k), k, len(v), v) for k, v in zip(keys, entries, strict=True)]
+                        )
                         spool.commands += len(keys)
                     else:
                         for key, entry in zip(keys, entries, strict=True):
@@ -133,8 +134,15 @@ class Spool:
             raise
         return spool
 
-    def send(self, host: str, port: int, password: str | None = None, flush: bool = True,
-             only: Collection[int] | None = None, username: str | None = None) -> int:
+    def send(
+        self,
+        host: str,
+        port: int,
+        password: str | None = None,
+        flush: bool = True,
+        only: Collection[int] | None = None,
+        username: str | None = None,
+    ) -> int:
         """``FLUSHALL`` (if ``flush``), stream every command; return keys loaded. Raises on error replies.
 
         With ``only``, ``flush`` empties just those databases (``FLUSHDB`` each) instead of all.
@@ -200,7 +208,7 @@ class _ReplyCounter(threading.Thread):
             start = 0 if self._tail == b"\n" and data[:1] == b"-" else data.find(b"\n-") + 1
             if start > 0 or (data[:1] == b"-" and self._tail == b"\n"):
                 end = data.find(b"\r", start)
-                self._error = data[start + 1:] if end < 0 else data[start + 1:end]
+                self._error = data[start + 1 :] if end < 0 else data[start + 1 : end]
                 if end >= 0:
                     self._finish_error()
         self._tail = data[-1:]
@@ -287,8 +295,9 @@ def load_real(
     """
     files = part_files(snapshot_dir, part)
     dbs = sorted({db for db, _ in files})
-    with redis.Redis(host=host, port=port, username=username, password=password,
-                     single_connection_client=True) as control:
+    with redis.Redis(
+        host=host, port=port, username=username, password=password, single_connection_client=True
+    ) as control:
         used = {int(str(name)[2:]) for name in control.info("keyspace")}
         free = [i for i in range(MAX_DB + 1) if i not in used and i not in dbs]
         if len(free) < len(dbs):

@@ -172,7 +172,7 @@ class _Connection(asyncio.Protocol):
         """The bytes of the incomplete request, if it starts within ``data`` (``None`` if not)."""
         if self.unconsumed > len(data):
             return None
-        return data[len(data) - self.unconsumed:]
+        return data[len(data) - self.unconsumed :]
 
     def _inline(self, data: bytes, out: list[bytes]) -> bytes:
         """Run inline commands; return what follows them from the first RESP array on."""
@@ -190,7 +190,7 @@ class _Connection(asyncio.Protocol):
                 self.inline = buf
                 return b""
             line = buf[:nl]
-            buf = buf[nl + 1:]
+            buf = buf[nl + 1 :]
             if len(line) > MAX_INLINE:
                 raise ProtocolViolation(msg.PROTO_INLINE_TOO_BIG)
             argv = split_inline(line)
@@ -268,7 +268,8 @@ class RespServer:
         self.thread_id: int | None = None
         self.connections: set[_Connection] = set()
         self.executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=64, thread_name_prefix="simdb-redis-block")
+            max_workers=64, thread_name_prefix="simdb-redis-block"
+        )
         self._thread: threading.Thread | None = None
         self._server: asyncio.base_events.Server | None = None
         self._ready = threading.Event()
@@ -289,8 +290,10 @@ class RespServer:
         self.thread_id = threading.get_ident()
         try:
             self._server = loop.run_until_complete(
-                loop.create_server(lambda: _Connection(self), self.host, self.port, reuse_address=True,
-                                   backlog=511))
+                loop.create_server(
+                    lambda: _Connection(self), self.host, self.port, reuse_address=True, backlog=511
+                )
+            )
             sock = self._server.sockets[0]
             self.port = int(sock.getsockname()[1])
             self.engine.port = self.port

@@ -35,8 +35,16 @@ def load_redis(url: str, snapshot_dir: Path, part: str, progress: Progress | Non
     password = unquote(parts.password) if parts.password else None
     username = unquote(parts.username) if parts.username else None
     try:
-        spool = load_real(Path(snapshot_dir), part, parts.hostname or "127.0.0.1", parts.port or 6379,
-                          password, flush_others=False, username=username, progress=progress)
+        spool = load_real(
+            Path(snapshot_dir),
+            part,
+            parts.hostname or "127.0.0.1",
+            parts.port or 6379,
+            password,
+            flush_others=False,
+            username=username,
+            progress=progress,
+        )
     except (redis.RedisError, OSError) as exc:
         raise RedisLoadError(f"loading part {part!r} into {parts.hostname}:{parts.port}: {exc}") from exc
     spool.close()

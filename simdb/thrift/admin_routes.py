@@ -41,15 +41,17 @@ def admin_routes(fake: ThriftFake) -> list[Route]:
 
     def add_stub(req: Request) -> Response:
         if not isinstance(req.body, dict):
-            raise AdminError("body must be one stub as a JSON object, e.g. "
-                             '{"method": "getPin", "args": {"id": 1}, "reply": {"return": {...}}}')
+            raise AdminError(
+                "body must be one stub as a JSON object, e.g. "
+                '{"method": "getPin", "args": {"id": 1}, "reply": {"return": {...}}}'
+            )
         st = fake.state_for_stub(_one(req, "service"), req.body)
         stub_id = st.stubs.add(req.body)
         fake.changed()
         return Response(201, {"ok": True, "id": stub_id, "service": st.model.name})
 
     def remove_stub(req: Request) -> Response:
-        stub_id = unquote(req.path[len("/stubs/"):])
+        stub_id = unquote(req.path[len("/stubs/") :])
         if not stub_id:
             raise AdminError("name the stub to remove: DELETE /_simdb/stubs/<id>")
         st = fake.state_with_stub(_one(req, "service"), stub_id)

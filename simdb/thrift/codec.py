@@ -225,6 +225,7 @@ def _make_encoder(ttype: int, spec: Any) -> Encoder:
         kt, ks = norm_desc(spec[0])
         kenc = encoder(kt, ks)
         venc = encoder(*norm_desc(spec[1]))
+
         def pairs(v: Any) -> list[list[Any]]:
             return sorted(([kenc(k), venc(x)] for k, x in v.items()), key=_pair_key)
 
@@ -300,8 +301,14 @@ def _int_decoder(ttype: int) -> Decoder:
     return dec
 
 
-_SPECIAL_DOUBLES = {"NaN": math.nan, "nan": math.nan, "Infinity": math.inf, "inf": math.inf,
-                    "-Infinity": -math.inf, "-inf": -math.inf}
+_SPECIAL_DOUBLES = {
+    "NaN": math.nan,
+    "nan": math.nan,
+    "Infinity": math.inf,
+    "inf": math.inf,
+    "-Infinity": -math.inf,
+    "-inf": -math.inf,
+}
 
 
 def _dec_double(data: Any, where: str) -> float:
@@ -427,8 +434,11 @@ def _map_decoder(spec: Any) -> Decoder:
     text_key_ok = kt in _INT_RANGES or kt == TType.DOUBLE or kt == TType.BOOL
 
     def key_from_text(key: Any, where: str) -> Any:
-        if isinstance(key, str) and kt != TType.STRING and text_key_ok and not (
-            kt == TType.I32 and isinstance(ks, type) and key in getattr(ks, "_NAMES_TO_VALUES", {})
+        if (
+            isinstance(key, str)
+            and kt != TType.STRING
+            and text_key_ok
+            and not (kt == TType.I32 and isinstance(ks, type) and key in getattr(ks, "_NAMES_TO_VALUES", {}))
         ):
             try:
                 key = json.loads(key)
@@ -481,6 +491,7 @@ def _make_decoder(ttype: int, spec: Any) -> Decoder:
     if ttype == TType.MAP:
         return _map_decoder(spec)
     if ttype == TType.VOID:
+
         def dec_void(data: Any, where: str) -> None:
             if data is not None:
                 raise _fail(where, "null (the method returns void)", data)
@@ -530,8 +541,11 @@ def _fast_struct_fields(cls: type) -> tuple[dict[str, FastDecoder], bool, tuple[
     info = _STRUCT_FAST.get(cls)
     if info is None:
         models = field_models(cls)
-        info = ({f.name: fast_decoder(f.ttype, f.spec) for f in models}, is_union(cls),
-                tuple(f.name for f in models if f.required))
+        info = (
+            {f.name: fast_decoder(f.ttype, f.spec) for f in models},
+            is_union(cls),
+            tuple(f.name for f in models if f.required),
+        )
         _bounded(_STRUCT_FAST)[cls] = info
     return info
 

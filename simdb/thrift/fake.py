@@ -208,8 +208,9 @@ class ThriftFake:
             metrics=self.metrics,
         )
         try:
-            self.server = ThriftServer(self.processor, host=cfg.host, port=cfg.port, transport=cfg.transport,
-                                       limits=cfg.limits).start()
+            self.server = ThriftServer(
+                self.processor, host=cfg.host, port=cfg.port, transport=cfg.transport, limits=cfg.limits
+            ).start()
         except OSError as exc:
             raise ConfigError(
                 f"thrift: cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}"
@@ -227,8 +228,12 @@ class ThriftFake:
                     f"thrift: cannot listen for the admin API on {cfg.admin_host}:{cfg.admin_port}: {exc}"
                 ) from exc
             admin_port = self.admin.port
-        extra = (("protocol", cfg.protocol), ("transport", cfg.transport),
-                 ("services", ",".join(cfg.services)), ("multiplexed", str(cfg.multiplexed).lower()))
+        extra = (
+            ("protocol", cfg.protocol),
+            ("transport", cfg.transport),
+            ("services", ",".join(cfg.services)),
+            ("multiplexed", str(cfg.multiplexed).lower()),
+        )
         self._endpoint = Endpoint("thrift", self.server.host, self.server.port, admin_port, extra)
         self._started_at = time.monotonic()
         if cfg.watch:
@@ -265,10 +270,12 @@ class ThriftFake:
             present = [p for p in parts.values() if (snapshot_dir / "thrift" / p).is_dir()]
             if self.config.multiplexed and not present:
                 expected = ", ".join(f"thrift/{p}/" for p in parts.values())
-                raise SnapshotError(f"no part for fake {self.name!r}: expected one of {expected}",
-                                    str(snapshot_dir))
-            from_files = self._load_stub_files({name: st.model for name, st in self.states.items()},
-                                               self.config.stubs)
+                raise SnapshotError(
+                    f"no part for fake {self.name!r}: expected one of {expected}", str(snapshot_dir)
+                )
+            from_files = self._load_stub_files(
+                {name: st.model for name, st in self.states.items()}, self.config.stubs
+            )
             for name in self.states:
                 stubs = from_files[name]
                 part = parts[name]
@@ -409,8 +416,9 @@ class ThriftFake:
             states[name] = ServiceState(model, sets[name], plan, cfg.seed, cfg.strict)
         return states
 
-    def _load_stub_files(self, models: Mapping[str, ServiceModel],
-                         paths: Sequence[Path]) -> dict[str, StubSet]:
+    def _load_stub_files(
+        self, models: Mapping[str, ServiceModel], paths: Sequence[Path]
+    ) -> dict[str, StubSet]:
         """One StubSet per service; a multiplexed fake routes each stub to its service."""
         if not paths:
             return {name: StubSet(model) for name, model in models.items()}
@@ -422,4 +430,3 @@ class ThriftFake:
             st.forget()
         if self.processor is not None:
             self.processor.set_bindings({name: st.binding() for name, st in self.states.items()})
-

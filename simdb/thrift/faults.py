@@ -222,4 +222,3 @@ class FaultPlan:
             raise ConfigError(f"{where}.seed: expected an integer, got {seed!r}")
         rules = parse_rules(data.get("rules", {}), f"{where}.rules", service)
         return cls(rules, seed)
-

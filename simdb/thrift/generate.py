@@ -63,8 +63,9 @@ class ValueGenerator:
         cached = self._cache.get(key)  # lock-free read; writers replace whole entries only
         if cached is not None:
             return cached
-        value = self.value(method.return_ttype, method.return_spec, self.rng_for(method.name, args_key),
-                           name=method.name)
+        value = self.value(
+            method.return_ttype, method.return_spec, self.rng_for(method.name, args_key), name=method.name
+        )
         with self._lock:
             if len(self._cache) >= _CACHE_SIZE:  # bounded: start over rather than track recency
                 self._cache = {}
@@ -167,8 +168,11 @@ class ValueGenerator:
             return obj
         if is_union(cls):
             if fields:
-                choices = fields if depth < MAX_DEPTH else (
-                    [f for f in fields if f.ttype != TType.STRUCT] or list(fields))
+                choices = (
+                    fields
+                    if depth < MAX_DEPTH
+                    else ([f for f in fields if f.ttype != TType.STRUCT] or list(fields))
+                )
                 f = rng.choice(list(choices))
                 setattr(obj, f.name, self.value(f.ttype, f.spec, rng, f.name, depth + 1))
             return obj

@@ -61,6 +61,7 @@ def _parser() -> Any:
         _PARSER = _ply_yacc.yacc(module=_tp_parser, debug=False, write_tables=False)
     return _PARSER
 
+
 _TOKEN_RE = re.compile(
     r"""
     (?P<nl>\n)
@@ -77,8 +78,19 @@ _TOKEN_RE = re.compile(
 )
 
 _DEFINITION_KEYWORDS = frozenset(
-    {"include", "cpp_include", "namespace", "typedef", "const", "enum", "senum", "struct",
-     "union", "exception", "service"}
+    {
+        "include",
+        "cpp_include",
+        "namespace",
+        "typedef",
+        "const",
+        "enum",
+        "senum",
+        "struct",
+        "union",
+        "exception",
+        "service",
+    }
 )
 # Words after which an identifier is a type, not a name.
 _TYPE_PREFIXES = frozenset({"required", "optional", "typedef", "const", "oneway", "extends"})
@@ -139,8 +151,11 @@ def preprocess(text: str, filename: str = "<idl>") -> str:
             named = prev is not None and (
                 prev.text == ">" or (prev.kind == "ident" and prev.text not in _TYPE_PREFIXES)
             )
-            if tok.text == "uuid" and not named and nxt is not None and (
-                nxt.kind == "ident" or (depth_angle > 0 and nxt.text in (",", ">"))
+            if (
+                tok.text == "uuid"
+                and not named
+                and nxt is not None
+                and (nxt.kind == "ident" or (depth_angle > 0 and nxt.text in (",", ">")))
             ):
                 raise IdlError(
                     f"{filename}:{tok.line}: the 'uuid' type is not supported: Apache Thrift 0.19+ sends it "
@@ -269,8 +284,10 @@ class _Loader:
             return f"{self._file_for(path, line, problem)}:{line}: {problem}"
         m = re.match(r"Couldn't include thrift (.*) in any directories provided", message)
         if m:
-            return f"{path}:{self._line_of(path, m.group(1))}: cannot find include {m.group(1)!r} " \
+            return (
+                f"{path}:{self._line_of(path, m.group(1))}: cannot find include {m.group(1)!r} "
                 "next to the file or in any include directory"
+            )
         m = re.match(r"Dead including on (.*)", message)
         if m:
             includer = self.stack[-2] if len(self.stack) > 1 else path
@@ -278,8 +295,10 @@ class _Loader:
             return f"{includer}:{self._line_of(includer, Path(path).name)}: circular include ({chain})"
         m = re.match(r"Can't find service '(.*)' for service '(.*)' to extend", message)
         if m:
-            return f"{path}:{self._line_of(path, m.group(2))}: service {m.group(2)!r} extends " \
+            return (
+                f"{path}:{self._line_of(path, m.group(2))}: service {m.group(2)!r} extends "
                 f"unknown service {m.group(1)!r}"
+            )
         m = re.search(r"'([^']+)'", message)
         if m:  # e.g. "'S' type is already defined": point at the last line naming it
             name = m.group(1).rsplit(":", 1)[-1]

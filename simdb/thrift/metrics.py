@@ -13,7 +13,22 @@ from typing import Any
 
 # Upper bounds in seconds; a fake answers in well under a millisecond unless latency is injected.
 BUCKETS: tuple[float, ...] = (
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
 )
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -75,7 +90,8 @@ class Metrics:
             labels=labels,
         )
         latency = HistogramMetricFamily(
-            "simdb_thrift_latency_seconds", "Time from request read to reply written, per method.",
+            "simdb_thrift_latency_seconds",
+            "Time from request read to reply written, per method.",
             labels=labels,
         )
         for (service, method), stats in sorted(list(self._stats.items())):

@@ -94,7 +94,7 @@ def _split(protocol: ProtocolName, name: str, data: bytes) -> Answer:
     """Cut an encoded reply (written with seqid 0) around its seqid."""
     if protocol == "binary":
         at = 8 + len(name.encode("utf-8"))
-        return Answer(data[:at], data[at + 4:])
+        return Answer(data[:at], data[at + 4 :])
     return Answer(data[:2], data[3:])
 
 
@@ -155,39 +155,75 @@ class Processor:
                 return self._process(msg, header, started)
             except Exception as exc:  # last line of defence: the connection must survive
                 log.exception("thrift: unexpected failure answering %r", header.name)
-                return self._error(header.name, header.name, "", None, None, INTERNAL_ERROR,
-                                   f"simdb failed answering {header.name}: {type(exc).__name__}: {exc}",
-                                   started, cache_key=None)
+                return self._error(
+                    header.name,
+                    header.name,
+                    "",
+                    None,
+                    None,
+                    INTERNAL_ERROR,
+                    f"simdb failed answering {header.name}: {type(exc).__name__}: {exc}",
+                    started,
+                    cache_key=None,
+                )
 
     def _process(self, msg: bytes, header: Header, started: float) -> Answer:
         name = header.name
-        key = msg[:header.seq_start] + msg[header.seq_end:] if len(msg) <= CACHE_MAX_REQUEST else None
+        key = msg[: header.seq_start] + msg[header.seq_end :] if len(msg) <= CACHE_MAX_REQUEST else None
         binding, method_name = self._route(name)
         service = binding.model.name if binding else ""
         if header.mtype not in (CALL, ONEWAY):
-            return self._error(name, name, service, None, None, INVALID_MESSAGE_TYPE,
-                               f"expected a call, got message type {header.mtype}", started, cache_key=None)
+            return self._error(
+                name,
+                name,
+                service,
+                None,
+                None,
+                INVALID_MESSAGE_TYPE,
+                f"expected a call, got message type {header.mtype}",
+                started,
+                cache_key=None,
+            )
         if binding is None:
             served = ", ".join(sorted(self.bindings))
             if self.multiplexed and ":" not in name:
-                message = (f"unknown method {name!r}: this server is multiplexed, prefix the method with "
-                           f"a service name ({served})")
+                message = (
+                    f"unknown method {name!r}: this server is multiplexed, prefix the method with "
+                    f"a service name ({served})"
+                )
             else:
                 message = f"unknown service in {name!r}: this server serves {served}"
-            return self._error(name, method_name, service, None, None, UNKNOWN_METHOD, message, started,
-                               cache_key=key)
+            return self._error(
+                name, method_name, service, None, None, UNKNOWN_METHOD, message, started, cache_key=key
+            )
         method = binding.model.method(method_name)
         if method is None:
             known = ", ".join(sorted(binding.model.methods))
-            return self._error(method_name, method_name, service, None, None, UNKNOWN_METHOD,
-                               f"unknown method {method_name!r} on service {service} (it has: {known})",
-                               started, cache_key=key)
+            return self._error(
+                method_name,
+                method_name,
+                service,
+                None,
+                None,
+                UNKNOWN_METHOD,
+                f"unknown method {method_name!r} on service {service} (it has: {known})",
+                started,
+                cache_key=key,
+            )
         try:
-            args = decode_struct(self.protocol, msg[header.body_start:], method.args_cls())
+            args = decode_struct(self.protocol, msg[header.body_start :], method.args_cls())
         except Exception as exc:
-            return self._error(method_name, method_name, service, None, method, PROTOCOL_ERROR,
-                               f"cannot decode the arguments of {service}.{method_name}: {exc}", started,
-                               cache_key=None)
+            return self._error(
+                method_name,
+                method_name,
+                service,
+                None,
+                method,
+                PROTOCOL_ERROR,
+                f"cannot decode the arguments of {service}.{method_name}: {exc}",
+                started,
+                cache_key=None,
+            )
         oneway = method.oneway or header.mtype == ONEWAY
         delay = 0.0
         cacheable = True
@@ -207,9 +243,19 @@ class Processor:
                 reply, cacheable_stub = binding.resolve(method, args)
             except Exception as exc:
                 log.warning("thrift: %s.%s: answering failed: %s", service, method_name, exc)
-                return self._error(method_name, method_name, service, args, method, INTERNAL_ERROR,
-                                   f"simdb could not answer {service}.{method_name}: {exc}", started,
-                                   cache_key=None, oneway=oneway, delay=delay)
+                return self._error(
+                    method_name,
+                    method_name,
+                    service,
+                    args,
+                    method,
+                    INTERNAL_ERROR,
+                    f"simdb could not answer {service}.{method_name}: {exc}",
+                    started,
+                    cache_key=None,
+                    oneway=oneway,
+                    delay=delay,
+                )
             cacheable = cacheable and cacheable_stub
         notes = [f"latency fault +{delay * 1000:.1f} ms"] if delay else []
         stub_delay = float(getattr(reply, "delay_s", 0.0) or 0.0)
@@ -219,8 +265,9 @@ class Processor:
         answered = str(reply.source)
         latency_note = "; ".join(notes)
         if oneway:
-            self._journal(service, method_name, args, answered, started, delay, error=False,
-                          detail=latency_note)
+            self._journal(
+                service, method_name, args, answered, started, delay, error=False, detail=latency_note
+            )
             if cacheable and key is not None:
                 self._store(key, NO_REPLY, service, method_name, args, method, answered, error=False)
             return Answer(b"", b"", has_reply=False, delay_s=delay)
@@ -228,8 +275,16 @@ class Processor:
         if detail:
             log.warning("thrift: %s.%s: %s", service, method_name, detail)
             answered = "error:internal_error"
-        self._journal(service, method_name, args, answered, started, delay, error=error,
-                      detail="; ".join(d for d in (detail, latency_note) if d))
+        self._journal(
+            service,
+            method_name,
+            args,
+            answered,
+            started,
+            delay,
+            error=error,
+            detail="; ".join(d for d in (detail, latency_note) if d),
+        )
         if cacheable and key is not None and not delay:
             self._store(key, answer, service, method_name, args, method, answered, error)
         if delay:
@@ -257,54 +312,96 @@ class Processor:
             exc_model = method.exception_for(reply.value)
             if exc_model is None:
                 declared = ", ".join(e.name for e in method.exceptions) or "nothing"
-                return self._internal(name, f"{source} raised {type(reply.value).__name__}, which "
-                                      f"{method.service}.{name} does not declare (it declares: {declared})")
+                return self._internal(
+                    name,
+                    f"{source} raised {type(reply.value).__name__}, which "
+                    f"{method.service}.{name} does not declare (it declares: {declared})",
+                )
             setattr(result, exc_model.field_name, reply.value)
             error = True
         elif kind == "return":
             if method.has_return:
                 problem = _misfit(method, reply.value)
                 if problem:
-                    return self._internal(name, f"{source}: the value does not fit the return type of "
-                                          f"{method.service}.{name}: {problem}")
+                    return self._internal(
+                        name,
+                        f"{source}: the value does not fit the return type of "
+                        f"{method.service}.{name}: {problem}",
+                    )
                 result.success = reply.value
         else:
             return self._internal(name, f"{source}: unknown reply kind {kind!r}")
         try:
             data = encode_message(self.protocol, name, REPLY, 0, result)
         except Exception as exc:
-            return self._internal(name, f"{source}: the reply does not fit {method.service}.{name}: "
-                                  f"{type(exc).__name__}: {exc}")
+            return self._internal(
+                name, f"{source}: the reply does not fit {method.service}.{name}: {type(exc).__name__}: {exc}"
+            )
         return _split(self.protocol, name, data), error, ""
 
     def _internal(self, name: str, message: str) -> tuple[Answer, bool, str]:
         data = encode_app_error(self.protocol, name, 0, INTERNAL_ERROR, message)
         return _split(self.protocol, name, data), True, message
 
-    def _error(self, reply_name: str, method_name: str, service: str, args: Any, method: MethodModel | None,
-               error_type: int, message: str, started: float, *, cache_key: bytes | None,
-               oneway: bool = False, delay: float = 0.0) -> Answer:
+    def _error(
+        self,
+        reply_name: str,
+        method_name: str,
+        service: str,
+        args: Any,
+        method: MethodModel | None,
+        error_type: int,
+        message: str,
+        started: float,
+        *,
+        cache_key: bytes | None,
+        oneway: bool = False,
+        delay: float = 0.0,
+    ) -> Answer:
         log.warning("thrift: %s", message)
-        kind = {UNKNOWN_METHOD: "unknown_method", INVALID_MESSAGE_TYPE: "invalid_message_type",
-                PROTOCOL_ERROR: "protocol_error"}.get(error_type, "internal_error")
+        kind = {
+            UNKNOWN_METHOD: "unknown_method",
+            INVALID_MESSAGE_TYPE: "invalid_message_type",
+            PROTOCOL_ERROR: "protocol_error",
+        }.get(error_type, "internal_error")
         answered = f"error:{kind}"
         self._journal(service, method_name, args, answered, started, delay, error=True, detail=message)
         if oneway:
             return Answer(b"", b"", has_reply=False, delay_s=delay)
-        answer = _split(self.protocol, reply_name,
-                        encode_app_error(self.protocol, reply_name, 0, error_type, message))
+        answer = _split(
+            self.protocol, reply_name, encode_app_error(self.protocol, reply_name, 0, error_type, message)
+        )
         if cache_key is not None and not delay:
             self._store(cache_key, answer, service, method_name, args, method, answered, True)
         return Answer(answer.prefix, answer.suffix, delay_s=delay) if delay else answer
 
-    def _journal(self, service: str, method: str, args: Any, answered: str, started: float, delay: float,
-                 *, error: bool, detail: str = "") -> None:
+    def _journal(
+        self,
+        service: str,
+        method: str,
+        args: Any,
+        answered: str,
+        started: float,
+        delay: float,
+        *,
+        error: bool,
+        detail: str = "",
+    ) -> None:
         latency = time.perf_counter() - started + delay
         self.journal.record(Entry(time.time(), service, method, args, answered, latency, detail))
         self.metrics.observe(service, method, latency, error)
 
-    def _store(self, key: bytes, answer: Answer, service: str, method: str, args: Any,
-               model: MethodModel | None, answered: str, error: bool) -> None:
+    def _store(
+        self,
+        key: bytes,
+        answer: Answer,
+        service: str,
+        method: str,
+        args: Any,
+        model: MethodModel | None,
+        answered: str,
+        error: bool,
+    ) -> None:
         size = len(key) + len(answer.prefix) + len(answer.suffix)
         if len(answer.suffix) > CACHE_MAX_REPLY:
             return

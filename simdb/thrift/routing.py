@@ -44,8 +44,9 @@ class FileRoutes:
 class Router:
     """Routes stubs and fault rules to the served services (keyed by ``ServiceModel.name``)."""
 
-    def __init__(self, services: Mapping[str, ServiceModel],
-                 aliases: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, services: Mapping[str, ServiceModel], aliases: Mapping[str, str] | None = None
+    ) -> None:
         self.services = dict(services)
         self.names: dict[str, str] = {name: name for name in self.services}
         for alias, name in (aliases or {}).items():

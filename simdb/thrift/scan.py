@@ -138,7 +138,7 @@ def _binary_header(buf: bytes | bytearray, pos: int, limits: Limits) -> Header:
         _need(buf, name_end + 1, pos, limits)
         mtype = buf[name_end]
         name_end += 1
-        raw_name = bytes(buf[name_start:name_end - 1])
+        raw_name = bytes(buf[name_start : name_end - 1])
     else:
         raw_name = bytes(buf[name_start:name_end])
     _need(buf, name_end + 4, pos, limits)
@@ -182,7 +182,7 @@ def _compact_header(buf: bytes | bytearray, pos: int, limits: Limits) -> Header:
     if size > min(limits.max_string_size, 65536):
         raise ProtocolViolation(f"method name of {size} bytes is too long")
     _need(buf, name_start + size, pos, limits)
-    raw_name = bytes(buf[name_start:name_start + size])
+    raw_name = bytes(buf[name_start : name_start + size])
     try:
         name = raw_name.decode("utf-8")
     except UnicodeDecodeError as exc:

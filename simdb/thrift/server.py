@@ -81,8 +81,18 @@ class _Poller:
 
 
 class _Conn:
-    __slots__ = ("buf", "closing", "discard", "need", "out", "partial_since", "peer", "sock", "waiting",
-                 "writing")
+    __slots__ = (
+        "buf",
+        "closing",
+        "discard",
+        "need",
+        "out",
+        "partial_since",
+        "peer",
+        "sock",
+        "waiting",
+        "writing",
+    )
 
     def __init__(self, sock: socket.socket, peer: str) -> None:
         self.sock = sock
@@ -244,8 +254,11 @@ class ThriftServer:
                 self._drain(conn)
         cut = now - self.limits.read_timeout_s
         for conn in [c for c in self._partial if c.partial_since and c.partial_since <= cut]:
-            self._bad(conn, f"message incomplete after {self.limits.read_timeout_s:g} s "
-                      f"({len(conn.buf)} bytes received); closing the connection")
+            self._bad(
+                conn,
+                f"message incomplete after {self.limits.read_timeout_s:g} s "
+                f"({len(conn.buf)} bytes received); closing the connection",
+            )
             self._close(conn)
 
     def _accept(self) -> None:
@@ -257,8 +270,9 @@ class ThriftServer:
             except OSError as exc:
                 # Out of file descriptors or similar: stop accepting for a moment rather than spin on
                 # a listener that stays readable.
-                log.warning("thrift: accept failed (%s); pausing new connections for %.1f s",
-                            exc, _ACCEPT_PAUSE)
+                log.warning(
+                    "thrift: accept failed (%s); pausing new connections for %.1f s", exc, _ACCEPT_PAUSE
+                )
                 with contextlib.suppress(OSError, ValueError):
                     self._poller.unregister(self._listener.fileno())
                 self._accept_paused_until = time.monotonic() + _ACCEPT_PAUSE
@@ -288,7 +302,7 @@ class ThriftServer:
             if len(data) <= conn.discard:
                 conn.discard -= len(data)
                 return
-            data = data[conn.discard:]
+            data = data[conn.discard :]
             conn.discard = 0
         if conn.buf:
             if isinstance(conn.buf, bytes):
@@ -360,8 +374,8 @@ class ThriftServer:
                 if len(buf) < 4 + size:
                     conn.need = 4 + size
                     break
-                msg = buf[4:4 + size]
-                conn.buf = buf[4 + size:]
+                msg = buf[4 : 4 + size]
+                conn.buf = buf[4 + size :]
                 try:
                     header, end = message_end(self.protocol, msg, 0, limits)
                     if end != len(msg):
@@ -389,7 +403,7 @@ class ThriftServer:
             conn.need = 0
             started = time.perf_counter()
             answer = self.processor.process(bytes(msg), header, started)
-            seq = msg[header.seq_start:header.seq_end]
+            seq = msg[header.seq_start : header.seq_end]
             if answer.delay_s > 0:
                 conn.waiting = True
                 # Count the delay from when the request was read, not from when its answer was ready.
@@ -424,8 +438,11 @@ class ThriftServer:
                 self._close(conn)
             return False
         except ProtocolViolation as exc:
-            self._bad(conn, f"frame of {size} bytes exceeds the maximum of {self.limits.max_frame_size} "
-                      f"and its header is bad ({exc}); closing the connection")
+            self._bad(
+                conn,
+                f"frame of {size} bytes exceeds the maximum of {self.limits.max_frame_size} "
+                f"and its header is bad ({exc}); closing the connection",
+            )
             self._close(conn)
             return False
         message = f"frame of {size} bytes exceeds the maximum frame size of {self.limits.max_frame_size}"
@@ -434,7 +451,7 @@ class ThriftServer:
         self._send(conn, self._frame(reply))
         have = len(buf) - 4
         if have >= size:
-            conn.buf = buf[4 + size:]
+            conn.buf = buf[4 + size :]
         else:
             conn.discard = size - have
             conn.buf = b""

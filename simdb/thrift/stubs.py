@@ -104,8 +104,14 @@ def _equals(name: str, ttype: int, spec: Any, expected: Any) -> Matcher:
 Leaf = tuple[tuple[str, ...], Freezer, Any]
 
 
-def _compile_partial(cls: type, data: Any, where: str, fields: Sequence[FieldModel] | None = None,
-                     leaves: list[Leaf] | None = None, path: tuple[str, ...] = ()) -> Matcher:
+def _compile_partial(
+    cls: type,
+    data: Any,
+    where: str,
+    fields: Sequence[FieldModel] | None = None,
+    leaves: list[Leaf] | None = None,
+    path: tuple[str, ...] = (),
+) -> Matcher:
     """A predicate on a struct/args object: every field given in ``data`` matches.
 
     Each plain equality it checks is appended to ``leaves`` as ``(field path, freezer, frozen value)``;
@@ -146,8 +152,16 @@ def _compile_partial(cls: type, data: Any, where: str, fields: Sequence[FieldMod
 class _Template:
     """An answer whose JSON holds ``{{args...}}`` placeholders, rendered per call."""
 
-    def __init__(self, method: MethodModel, kind: str, data: Any, exc_name: str | None,
-                 source: str, delay_s: float, where: str) -> None:
+    def __init__(
+        self,
+        method: MethodModel,
+        kind: str,
+        data: Any,
+        exc_name: str | None,
+        source: str,
+        delay_s: float,
+        where: str,
+    ) -> None:
         self.method = method
         self.kind = kind
         self.data = data
@@ -169,8 +183,15 @@ class _Template:
         context = {"args": args_to_json(self.method, args_obj)}
         try:
             data = _substitute(self.data, context)
-            reply = _build_reply(self.method, self.kind, data, self.exc_name, self.source, self.delay_s,
-                                 f"{self.where} (rendered)")
+            reply = _build_reply(
+                self.method,
+                self.kind,
+                data,
+                self.exc_name,
+                self.source,
+                self.delay_s,
+                f"{self.where} (rendered)",
+            )
             if not self.deterministic:
                 reply = dataclasses.replace(reply, deterministic=False)
             return reply
@@ -262,8 +283,9 @@ def _substitute(data: Any, context: Any) -> Any:
     return data
 
 
-def _build_reply(method: MethodModel, kind: str, data: Any, exc_name: str | None, source: str,
-                 delay_s: float, where: str) -> Reply:
+def _build_reply(
+    method: MethodModel, kind: str, data: Any, exc_name: str | None, source: str, delay_s: float, where: str
+) -> Reply:
     """A ready :class:`Reply` from the decoded form of one answer; ConfigError if it does not fit."""
     if kind == "return":
         if not method.has_return:
@@ -286,8 +308,9 @@ def _build_reply(method: MethodModel, kind: str, data: Any, exc_name: str | None
                 f"{where}.raise: {method.name} does not declare exception {exc_name!r} (declares: {declared})"
             )
         value = struct_from_json(exc.cls, data if data is not None else {}, f"{where}.raise.{exc_name}")
-        return Reply(kind="raise", value=value, source=source, exception_field=exc.field_name,
-                     delay_s=delay_s)
+        return Reply(
+            kind="raise", value=value, source=source, exception_field=exc.field_name, delay_s=delay_s
+        )
     # app_error
     type_ = APP_ERROR_TYPES["INTERNAL_ERROR"]
     message = ""
@@ -308,8 +331,14 @@ def _build_reply(method: MethodModel, kind: str, data: Any, exc_name: str | None
             raise ConfigError(f"{where}.app_error.message: expected a string")
     elif data is not None:
         raise ConfigError(f"{where}.app_error: expected {{type: NAME, message: TEXT}} or a message string")
-    reply = Reply(kind="app_error", value=TApplicationException(type_, message), app_error_type=type_,
-                  message=message, source=source, delay_s=delay_s)
+    reply = Reply(
+        kind="app_error",
+        value=TApplicationException(type_, message),
+        app_error_type=type_,
+        message=message,
+        source=source,
+        delay_s=delay_s,
+    )
     return reply
 
 
@@ -317,12 +346,17 @@ Answer = Reply | _Template
 
 
 def _is_delay(value: Any) -> bool:
-    return (not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
-            and 0 <= value <= MAX_LATENCY_MS)
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and 0 <= value <= MAX_LATENCY_MS
+    )
 
 
-def _parse_answer(method: MethodModel, raw: Any, source: str, where: str,
-                  templates: bool = True) -> tuple[Answer, int]:
+def _parse_answer(
+    method: MethodModel, raw: Any, source: str, where: str, templates: bool = True
+) -> tuple[Answer, int]:
     """One entry of ``reply``/``replies`` -> (answer, how many times it repeats)."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected an object with one of return, raise, app_error")
@@ -373,12 +407,39 @@ def _parse_answer(method: MethodModel, raw: Any, source: str, where: str,
 class _Stub:
     """One loaded stub: its matcher and answers, ready for the request path."""
 
-    __slots__ = ("answers", "counter", "ends", "exact", "id", "json", "key", "leaves", "matcher", "method",
-                 "nfields", "order", "priority", "rank", "single")
+    __slots__ = (
+        "answers",
+        "counter",
+        "ends",
+        "exact",
+        "id",
+        "json",
+        "key",
+        "leaves",
+        "matcher",
+        "method",
+        "nfields",
+        "order",
+        "priority",
+        "rank",
+        "single",
+    )
 
-    def __init__(self, stub_id: str, method: MethodModel, priority: int, exact: bool, key: Any,
-                 matcher: Matcher | None, nfields: int, answers: tuple[Answer, ...], ends: tuple[int, ...],
-                 raw: dict[str, Any], order: int, leaves: tuple[Leaf, ...] = ()) -> None:
+    def __init__(
+        self,
+        stub_id: str,
+        method: MethodModel,
+        priority: int,
+        exact: bool,
+        key: Any,
+        matcher: Matcher | None,
+        nfields: int,
+        answers: tuple[Answer, ...],
+        ends: tuple[int, ...],
+        raw: dict[str, Any],
+        order: int,
+        leaves: tuple[Leaf, ...] = (),
+    ) -> None:
         self.id = stub_id
         self.method = method
         self.priority = priority
@@ -418,8 +479,10 @@ def _arg_info(method: MethodModel) -> tuple[frozenset[str], tuple[str, ...]]:
     if info is None:
         if len(_ARG_INFO) > 10_000:
             _ARG_INFO.clear()
-        info = _ARG_INFO[method] = (frozenset(f.name for f in method.args),
-                                    tuple(f.name for f in method.args if f.ttype == TType.STRUCT))
+        info = _ARG_INFO[method] = (
+            frozenset(f.name for f in method.args),
+            tuple(f.name for f in method.args if f.ttype == TType.STRUCT),
+        )
     return info
 
 
@@ -429,8 +492,9 @@ def _check_service(service: ServiceModel, named: Any, where: str) -> None:
         raise ConfigError(f"{where}: the stub is for service {named!r}, this is {service.name}")
 
 
-def _parse_stub(service: ServiceModel, raw: Any, where: str, default_id: str, order: int,
-                templates: bool = True) -> _Stub:
+def _parse_stub(
+    service: ServiceModel, raw: Any, where: str, default_id: str, order: int, templates: bool = True
+) -> _Stub:
     """One stub from its JSON form; ``templates=False`` when its source text holds no ``{{``."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected an object (a stub)")
@@ -452,8 +516,7 @@ def _parse_stub(service: ServiceModel, raw: Any, where: str, default_id: str, or
     method = service.methods.get(name)
     if method is None:
         raise ConfigError(
-            f"{where}.method: {service.name} has no method {name!r} "
-            f"(methods: {', '.join(service.methods)})"
+            f"{where}.method: {service.name} has no method {name!r} (methods: {', '.join(service.methods)})"
         )
     stub_id = raw.get("id", default_id)
     if not isinstance(stub_id, str) or not stub_id:
@@ -510,8 +573,20 @@ def _parse_stub(service: ServiceModel, raw: Any, where: str, default_id: str, or
         matcher = _compile_partial(method.args_cls, args, f"{where}.args", method.args, leaves)
     normal = dict(raw)
     normal["id"] = stub_id
-    return _Stub(stub_id, method, priority, exact, key, matcher, len(args), tuple(answers), tuple(ends),
-                 normal, order, tuple(leaves) if not exact else ())
+    return _Stub(
+        stub_id,
+        method,
+        priority,
+        exact,
+        key,
+        matcher,
+        len(args),
+        tuple(answers),
+        tuple(ends),
+        normal,
+        order,
+        tuple(leaves) if not exact else (),
+    )
 
 
 def _exact_rank(stub: _Stub) -> tuple[int, int]:
@@ -729,8 +804,13 @@ def expand_stub_paths(paths: Iterable[Path | str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            out.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in (".yaml", ".yml", ".json")
-                              and p.is_file()))
+            out.extend(
+                sorted(
+                    p
+                    for p in path.iterdir()
+                    if p.suffix.lower() in (".yaml", ".yml", ".json") and p.is_file()
+                )
+            )
         else:
             out.append(path)
     return out
@@ -741,8 +821,10 @@ def _check_file_shape(data: Any, where: str) -> None:
     if isinstance(data, dict):
         unknown = set(data) - {"service", "stubs", "faults"}
         if unknown:
-            raise ConfigError(f"{where}: unknown top-level key(s) {', '.join(sorted(map(str, unknown)))} "
-                              "(expected 'stubs', 'faults' and optionally 'service')")
+            raise ConfigError(
+                f"{where}: unknown top-level key(s) {', '.join(sorted(map(str, unknown)))} "
+                "(expected 'stubs', 'faults' and optionally 'service')"
+            )
         if not isinstance(data.get("stubs") or [], list):
             raise ConfigError(f"{where}: stubs: expected a list of stubs")
         faults = data.get("faults")
@@ -785,8 +867,12 @@ class StubSet:
         return cls.load_files_for({service.name: service}, paths)[service.name]
 
     @classmethod
-    def load_files_for(cls, services: Mapping[str, ServiceModel], paths: Iterable[Path | str],
-                       aliases: Mapping[str, str] | None = None) -> dict[str, StubSet]:
+    def load_files_for(
+        cls,
+        services: Mapping[str, ServiceModel],
+        paths: Iterable[Path | str],
+        aliases: Mapping[str, str] | None = None,
+    ) -> dict[str, StubSet]:
         """One StubSet per served service (keyed by ``ServiceModel.name``) from shared stub files.
 
         Each stub and fault rule goes to its service by the rules of
@@ -809,8 +895,9 @@ class StubSet:
         routes = router.route_file(data, where)
         templates = "{{" in text
         for name, stubs in sets.items():
-            stubs._load_routed(routes.stubs.get(name, ()), routes.faults.get(name), where, path.name,
-                               templates)
+            stubs._load_routed(
+                routes.stubs.get(name, ()), routes.faults.get(name), where, path.name, templates
+            )
 
     def load_file(self, path: Path) -> None:
         """Add one stub file to the loaded state (all of it, or nothing on error)."""
@@ -819,18 +906,29 @@ class StubSet:
         _check_file_shape(data, where)
         routes = Router({self.service.name: self.service}).route_file(data, where)
         name = self.service.name
-        self._load_routed(routes.stubs.get(name, ()), routes.faults.get(name), where, path.name,
-                          "{{" in text)
+        self._load_routed(routes.stubs.get(name, ()), routes.faults.get(name), where, path.name, "{{" in text)
 
-    def _load_routed(self, items: Sequence[tuple[int, Any]], faults_raw: Any, where: str, id_prefix: str,
-                     templates: bool) -> None:
+    def _load_routed(
+        self, items: Sequence[tuple[int, Any]], faults_raw: Any, where: str, id_prefix: str, templates: bool
+    ) -> None:
         faults = parse_rules(faults_raw, f"{where}: faults", self.service)
-        self.load_stubs([raw for _, raw in items], where=f"{where}: stubs", id_prefix=id_prefix,
-                        templates=templates, numbers=[i for i, _ in items])
+        self.load_stubs(
+            [raw for _, raw in items],
+            where=f"{where}: stubs",
+            id_prefix=id_prefix,
+            templates=templates,
+            numbers=[i for i, _ in items],
+        )
         self.faults.update(faults)
 
-    def load_stubs(self, items: Sequence[Any], where: str = "stubs", id_prefix: str = "stub",
-                   templates: bool = True, numbers: Sequence[int] | None = None) -> list[str]:
+    def load_stubs(
+        self,
+        items: Sequence[Any],
+        where: str = "stubs",
+        id_prefix: str = "stub",
+        templates: bool = True,
+        numbers: Sequence[int] | None = None,
+    ) -> list[str]:
         """Add stub objects to the loaded state, all or nothing; returns their ids.
 
         ``templates=False`` skips looking for ``{{`` (the caller knows there is none);
@@ -874,8 +972,9 @@ class StubSet:
         stubs_path = part_dir / "stubs.jsonl"
         rec_path = part_dir / "recordings.jsonl"
         if not stubs_path.exists() and not rec_path.exists():
-            raise SnapshotError(f"thrift part {part_name!r} has neither stubs.jsonl nor recordings.jsonl",
-                                str(part_dir))
+            raise SnapshotError(
+                f"thrift part {part_name!r} has neither stubs.jsonl nor recordings.jsonl", str(part_dir)
+            )
         with self._lock, gc_paused():
             parsed: list[_Stub] = []
             seen: set[str] = set()
@@ -929,8 +1028,10 @@ class StubSet:
         reply_raw = raw.get("reply")
         latency = raw.get("latency_ms", 0)
         if not _is_delay(latency):
-            raise ConfigError(f"{where}.latency_ms: expected a number of milliseconds from 0 to "
-                              f"{MAX_LATENCY_MS:.0f}, got {latency!r}")
+            raise ConfigError(
+                f"{where}.latency_ms: expected a number of milliseconds from 0 to "
+                f"{MAX_LATENCY_MS:.0f}, got {latency!r}"
+            )
         if isinstance(reply_raw, dict):
             reply_raw = {**reply_raw, "delay_ms": latency} if "delay_ms" not in reply_raw else reply_raw
         answer, _ = _parse_answer(method, reply_raw, "recording", f"{where}.reply")

@@ -63,8 +63,13 @@ class Watcher:
     def _run(self) -> None:
         try:
             watcher = watchfiles.watch(
-                *self.paths, stop_event=self._stop, debounce=200, step=50, rust_timeout=100,
-                yield_on_timeout=True, watch_filter=_relevant,
+                *self.paths,
+                stop_event=self._stop,
+                debounce=200,
+                step=50,
+                rust_timeout=100,
+                yield_on_timeout=True,
+                watch_filter=_relevant,
             )
             for changes in watcher:
                 self._ready.set()
@@ -81,8 +86,11 @@ class Watcher:
             self.fake.reload()
         except Exception as exc:
             self.last_error = str(exc)
-            log.error("thrift watch: %s changed but cannot be loaded, still serving the previous version: %s",
-                      ", ".join(changed), exc)
+            log.error(
+                "thrift watch: %s changed but cannot be loaded, still serving the previous version: %s",
+                ", ".join(changed),
+                exc,
+            )
             return
         self.reloads += 1
         self.last_error = None

@@ -27,7 +27,7 @@ class _Memory:
         self.out: list[bytes] = []
 
     def read(self, size: int) -> bytes:
-        chunk = self.data[self.pos:self.pos + size]
+        chunk = self.data[self.pos : self.pos + size]
         self.pos += len(chunk)
         return chunk
 
