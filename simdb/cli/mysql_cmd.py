@@ -10,7 +10,15 @@ import typer
 
 from simdb.errors import SimdbError
 
-app = typer.Typer(help="mysql commands.", no_args_is_help=True)
+app = typer.Typer(
+    help=(
+        "A MySQL fake (mysql-mimic over SQLite) or a real MariaDB, seeded from a snapshot.\n\n"
+        "Examples:\n\n"
+        "  simdb mysql serve --port 0 --snapshot seeds/homefeed --database homefeed\n\n"
+        "  simdb mysql serve --engine real --port 3307 --snapshot seeds/homefeed"
+    ),
+    no_args_is_help=True,
+)
 
 
 @app.command("serve")

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="redis commands.", no_args_is_help=True)
+app = typer.Typer(
+    help=(
+        "A Redis fake (fakeredis behind a RESP server) or a real redis-server, seeded from a snapshot.\n\n"
+        "Examples:\n\n"
+        "  simdb redis serve --port 0 --snapshot seeds/homefeed\n\n"
+        "  simdb redis serve --engine real --port 6380 --snapshot seeds/homefeed"
+    ),
+    no_args_is_help=True,
+)
 
 
 @app.command("serve")

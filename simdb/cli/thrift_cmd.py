@@ -15,7 +15,16 @@ import typer
 
 from simdb.errors import SimdbError
 
-app = typer.Typer(help="thrift commands.", no_args_is_help=True)
+app = typer.Typer(
+    help=(
+        "Thrift fakes served from IDL, and a recording proxy.\n\n"
+        "Examples:\n\n"
+        "  simdb thrift serve thrift/homefeed/pinstore.thrift --service PinStore --port 0\n\n"
+        "  simdb thrift record --upstream pinstore-prod:9090 --listen 9091 "
+        "--idl thrift/homefeed/pinstore.thrift --service PinStore --out seeds/mine"
+    ),
+    no_args_is_help=True,
+)
 
 SERVE_HELP = (
     "Serve a Thrift service straight from its IDL.\n\n"
