@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import signal
-import threading
 from pathlib import Path
 
 import typer
@@ -13,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from simdb.cli.lifetime import StopSignals
 from simdb.errors import SimdbError
 
 console = Console()
@@ -54,6 +52,7 @@ def demo(
         def started(item: Started) -> None:
             bar.update(task, advance=1, description=f"{item.name} ready ({item.seconds:.2f}s)")
 
+        signals = StopSignals()  # before starting: a signal during start is kept
         stack = EmbeddedStack(fakes, snapshot=paths.snapshot, on_started=started)
         try:
             stack.start()
@@ -84,9 +83,6 @@ def demo(
         if once:
             return
         console.print("serving; press Ctrl-C to stop")
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+        signals.wait()
     finally:
         stack.stop()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from pathlib import Path
 
 import typer
 
+from simdb.cli.lifetime import StopSignals
 from simdb.errors import SimdbError
 
 app = typer.Typer(
@@ -49,6 +48,7 @@ def serve(
             part=part,
         )
         fake = MySQLFake(config)
+        signals = StopSignals()  # before starting: a signal during start is kept
         ep = fake.start()
     except SimdbError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -56,8 +56,7 @@ def serve(
     typer.echo(f"mysql ({engine}) ready on {ep.address}  url: {ep.url()}", err=False)
     if ep.admin_port is not None:
         typer.echo(f"admin API on http://127.0.0.1:{ep.admin_port}/_simdb/health")
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    done.wait()
-    fake.stop()
+    try:
+        signals.wait()
+    finally:
+        fake.stop()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from pathlib import Path
 
 import typer
+
+from simdb.cli.lifetime import StopSignals
 
 app = typer.Typer(
     help=(
@@ -50,6 +50,7 @@ def serve(
                 snapshot=snapshot,
             )
         )
+        signals = StopSignals()  # before starting: a signal during start is kept
         endpoint = fake.start()
     except SimdbError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -59,12 +60,7 @@ def serve(
     )
     if endpoint.admin_port is not None:
         typer.echo(f"admin API at http://{endpoint.host}:{endpoint.admin_port}/_simdb/health")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+        signals.wait()
     finally:
         fake.stop()

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import gc
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import Literal
 
 import typer
 
+from simdb.cli.lifetime import StopSignals
 from simdb.errors import SimdbError
 
 app = typer.Typer(
@@ -131,6 +129,7 @@ def serve(
         gc.disable()
         try:
             fake = ThriftFake(config)
+            signals = StopSignals()  # before starting: a signal during start is kept
             endpoint = fake.start()
         finally:
             gc.freeze()
@@ -149,16 +148,8 @@ def serve(
         typer.echo(f"watching {idl} and the stub files for changes")
     sys.stdout.flush()
 
-    stop = threading.Event()
-
-    def _on_signal(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
     try:
-        while not stop.wait(1.0):
-            pass
+        signals.wait(poll=1.0)
     finally:
         fake.stop()
         typer.echo("stopped", err=True)
@@ -205,6 +196,7 @@ def record(
             protocol=protocol,
             transport=transport,
         )
+        signals = StopSignals()  # before starting: a signal during start is kept
         proxy = RecordingProxy(config).start()
     except SimdbError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -213,16 +205,7 @@ def record(
         f"recording {service} calls: clients connect to 127.0.0.1:{proxy.port}, forwarded to {upstream}"
     )
     sys.stdout.flush()
-    stop = threading.Event()
-
-    def _on_signal(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
-    while not stop.wait(0.2):
-        if max_calls and proxy.calls >= max_calls:
-            break
+    signals.wait(poll=0.2, done=lambda: bool(max_calls) and proxy.calls >= max_calls)
     root = proxy.stop()
     typer.echo(f"wrote {proxy.calls} recordings to {root}/thrift/{config.part_name}/recordings.jsonl")
     if faults_out is not None:
