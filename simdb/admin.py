@@ -12,12 +12,13 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from simdb.admin_security import AdminPolicy, AdminRefused
 from simdb.errors import SimdbError
 from simdb.fake import Fake
 
@@ -33,6 +34,8 @@ class Request:
     path: str
     query: dict[str, list[str]]
     body: Any
+    policy: AdminPolicy = field(default_factory=AdminPolicy)
+    """The serving admin API's access rules (routes that touch files ask it)."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ def generic_routes(fake: Fake) -> list[Route]:
     def snapshot(req: Request) -> Response:
         if not isinstance(req.body, dict) or not isinstance(req.body.get("path"), str):
             raise AdminError('body must be JSON {"path": "<snapshot directory>"}')
-        fake.load(Path(req.body["path"]))
+        fake.load(req.policy.snapshot_dir(req.body["path"]))
         return Response(200, {"ok": True, "loaded": req.body["path"]})
 
     return [
@@ -99,13 +102,46 @@ def generic_routes(fake: Fake) -> list[Route]:
     ]
 
 
-class AdminServer:
-    """A small threaded HTTP server for the ``/_simdb/`` namespace of one fake."""
+class _PooledHTTPServer(HTTPServer):
+    """An HTTP server that hands each connection to a bounded pool of worker threads."""
 
-    def __init__(self, routes: Iterable[Route], host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], workers: int) -> None:
+        super().__init__(address, handler)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="simdb-admin")
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._pool.submit(self._work, request, client_address)
+
+    def _work(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class AdminServer:
+    """A small HTTP server for the ``/_simdb/`` namespace, guarded by an :class:`AdminPolicy`.
+
+    It refuses to listen beyond loopback without a token; see :mod:`simdb.admin_security`.
+    """
+
+    def __init__(
+        self,
+        routes: Iterable[Route],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        policy: AdminPolicy | None = None,
+    ) -> None:
         self.routes = list(routes)
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
-        self._httpd.daemon_threads = True
+        self.policy = policy if policy is not None else AdminPolicy.from_env()
+        self.policy.check_bind(host)
+        self._httpd = _PooledHTTPServer((host, port), self._handler_class(), self.policy.max_workers)
         self._thread: threading.Thread | None = None
 
     @property
@@ -147,8 +183,8 @@ class AdminServer:
             return Response(404, {"error": f"no admin endpoint {request.path}"})
         route = candidates[0]
         try:
-            return route.handler(Request(request.method, sub, request.query, request.body))
-        except AdminError as exc:
+            return route.handler(Request(request.method, sub, request.query, request.body, self.policy))
+        except (AdminError, AdminRefused) as exc:
             log.warning("admin %s %s: %s", request.method, request.path, exc)
             return Response(exc.status, {"error": str(exc)})
         except SimdbError as exc:
@@ -163,13 +199,29 @@ class AdminServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = server.policy.read_timeout
 
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("admin: " + format, *args)
 
             def _serve(self, method: str) -> None:
                 parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                refused = server.policy.refusal(method, headers, server.host, server.port)
+                if refused is not None:
+                    log.warning("admin %s %s refused: %s", method, parts.path, refused[1])
+                    self.close_connection = True
+                    self._send(Response(refused[0], {"error": refused[1]}))
+                    return
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    length = -1
+                if not 0 <= length <= server.policy.max_body:
+                    self.close_connection = True
+                    limit = server.policy.max_body
+                    self._send(Response(413, {"error": f"Content-Length must be 0..{limit} bytes"}))
+                    return
                 raw = self.rfile.read(length) if length else b""
                 body: Any = None
                 if raw:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
@@ -13,6 +15,11 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+# The admin API loads snapshots only from its roots: the tests' snapshots live in the temp dir and the repo.
+os.environ.setdefault(
+    "SIMDB_SNAPSHOT_ROOTS", os.pathsep.join([tempfile.gettempdir(), str(Path(__file__).resolve().parent.parent)])
+)
 
 # One module per capability; each owns its session-scoped servers.
 pytest_plugins = [

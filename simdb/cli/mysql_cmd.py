@@ -31,8 +31,18 @@ def serve(
     password: str = typer.Option("", "--password", help="Password of --user (empty: none)."),
     engine: str = typer.Option("fake", "--engine", help="fake (embedded SQLite) or real (MariaDB child)."),
     admin_port: int | None = typer.Option(None, "--admin-port", help="Admin API port (/_simdb/...)."),
+    admin_host: str = typer.Option(
+        "127.0.0.1", "--admin-host", help="Address of the admin API (beyond loopback it needs a token)."
+    ),
+    admin_token: str | None = typer.Option(
+        None, "--admin-token", envvar="SIMDB_ADMIN_TOKEN", help="Bearer token the admin API requires."
+    ),
+    snapshot_root: list[Path] = typer.Option(
+        [], "--snapshot-root", help="Directory the admin API may load snapshots from (default: cwd)."
+    ),
 ) -> None:
     """Serve a MySQL-compatible database. Example: simdb mysql serve --port 3307 --snapshot seeds/homefeed"""
+    from simdb.admin_security import AdminPolicy
     from simdb.mysql.fake import MySQLConfig, MySQLFake
 
     try:
@@ -44,6 +54,8 @@ def serve(
             user=user,
             password=password,
             admin_port=admin_port,
+            admin_host=admin_host,
+            admin_policy=AdminPolicy.from_env(admin_token, tuple(snapshot_root)),
             snapshot=snapshot,
             part=part,
         )
@@ -55,7 +67,7 @@ def serve(
         raise typer.Exit(2) from exc
     typer.echo(f"mysql ({engine}) ready on {ep.address}  url: {ep.url()}", err=False)
     if ep.admin_port is not None:
-        typer.echo(f"admin API on http://127.0.0.1:{ep.admin_port}/_simdb/health")
+        typer.echo(f"admin API on http://{admin_host}:{ep.admin_port}/_simdb/health")
     try:
         signals.wait()
     finally:

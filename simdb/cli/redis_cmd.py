@@ -28,11 +28,21 @@ def serve(
     engine: str = typer.Option("fake", "--engine", help="fake (fakeredis, pip-only) or real (redis-server)."),
     password: str | None = typer.Option(None, "--password", help="Require AUTH with this password."),
     admin_port: int | None = typer.Option(None, "--admin-port", help="Serve the admin API (/_simdb/) here."),
+    admin_host: str = typer.Option(
+        "127.0.0.1", "--admin-host", help="Address of the admin API (beyond loopback it needs a token)."
+    ),
+    admin_token: str | None = typer.Option(
+        None, "--admin-token", envvar="SIMDB_ADMIN_TOKEN", help="Bearer token the admin API requires."
+    ),
+    snapshot_root: list[Path] = typer.Option(
+        [], "--snapshot-root", help="Directory the admin API may load snapshots from (default: cwd)."
+    ),
 ) -> None:
     """Serve Redis on the fake or the real engine, seeded from a snapshot; Ctrl-C stops.
 
     Example: simdb redis serve --port 6380 --snapshot seeds/homefeed
     """
+    from simdb.admin_security import AdminPolicy
     from simdb.errors import SimdbError
     from simdb.redis.fake import RedisConfig, RedisFake
 
@@ -47,6 +57,8 @@ def serve(
                 port=port,
                 password=password,
                 admin_port=admin_port,
+                admin_host=admin_host,
+                admin_policy=AdminPolicy.from_env(admin_token, tuple(snapshot_root)),
                 snapshot=snapshot,
             )
         )
@@ -59,7 +71,7 @@ def serve(
         f"redis ({engine}) ready at redis://{endpoint.host}:{endpoint.port}/0",
     )
     if endpoint.admin_port is not None:
-        typer.echo(f"admin API at http://{endpoint.host}:{endpoint.admin_port}/_simdb/health")
+        typer.echo(f"admin API at http://{admin_host}:{endpoint.admin_port}/_simdb/health")
     try:
         signals.wait()
     finally:

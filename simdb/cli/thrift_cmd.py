@@ -74,6 +74,15 @@ def serve(
     seed: int = typer.Option(0, "--seed", help="Seed for generated values and faults."),
     strict: bool = typer.Option(False, "--strict", help="No stub matched: TApplicationException."),
     admin_port: int = typer.Option(0, "--admin-port", help="Port of the admin HTTP API; 0 picks a free one."),
+    admin_host: str = typer.Option(
+        "127.0.0.1", "--admin-host", help="Address of the admin API (beyond loopback it needs a token)."
+    ),
+    admin_token: str | None = typer.Option(
+        None, "--admin-token", envvar="SIMDB_ADMIN_TOKEN", help="Bearer token the admin API requires."
+    ),
+    snapshot_root: list[Path] = typer.Option(
+        [], "--snapshot-root", help="Directory the admin API may load snapshots from (default: cwd)."
+    ),
     journal_size: int = typer.Option(1000, "--journal-size", help="Calls kept in the request journal."),
     max_frame_size: str = typer.Option("16M", "--max-frame-size", help="Largest message (e.g. 16M)."),
     max_string_size: str = typer.Option("8M", "--max-string-size", help="Largest string or binary value."),
@@ -86,6 +95,7 @@ def serve(
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ) -> None:
     """Map the flags onto a ThriftConfig, start a ThriftFake, print its endpoint, serve until stopped."""
+    from simdb.admin_security import AdminPolicy
     from simdb.thrift.fake import ThriftConfig, ThriftFake
     from simdb.thrift.scan import Limits
 
@@ -119,6 +129,8 @@ def serve(
             seed=seed,
             strict=strict,
             admin_port=admin_port,
+            admin_host=admin_host,
+            admin_policy=AdminPolicy.from_env(admin_token, tuple(snapshot_root)),
             journal_size=journal_size,
             limits=limits,
             watch=watch,

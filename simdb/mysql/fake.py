@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from simdb.admin import AdminServer, Request, Response, Route, generic_routes
+from simdb.admin_security import AdminPolicy
 from simdb.errors import ConfigError, SimdbError
 from simdb.fake import Endpoint, FakeKind, Health
 from simdb.mysql.engine import Store
@@ -38,6 +39,10 @@ class MySQLConfig:
     user: str = "root"
     password: str = ""
     admin_port: int | None = None
+    admin_host: str = "127.0.0.1"
+    """Where the admin API listens, whatever ``host`` is (beyond loopback it needs a token)."""
+    admin_policy: AdminPolicy | None = None
+    """Token, snapshot roots and limits of the admin API; None: defaults and ``SIMDB_ADMIN_TOKEN``."""
     snapshot: Path | None = None
     part: str = "db"
     lock_wait_timeout: float = 10.0
@@ -115,7 +120,7 @@ class MySQLFake:
             admin_port = None
             if cfg.admin_port is not None:
                 self._admin = AdminServer(
-                    generic_routes(self) + self._routes(), "127.0.0.1", cfg.admin_port
+                    generic_routes(self) + self._routes(), cfg.admin_host, cfg.admin_port, cfg.admin_policy
                 ).start()
                 admin_port = self._admin.port
         except BaseException:

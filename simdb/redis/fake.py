@@ -12,6 +12,7 @@ from typing import Literal
 import redis
 
 from simdb.admin import AdminServer, Request, Response, Route, generic_routes
+from simdb.admin_security import AdminPolicy
 from simdb.errors import ConfigError, SimdbError
 from simdb.fake import Endpoint, FakeKind, Health
 from simdb.redis.engine import RedisEngine
@@ -38,6 +39,10 @@ class RedisConfig:
     port: int = 0
     password: str | None = None
     admin_port: int | None = None
+    admin_host: str = "127.0.0.1"
+    """Where the admin API listens, whatever ``host`` is (beyond loopback it needs a token)."""
+    admin_policy: AdminPolicy | None = None
+    """Token, snapshot roots and limits of the admin API; None: defaults and ``SIMDB_ADMIN_TOKEN``."""
     snapshot: Path | None = None
 
     def __post_init__(self) -> None:
@@ -102,7 +107,7 @@ class RedisFake:
                 self.load(cfg.snapshot)
             if cfg.admin_port is not None:
                 routes = generic_routes(self) + self._routes()
-                self._admin = AdminServer(routes, cfg.host, cfg.admin_port).start()
+                self._admin = AdminServer(routes, cfg.admin_host, cfg.admin_port, cfg.admin_policy).start()
                 admin_port = self._admin.port
         except BaseException:
             self.stop()

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from simdb.admin_client import admin_headers
 from simdb.errors import ConfigError, SimdbError
 from simdb.snapshot.reader import open_snapshot
 
@@ -72,7 +73,7 @@ def _admin_base(url: str) -> str:
 
 def _post(url: str, body: Mapping[str, Any] | None, timeout: float) -> dict[str, Any]:
     data = json.dumps(body or {}).encode()
-    req = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(url, data=data, method="POST", headers=admin_headers())
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             out: dict[str, Any] = json.loads(resp.read() or b"{}")

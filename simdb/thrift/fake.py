@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from simdb.admin import AdminServer
+from simdb.admin_security import AdminPolicy
 from simdb.errors import ConfigError, SimdbError, SnapshotError
 from simdb.fake import Endpoint, FakeKind, Health
 from simdb.thrift.codec import args_key, args_to_json
@@ -57,6 +58,8 @@ class ThriftConfig:
     admin_port: int | None = None
     """Port of the admin HTTP API (0 picks one); None: no admin server."""
     admin_host: str = "127.0.0.1"
+    admin_policy: AdminPolicy | None = None
+    """Token, snapshot roots and limits of the admin API; None: defaults and ``SIMDB_ADMIN_TOKEN``."""
     journal_size: int = DEFAULT_SIZE
     limits: Limits = field(default_factory=Limits)
     faults: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
@@ -220,10 +223,14 @@ class ThriftFake:
             from simdb.thrift.admin_routes import admin_routes
 
             try:
-                self.admin = AdminServer(admin_routes(self), cfg.admin_host, cfg.admin_port).start()
-            except OSError as exc:
+                self.admin = AdminServer(
+                    admin_routes(self), cfg.admin_host, cfg.admin_port, cfg.admin_policy
+                ).start()
+            except (OSError, ConfigError) as exc:
                 self.server.stop()
                 self.server = None
+                if isinstance(exc, ConfigError):
+                    raise
                 raise ConfigError(
                     f"thrift: cannot listen for the admin API on {cfg.admin_host}:{cfg.admin_port}: {exc}"
                 ) from exc

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from simdb.admin import AdminError, AdminServer, Request, Response, Route, generic_routes
+from simdb.admin_security import AdminPolicy
 from simdb.errors import SnapshotError
 from simdb.fake import Endpoint, Health
 
@@ -48,9 +49,17 @@ class CountingFake:
         return Health(ok=True, stats={"keys": 3})
 
 
-def call(port: int, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+def call(
+    port: int,
+    method: str,
+    path: str,
+    body: Any = None,
+    raw: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    sent = {"Content-Type": "application/json"} if headers is None else headers
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=sent)
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
             return resp.status, json.loads(resp.read())
@@ -65,7 +74,8 @@ def served() -> Iterator[tuple[CountingFake, int]]:
     def boom(_: Request) -> Response:
         raise AdminError("no such stub 'x'", status=404)
 
-    server = AdminServer([*generic_routes(fake), Route("DELETE", "/stubs/*", boom)]).start()
+    policy = AdminPolicy(snapshot_roots=(Path("/"),))
+    server = AdminServer([*generic_routes(fake), Route("DELETE", "/stubs/*", boom)], policy=policy).start()
     try:
         yield fake, server.port
     finally:

@@ -16,6 +16,7 @@ from simdb.redis.records import RedisRecord
 from tests.redis.test_seed import write_snapshot
 
 pytestmark = pytest.mark.fake
+JSON = {"Content-Type": "application/json"}
 
 SIMDB = [sys.executable, "-c", "import sys; from simdb.cli import main; sys.argv[0] = 'simdb'; main()"]
 
@@ -54,7 +55,9 @@ def test_serve_prints_endpoint_and_serves_the_snapshot(tmp_path: Path) -> None:
             assert client.get("hello") == b"world"
             client.set("hello", "changed")
             with urllib.request.urlopen(
-                urllib.request.Request(admin_url.group(1) + "/reset", method="POST", data=b"")
+                urllib.request.Request(
+                    admin_url.group(1) + "/reset", method="POST", data=b"", headers=JSON
+                )
             ) as resp:
                 assert json.loads(resp.read())["ok"]
             assert client.get("hello") == b"world"

@@ -119,7 +119,9 @@ def test_reset_through_the_admin_api(seeded: RedisFake) -> None:
     with client_of(seeded) as client:
         client.flushall()
         url = f"http://{seeded.endpoint.host}:{seeded.endpoint.admin_port}/_simdb/reset"
-        with urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b"")) as resp:
+        with urllib.request.urlopen(urllib.request.Request(
+            url, method="POST", data=b"", headers={"Content-Type": "application/json"}
+        )) as resp:
             assert json.loads(resp.read())["ok"] is True
         assert dump(client) == EXPECTED
 
