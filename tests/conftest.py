@@ -17,9 +17,8 @@ settings.register_profile("dev", max_examples=25, deadline=None, suppress_health
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 # The admin API loads snapshots only from its roots: the tests' snapshots live in the temp dir and the repo.
-os.environ.setdefault(
-    "SIMDB_SNAPSHOT_ROOTS", os.pathsep.join([tempfile.gettempdir(), str(Path(__file__).resolve().parent.parent)])
-)
+_REPO = str(Path(__file__).resolve().parent.parent)
+os.environ.setdefault("SIMDB_SNAPSHOT_ROOTS", os.pathsep.join([tempfile.gettempdir(), _REPO]))
 
 # One module per capability; each owns its session-scoped servers.
 pytest_plugins = [

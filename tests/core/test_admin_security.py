@@ -193,7 +193,8 @@ def test_cli_refuses_a_network_admin_without_token() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "simdb", "redis", "serve", "--port", "0", "--admin-port", "0",
          "--admin-host", "0.0.0.0"],
-        capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path.cwd())},
+        capture_output=True, text=True, timeout=60,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path.cwd())},
     )
     assert proc.returncode != 0
     assert "token" in proc.stderr and "Traceback" not in proc.stderr + proc.stdout

@@ -52,7 +52,10 @@ def test_health_and_flush_route() -> None:
             import urllib.request
 
             url = f"http://{ep.host}:{ep.admin_port}/_simdb/flush"
-            with urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b"", headers={"Content-Type": "application/json"})):
+            json_post = urllib.request.Request(
+                url, method="POST", data=b"", headers={"Content-Type": "application/json"}
+            )
+            with urllib.request.urlopen(json_post):
                 pass
             assert client.dbsize() == 0
     finally:
