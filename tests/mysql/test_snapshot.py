@@ -138,7 +138,8 @@ def test_admin_api_reset_and_health(mysql_server: MySQLFake, tmp_path: Path) -> 
     with urllib.request.urlopen(req, timeout=30) as resp:
         assert json.load(resp)["ok"] is True
     run(mysql_server, "DELETE FROM pins")
-    reset = urllib.request.Request(f"{base}/reset", method="POST", headers={"Content-Type": "application/json"})
+    json_type = {"Content-Type": "application/json"}
+    reset = urllib.request.Request(f"{base}/reset", method="POST", headers=json_type)
     with urllib.request.urlopen(reset, timeout=30) as resp:
         assert json.load(resp) == {"ok": True, "reset": "db"}
     assert run(mysql_server, "SELECT COUNT(*) FROM pins") == [(2,)]
