@@ -26,3 +26,23 @@ pytest_plugins = [
     "tests.fixtures.redis",
     "tests.fixtures.mysql",
 ]
+
+
+_KINDS = ("fake", "real", "interop")
+
+
+def pytest_collection_modifyitems(config: object, items: list[object]) -> None:
+    """Every test says how it relates to the real thing: exactly one of ``fake``, ``real``, ``interop``."""
+    import pytest
+
+    wrong = []
+    for item in items:
+        assert isinstance(item, pytest.Item)
+        kinds = sorted({m.name for m in item.iter_markers() if m.name in _KINDS})
+        if len(kinds) != 1:
+            wrong.append(f"{item.nodeid}: {kinds or 'no marker'}")
+    if wrong:
+        listing = "\n  ".join(wrong[:50])
+        raise pytest.UsageError(
+            f"{len(wrong)} test(s) must carry exactly one of the markers {_KINDS}:\n  {listing}"
+        )

@@ -13,6 +13,8 @@ import thriftpy2
 
 from tests.interop.codegen import REPO
 
+pytestmark = pytest.mark.interop
+
 QUIRKS = REPO / "tests" / "thrift" / "idl_quirks"
 # Debian's thrift-compiler 0.17.0 predates the uuid type (Apache Thrift 0.18+).
 NOT_IN_DEBIAN_COMPILER = {"uuid_type.thrift"}

@@ -29,6 +29,8 @@ from simdb.thrift.idl import load_idl
 from simdb.thrift.model import service_model
 from tests.thrift.strategies import structs, values
 
+pytestmark = pytest.mark.fake
+
 IDL = Path(__file__).parent / "idl"
 MODULE = load_idl(IDL / "rich.thrift", [IDL / "inc_a", IDL / "inc_b"])
 SERVICE = service_model(MODULE, "RichService")

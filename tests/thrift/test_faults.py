@@ -15,6 +15,8 @@ from simdb.thrift.idl import load_idl
 from simdb.thrift.model import service_model
 from simdb.thrift.reply import APP_ERROR_TYPES
 
+pytestmark = pytest.mark.fake
+
 ROOT = Path(__file__).parent.parent.parent
 MODULE = load_idl(ROOT / "thrift" / "homefeed" / "pinstore.thrift")
 PINSTORE = service_model(MODULE, "PinStore")

@@ -19,6 +19,8 @@ from simdb.thrift.generate import MAX_ITEMS, ValueGenerator
 from simdb.thrift.idl import is_union, load_idl
 from simdb.thrift.model import MethodModel, ServiceModel, field_models, service_model
 
+pytestmark = pytest.mark.fake
+
 ROOT = Path(__file__).parent.parent.parent
 IDL = Path(__file__).parent / "idl"
 RICH_MODULE = load_idl(IDL / "rich.thrift", [IDL / "inc_a", IDL / "inc_b"])

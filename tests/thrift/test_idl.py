@@ -14,6 +14,8 @@ from simdb.errors import IdlError
 from simdb.thrift.idl import is_union, load_idl, preprocess
 from simdb.thrift.model import service_model
 
+pytestmark = pytest.mark.fake
+
 HERE = Path(__file__).parent
 IDL = HERE / "idl"
 QUIRKS = HERE / "idl_quirks"

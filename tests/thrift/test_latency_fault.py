@@ -17,6 +17,8 @@ from simdb.thrift.faults import FaultPlan, FaultRule
 from simdb.thrift.idl import load_idl
 from simdb.thrift.model import service_model
 
+pytestmark = pytest.mark.fake
+
 HOMEFEED = Path(__file__).resolve().parents[2] / "thrift" / "homefeed"
 
 

@@ -23,6 +23,8 @@ from simdb.thrift.reply import APP_ERROR_TYPES
 from simdb.thrift.stubs import Reply, StubSet
 from tests.thrift.strategies import structs
 
+pytestmark = pytest.mark.fake
+
 ROOT = Path(__file__).parent.parent.parent
 IDL = Path(__file__).parent / "idl"
 PINSTORE_MODULE = load_idl(ROOT / "thrift" / "homefeed" / "pinstore.thrift")
