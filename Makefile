@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup system-deps demo test lint bench coverage-page clean
+.PHONY: setup system-deps services demo test lint bench coverage-page clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +21,14 @@ $(BIN)/.installed-test: $(BIN)/.installed
 system-deps:
 	bash scripts/install-system-deps.sh
 
+# The Docker engine for the container tests (the tests start every other server themselves).
+services:
+	bash scripts/start-services.sh
+
 demo: setup
 	$(BIN)/simdb demo
 
-test: system-deps setup $(BIN)/.installed-test
+test: system-deps services setup $(BIN)/.installed-test
 	$(BIN)/ruff check simdb tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/pytest

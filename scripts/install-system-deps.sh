@@ -22,6 +22,9 @@ have g++ || need+=(g++)
 # optional fast MySQL driver (pip install '.[fast-mysql]': mysqlclient) used by bench/snapshot.py
 [ -f /usr/include/mariadb/mysql.h ] || need+=(libmariadb-dev)
 have pkg-config || need+=(pkg-config)
+# container tests: the Docker engine, and debootstrap for the offline base image (scripts/make-offline-base.sh)
+have dockerd || need+=(docker.io)
+have debootstrap || need+=(debootstrap)
 
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""

@@ -22,6 +22,8 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "redis": ("simdb.cli.redis_cmd", "app"),
     "mysql": ("simdb.cli.mysql_cmd", "app"),
     "snapshot": ("simdb.cli.snapshot_cmd", "app"),
+    "probe": ("simdb.cli.probe_cmd", "probe"),
+    "images": ("simdb.cli.images_cmd", "app"),
 }
 
 
