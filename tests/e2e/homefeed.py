@@ -18,14 +18,19 @@ IDL = REPO / "thrift" / "homefeed"
 
 
 def render_config(
-    endpoints: dict[str, tuple[str, int]], listen_port: int, idl_dir: Path | str, listen_host: str = "127.0.0.1"
+    endpoints: dict[str, tuple[str, int]],
+    listen_port: int,
+    idl_dir: Path | str,
+    listen_host: str = "127.0.0.1",
 ) -> str:
     """The service's config file for ``endpoints`` (fake name -> host, port), via the shipped template."""
     import jinja2
 
     template = jinja2.Template((SERVICE_DIR / "service.yaml.j2").read_text())
     eps = {name: {"host": host, "port": port} for name, (host, port) in endpoints.items()}
-    return template.render(endpoints=eps, listen_host=listen_host, listen_port=listen_port, idl_dir=str(idl_dir))
+    return template.render(
+        endpoints=eps, listen_host=listen_host, listen_port=listen_port, idl_dir=str(idl_dir)
+    )
 
 
 def apache_client_modules(thrift: str, out: Path) -> tuple[ModuleType, ModuleType]:
