@@ -220,7 +220,10 @@ class Scrubber:
     """Applies actions to values; same action + value + key -> same output."""
 
     def __init__(self, rules: ScrubRules, secret: bytes = DEFAULT_KEY) -> None:
-        from faker import Faker
+        try:
+            from faker import Faker
+        except ImportError as exc:  # an optional extra: containers serving fakes never scrub
+            raise ConfigError("scrubbing needs Faker: pip install 'simdb[scrub]'") from exc
 
         self.rules = rules
         self.secret = secret
