@@ -71,6 +71,9 @@ def serve(
     transport: str = typer.Option("buffered", "--transport", help="buffered or framed."),
     include_dir: list[Path] = typer.Option([], "--include-dir", "-I", help="Where to look for includes."),
     stubs: list[Path] = typer.Option([], "--stubs", help="Stub file (YAML or JSON); repeatable."),
+    snapshot: Path | None = typer.Option(
+        None, "--snapshot", help="Snapshot whose thrift/NAME/ part (stubs, recordings) to load."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed for generated values and faults."),
     strict: bool = typer.Option(False, "--strict", help="No stub matched: TApplicationException."),
     admin_port: int = typer.Option(0, "--admin-port", help="Port of the admin HTTP API; 0 picks a free one."),
@@ -143,6 +146,12 @@ def serve(
             fake = ThriftFake(config)
             signals = StopSignals()  # before starting: a signal during start is kept
             endpoint = fake.start()
+            if snapshot is not None:
+                try:
+                    fake.load(snapshot)
+                except SimdbError:
+                    fake.stop()
+                    raise
         finally:
             gc.freeze()
             gc.enable()
