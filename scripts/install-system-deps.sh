@@ -25,6 +25,7 @@ have pkg-config || need+=(pkg-config)
 # container tests: the Docker engine, and debootstrap for the offline base image (scripts/make-offline-base.sh)
 have dockerd || need+=(docker.io)
 have debootstrap || need+=(debootstrap)
+have docker-compose || need+=(docker-compose)
 
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
