@@ -12,6 +12,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,17 +104,25 @@ class DockerStack:
             network = self.client.networks.create(
                 self.stack.network, driver="bridge", labels={LABEL_STACK: self.stack.name}
             )
-            started = [(spec, self._run(spec, network.name)) for spec in self.stack.fakes]
-            out: dict[str, EndpointViews] = {}
             deadline = time.monotonic() + timeout
-            for spec, container in started:
-                out[spec.fake] = self._wait_ready(spec, container, deadline)
-                if on_ready is not None:
-                    on_ready(out[spec.fake])
+            out: dict[str, EndpointViews] = {}
+            # The engine starts containers concurrently; each fake is probed as soon as its own is up.
+            with ThreadPoolExecutor(max_workers=max(1, len(self.stack.fakes))) as pool:
+                futures = {
+                    spec.fake: pool.submit(self._start_and_wait, spec, network.name, deadline)
+                    for spec in self.stack.fakes
+                }
+                for spec in self.stack.fakes:
+                    out[spec.fake] = futures[spec.fake].result()
+                    if on_ready is not None:
+                        on_ready(out[spec.fake])
             return out
         except BaseException:
             self.down()
             raise
+
+    def _start_and_wait(self, spec: ContainerSpec, network: str, deadline: float) -> EndpointViews:
+        return self._wait_ready(spec, self._run(spec, network), deadline)
 
     def _run(self, spec: ContainerSpec, network: str) -> Any:
         import docker.errors

@@ -41,10 +41,17 @@ def apache_client_modules(thrift: str, out: Path) -> tuple[ModuleType, ModuleTyp
          str(SERVICE_DIR / "idl" / "homefeed.thrift")],
         check=True, capture_output=True, timeout=120,
     )
-    if str(out) not in sys.path:
-        sys.path.insert(0, str(out))
-    return (importlib.import_module("homefeedsvc.HomeFeedService"),
-            importlib.import_module("homefeedsvc.ttypes"))
+    # The generated code includes the demo's ``homefeed.types`` package; the interop tests import their own
+    # ``homefeed`` package (all services) later, so ours must not stay in sys.modules or on sys.path.
+    before = set(sys.modules)
+    sys.path.insert(0, str(out))
+    try:
+        return (importlib.import_module("homefeedsvc.HomeFeedService"),
+                importlib.import_module("homefeedsvc.ttypes"))
+    finally:
+        sys.path.remove(str(out))
+        for name in [m for m in set(sys.modules) - before if m == "homefeed" or m.startswith("homefeed.")]:
+            del sys.modules[name]
 
 
 def call_home_feed(service: ModuleType, host: str, port: int, user_id: int, count: int) -> Any:
