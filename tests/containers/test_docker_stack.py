@@ -103,7 +103,9 @@ def test_a_failing_fake_leaves_nothing_behind(docker_engine: Any, simdb_image: s
     stack = DockerStack(demo_stack(simdb_image, name="simdbfail", snapshot="/nowhere"), docker_engine)
     with pytest.raises(StackStartError) as info:
         stack.up(timeout=60)
-    assert "pinstore" in str(info.value) and "/nowhere" in str(info.value)
+    message = str(info.value)
+    assert "/nowhere" in message and "not ready" in message and "last log lines" in message
+    assert any(message.startswith(f"{spec.fake} (simdbfail-{spec.fake})") for spec in stack.stack.fakes)
     label = {"label": [f"{LABEL_STACK}=simdbfail"]}
     assert docker_engine.containers.list(all=True, filters=label) == []
     assert docker_engine.networks.list(filters=label) == []
