@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from simdb.admin_security import AdminPolicy, AdminRefused
-from simdb.errors import SimdbError
+from simdb.errors import ConfigError, SimdbError
 from simdb.fake import Fake
 
 PREFIX = "/_simdb"
@@ -67,6 +67,10 @@ class Route:
         return path == self.path
 
 
+class AdminBindError(ConfigError):
+    """The admin API's address is taken or not this machine's."""
+
+
 class AdminError(SimdbError):
     """Raised by a handler to answer with a 4xx status and a message."""
 
@@ -106,8 +110,8 @@ class _PooledHTTPServer(HTTPServer):
     """An HTTP server that hands each connection to a bounded pool of worker threads."""
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], workers: int) -> None:
-        super().__init__(address, handler)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="simdb-admin")
+        super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         self._pool.submit(self._work, request, client_address)
@@ -141,7 +145,10 @@ class AdminServer:
         self.routes = list(routes)
         self.policy = policy if policy is not None else AdminPolicy.from_env()
         self.policy.check_bind(host)
-        self._httpd = _PooledHTTPServer((host, port), self._handler_class(), self.policy.max_workers)
+        try:
+            self._httpd = _PooledHTTPServer((host, port), self._handler_class(), self.policy.max_workers)
+        except OSError as exc:
+            raise AdminBindError(f"admin API cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         self._thread: threading.Thread | None = None
 
     @property

@@ -66,7 +66,7 @@ def serve(
         endpoint = fake.start()
     except SimdbError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        raise typer.Exit(2) from None
     typer.echo(
         f"redis ({engine}) ready at redis://{endpoint.host}:{endpoint.port}/0",
     )

@@ -96,6 +96,16 @@ class _Socket(FakeSocket):
         key.expireat = self._db.time + ms / 1000.0
         return OK_REPLY
 
+    def _ttl(self, key: Any, scale: float) -> int:
+        """Redis counts the time left in whole milliseconds and rounds TTL to the nearest second
+        (``(ms + 500) / 1000``); fakeredis 2.40.0 rounds the float, so 1,500 ms left gave 1, not 2."""
+        if not key:
+            return -2
+        if key.expireat is None:
+            return -1
+        left_ms = round((key.expireat - self._db.time) * 1000.0)
+        return int(left_ms) if scale == 1000.0 else int((left_ms + 500) // 1000)
+
     def _expireat(self, key: Any, timestamp: float, *args: bytes) -> int:
         """Redis deletes a key at once when its new expiry is not in the future; fakeredis 2.40.0 keeps
         it until its clock moves, which inside MULTI/EXEC (one frozen clock) it never does."""

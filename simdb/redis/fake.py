@@ -97,7 +97,13 @@ class RedisFake:
         if cfg.engine == "fake":
             self._engine = RedisEngine(password=cfg.password)
             self._server = RespServer(self._engine, cfg.host, cfg.port)
-            host, port = self._server.start()
+            try:
+                host, port = self._server.start()
+            except OSError as exc:
+                self._server = None
+                raise SimdbError(
+                    f"redis fake cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}"
+                ) from exc
         else:
             self._real = RealRedis(cfg.host, cfg.port, cfg.password)
             host, port = self._real.start()

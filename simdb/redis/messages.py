@@ -41,3 +41,10 @@ DEBUG_NOT_ALLOWED = (
     "restart the server."
 )
 INTERNAL = "ERR simdb internal error while running '{}': {}"
+
+#: redis-server's log line (server.c, securityWarningCommand) when HTTP reaches its port.
+SECURITY_ATTACK = (
+    "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. "
+    "This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your "
+    "Redis instance. Connection aborted."
+)

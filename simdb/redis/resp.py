@@ -31,6 +31,20 @@ class ProtocolViolation(Exception):
     """A request that breaks the protocol: the connection gets this error, then is closed."""
 
 
+class CrossProtocolAttack(Exception):
+    """A ``POST`` or ``Host:`` command: an HTTP request aimed at Redis. Closed without an answer."""
+
+
+#: Command names redis-server takes for HTTP smuggled to its port (``securityWarningCommand``).
+HTTP_COMMANDS = frozenset({b"post", b"host:"})
+
+
+def check_cross_protocol(argv: list[bytes]) -> None:
+    """Refuse HTTP sent to the Redis port, as redis-server does, before anything runs."""
+    if argv and argv[0].lower() in HTTP_COMMANDS:
+        raise CrossProtocolAttack(argv[0].decode("latin-1"))
+
+
 def error(text: str) -> bytes:
     """An error reply; CR and LF become spaces, as Redis does."""
     return b"-" + text.replace("\r", " ").replace("\n", " ").encode("utf-8", "replace") + b"\r\n"

@@ -22,8 +22,10 @@ from simdb.redis import messages as msg
 from simdb.redis.engine import BLOCKING_COMMANDS, RedisEngine, Session
 from simdb.redis.resp import (
     MAX_INLINE,
+    CrossProtocolAttack,
     HeaderWalker,
     ProtocolViolation,
+    check_cross_protocol,
     check_request,
     check_unauthenticated,
     error,
@@ -104,6 +106,10 @@ class _Connection(asyncio.Protocol):
             log.warning("redis client %s: %s; closing the connection", self.peer, exc)
             out.append(error(str(exc)))
             self.session.closing = True
+        except CrossProtocolAttack:
+            log.warning("redis client %s: %s", self.peer, msg.SECURITY_ATTACK)
+            out.clear()  # redis-server frees the client without flushing what it had queued
+            self.session.closing = True
         finally:
             self.out = None
         if out:
@@ -142,6 +148,7 @@ class _Connection(asyncio.Protocol):
             if req is False:
                 break
             argv = check_request(req)
+            check_cross_protocol(argv)
             if not session.authed:
                 check_unauthenticated(argv)
             # Exact: Redis and hiredis accept only the canonical encoding of a request.
@@ -196,6 +203,7 @@ class _Connection(asyncio.Protocol):
             argv = split_inline(line)
             if not argv:
                 continue
+            check_cross_protocol(argv)
             if argv[0].lower() in BLOCKING_COMMANDS and session.sock._transaction is None:
                 self.inline = buf
                 self._block(argv)
