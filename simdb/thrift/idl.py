@@ -39,6 +39,7 @@ from thriftpy2.parser import parser as _tp_parser
 from thriftpy2.parser.exc import ThriftParserError
 
 from simdb.errors import IdlError
+from simdb.thrift.thriftpy2_compat import grammar_module, patched_parser
 
 __all__ = ["is_union", "iter_modules", "load_idl", "preprocess"]
 
@@ -58,7 +59,7 @@ _PARSER: Any = None
 def _parser() -> Any:
     global _PARSER
     if _PARSER is None:
-        _PARSER = _ply_yacc.yacc(module=_tp_parser, debug=False, write_tables=False)
+        _PARSER = _ply_yacc.yacc(module=grammar_module(), debug=False, write_tables=False)
     return _PARSER
 
 
@@ -358,7 +359,8 @@ def load_idl(path: Path | str, include_dirs: Sequence[Path | str] = ()) -> types
         _tp_parser.open = loader.open  # type: ignore[attr-defined]
         _tp_parser.parse = loader.wrap_parse(real_parse)
         try:
-            module: types.ModuleType = _tp_parser.parse(os.fspath(file), include_dirs=dirs)
+            with patched_parser():
+                module: types.ModuleType = _tp_parser.parse(os.fspath(file), include_dirs=dirs)
         finally:
             _tp_parser._thrift_cache = saved_cache
             _tp_lexer.thrift_reserved_keywords = saved_reserved
