@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import contextlib
 import types
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from thriftpy2.parser import parser as _tp_parser
 from thriftpy2.parser.exc import ThriftParserError
+
+from simdb.thrift.pywire import UUID_MARKER
 
 __all__ = ["FrozenDict", "grammar_module", "patched_parser"]
 
@@ -110,8 +113,14 @@ def _cast_struct(t: Any) -> Any:
     cls = t[1]
 
     def cast(v: Any) -> Any:
-        if isinstance(v, cls):
+        if isinstance(v, (cls, uuid.UUID)):
             return v
+        if cls.__name__ == UUID_MARKER:  # a uuid constant, written as its string
+            assert isinstance(v, str), "a uuid constant is a string"
+            try:
+                return uuid.UUID(v)
+            except ValueError:
+                raise AssertionError(f"{v!r} is not a uuid") from None
         assert isinstance(v, dict)
         tspec = cls._tspec
         out = {}

@@ -132,10 +132,6 @@ def quirk_files() -> list[Path]:
 
 @pytest.mark.parametrize("path", quirk_files(), ids=lambda p: p.stem)
 def test_quirk_file_loads_or_names_the_construct(path: Path) -> None:
-    if path.stem == "uuid_type":
-        with pytest.raises(IdlError, match=r"uuid_type\.thrift:\d+: the 'uuid' type is not supported"):
-            load_idl(path)
-        return
     module = load_idl(path)
     services = module.__thrift_meta__["services"]
     assert services, f"{path.name} declares a service"
@@ -192,20 +188,31 @@ def test_preprocess_keeps_line_numbers_and_literals() -> None:
     assert "&" not in lines[6]
 
 
-def test_uuid_as_a_field_name_is_fine_but_as_a_type_is_refused() -> None:
+def test_uuid_as_a_field_name_is_fine_and_as_a_type_becomes_the_uuid_ttype() -> None:
     assert "uuid" in preprocess("struct S {\n  1: string uuid\n}\n")
     assert "uuid" in preprocess("struct S {\n  string uuid\n  i32 next\n}\n")  # implicit field ids
     assert "uuid" in preprocess("service S {\n  void uuid(1: list<i32> uuid)\n}\n")
-    for text, line in [
-        ("struct S {\n  1: uuid id\n}\n", 2),
-        ("struct S {\n\n  1: list<uuid> ids\n}\n", 3),
-        ("struct S { 1: map<uuid, string> m }\n", 1),
-        ("typedef uuid Id\n", 1),
-        ("struct S {\n  1: required uuid id\n}\n", 2),
-        ("service S {\n  uuid get()\n}\n", 2),
+    for text in [
+        "struct S {\n  1: uuid id\n}\n",
+        "struct S {\n\n  1: list<uuid> ids\n}\n",
+        "struct S { 1: map<uuid, string> m }\n",
+        "typedef uuid Id\n",
+        "struct S {\n  1: required uuid id\n}\n",
+        "service S {\n  uuid get()\n}\n",
     ]:
-        with pytest.raises(IdlError, match=rf"^x\.thrift:{line}: the 'uuid' type"):
-            preprocess(text, "x.thrift")
+        out = preprocess(text, "x.thrift")
+        assert "uuid" not in out.replace("Uuid", "")
+        assert out.count("\n") == text.count("\n")  # every line keeps its number
+        assert out.replace("struct SimdbUuid__ {} ", "") == text.replace("uuid", "SimdbUuid__")
+
+
+def test_uuid_fields_get_the_uuid_wire_type() -> None:
+    module = load_idl(QUIRKS / "uuid_type.thrift")
+    assert module.Session.thrift_spec[1] == (16, "id", False)
+    assert module.Session.__simdb_uuid__ is True
+    assert module.Sessions.get_args.thrift_spec[1] == (16, "id", False)
+    assert not hasattr(module, "SimdbUuid__")
+    assert all(c.__name__ != "SimdbUuid__" for c in module.__thrift_meta__["structs"])
 
 
 # --- errors name file and line, never a parser traceback -------------------------------------------------
