@@ -1,7 +1,8 @@
 """Long-running protocol fuzzing of the Thrift fake: ``bench/fuzz_thrift.py --minutes N``.
 
 The same structure-aware fuzzer as ``tests/thrift/test_fuzz.py`` (mutations of valid binary and
-compact messages, buffered and framed), run in rounds until the time is up. After every input a
+compact messages, buffered and framed, for the PinStore demo IDL and a uuid IDL), run in rounds
+until the time is up. After every input a
 fresh connection must be answered, nothing may be logged with a traceback and the stubs must be
 unchanged. A failing input is shrunk by hypothesis and written to ``tests/thrift/fuzz_corpus/`` as
 ``<protocol>-<transport>-found-<hash>.hex``, where the tests replay it from then on.
@@ -27,6 +28,7 @@ from hypothesis import strategies as st  # noqa: E402
 from tests.thrift.fuzzing import (  # noqa: E402 - needs the repository root on sys.path first
     CORPUS,
     KINDS,
+    TARGETS,
     check_healthy,
     fuzz_target,
     mutated,
@@ -37,11 +39,13 @@ from tests.thrift.fuzzing import (  # noqa: E402 - needs the repository root on 
 )
 
 
-def fuzz_kind(protocol: str, transport: str, until: float, round_size: int) -> tuple[int, list[Path]]:
-    """Fuzz one protocol/transport until ``until``; returns inputs tried and corpus files written."""
+def fuzz_kind(
+    protocol: str, transport: str, target: str, until: float, round_size: int
+) -> tuple[int, list[Path]]:
+    """Fuzz one IDL/protocol/transport until ``until``; returns inputs tried and corpus files written."""
     tried = 0
     found: list[Path] = []
-    with fuzz_target(protocol, transport) as (fake, tracebacks):
+    with fuzz_target(protocol, transport, target) as (fake, tracebacks):
         messages = valid_messages(fake)
         before = state_of(fake)
         last: list[bytes] = [b""]
@@ -77,13 +81,15 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=1.0, help="total run time (split across kinds)")
     parser.add_argument("--round", type=int, default=200, help="examples per hypothesis round")
     args = parser.parse_args()
-    per_kind = args.minutes * 60 / len(KINDS)
+    runs = [(t, p, tr) for t in sorted(TARGETS) for p, tr in KINDS]
+    per_kind = args.minutes * 60 / len(runs)
     total_found = 0
-    for protocol, transport in KINDS:
+    for target, protocol, transport in runs:
         started = time.monotonic()
-        tried, found = fuzz_kind(protocol, transport, started + per_kind, args.round)
+        tried, found = fuzz_kind(protocol, transport, target, started + per_kind, args.round)
         rate = tried / max(1e-9, time.monotonic() - started)
-        line = f"{protocol:8} {transport:9} inputs {tried:7d} ({rate:5.0f}/s)  findings {len(found)}"
+        line = f"{target:9} {protocol:8} {transport:9} inputs {tried:7d} ({rate:5.0f}/s)"
+        line += f"  findings {len(found)}"
         print(line, flush=True)
         total_found += len(found)
     print(f"findings: {total_found} (target 0)")

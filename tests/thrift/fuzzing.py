@@ -5,6 +5,7 @@ nothing was logged with a traceback, and the fake's state is what it was."""
 from __future__ import annotations
 
 import logging
+import random
 import socket
 import struct
 from collections.abc import Iterator
@@ -15,7 +16,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from simdb.thrift.fake import ThriftFake
-from simdb.thrift.scan import CALL, Limits
+from simdb.thrift.generate import ValueGenerator
+from simdb.thrift.scan import CALL, REPLY, Incomplete, Limits, message_end
 from simdb.thrift.wire import encode_message
 from tests.thrift.serving import PINSTORE, running
 
@@ -37,27 +39,38 @@ class Tracebacks(logging.Handler):
             self.records.append(record)
 
 
+UUIDS = Path(__file__).resolve().parent / "idl" / "uuids.thrift"
+#: What is fuzzed: (IDL, service, a method to call as the health check).
+TARGETS = {"pinstore": (PINSTORE, "PinStore", "getPin"), "uuids": (UUIDS, "Sessions", "newId")}
+
+
 @contextmanager
-def fuzz_target(protocol: str, transport: str) -> Iterator[tuple[ThriftFake, Tracebacks]]:
-    """A PinStore fake with small limits and a handler catching tracebacks."""
+def fuzz_target(
+    protocol: str, transport: str, target: str = "pinstore"
+) -> Iterator[tuple[ThriftFake, Tracebacks]]:
+    """A fake of ``target`` with small limits and a handler catching tracebacks."""
+    idl, service, _ = TARGETS[target]
     handler = Tracebacks()
     logger = logging.getLogger("simdb")
     logger.addHandler(handler)
     try:
-        with running(PINSTORE, protocol=protocol, transport=transport, limits=LIMITS) as fake:
+        with running(idl, (service,), protocol=protocol, transport=transport, limits=LIMITS) as fake:
             yield fake, handler
     finally:
         logger.removeHandler(handler)
 
 
 def valid_messages(fake: ThriftFake) -> list[bytes]:
-    """A few valid calls (unframed) to mutate."""
+    """A few valid calls (unframed) to mutate: each method with generated arguments."""
     methods = fake.state(None).model.methods
-    getpin = methods["getPin"]
-    out = [encode_message(fake.config.protocol, "getPin", CALL, seq, getpin.args_cls(id=seq))
-           for seq in (1, 77, -5)]
-    for name in sorted(methods):
-        out.append(encode_message(fake.config.protocol, name, CALL, 3, methods[name].args_cls()))
+    gen = ValueGenerator(seed=1)
+    out = []
+    for seq, name in enumerate(sorted(methods), start=1):
+        method = methods[name]
+        for variant in range(2):
+            rng = random.Random(f"{name}-{variant}")
+            args = method.args_cls(**{a.name: gen.value(a.ttype, a.spec, rng, a.name) for a in method.args})
+            out.append(encode_message(fake.config.protocol, name, CALL, seq * (1 - 2 * variant), args))
     return out
 
 
@@ -104,15 +117,30 @@ def send_and_drain(fake: ThriftFake, data: bytes, half_close: bool = True) -> No
             pass
 
 
-def check_healthy(fake: ThriftFake, tracebacks: Tracebacks, stubs_before: Any) -> None:
-    """A fresh connection is answered (within the client timeout), no traceback, state unchanged."""
-    from tests.thrift.serving import client
+def health_call(fake: ThriftFake) -> bytes:
+    """The valid call the health check sends (framed if the fake is)."""
+    name = next(m for _i, _s, m in TARGETS.values() if m in fake.state(None).model.methods)
+    method = fake.state(None).model.methods[name]
+    args = method.args_cls(**{a.name: 1 for a in method.args})
+    return wrap(fake, encode_message(fake.config.protocol, name, CALL, 4242, args))
 
-    c = client(fake, timeout_ms=5000)
-    try:
-        assert c.getPin(4242).id is not None
-    finally:
-        c.close()
+
+def check_healthy(fake: ThriftFake, tracebacks: Tracebacks, stubs_before: Any) -> None:
+    """A fresh connection gets a reply to a valid call (within 5 s), no traceback, state unchanged."""
+    with socket.create_connection((fake.endpoint.host, fake.endpoint.port), timeout=5) as sock:
+        sock.sendall(health_call(fake))
+        buf = b""
+        skip = 4 if fake.config.transport == "framed" else 0
+        while True:
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed instead of a reply"
+            buf += chunk
+            try:
+                header, _end = message_end(fake.config.protocol, buf[skip:], 0, Limits())  # type: ignore[arg-type]
+            except Incomplete:
+                continue
+            assert (header.mtype, header.seqid) == (REPLY, 4242)
+            break
     assert not tracebacks.records, [r.getMessage() for r in tracebacks.records]
     assert state_of(fake) == stubs_before
 
@@ -125,7 +153,7 @@ def state_of(fake: ThriftFake) -> Any:
 def corpus() -> list[tuple[str, str, bytes, str]]:
     """``(protocol, transport, bytes, file name)`` for every past finding."""
     out = []
-    for path in sorted(CORPUS.glob("*.hex")):
+    for path in sorted(CORPUS.glob("*.hex")):  # <protocol>-<transport>-<what>.hex, against PinStore
         protocol, transport, _ = path.name.split("-", 2)
         out.append((protocol, transport, bytes.fromhex(path.read_text().strip()), path.name))
     return out
