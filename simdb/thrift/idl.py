@@ -40,7 +40,7 @@ from thriftpy2.parser import parser as _tp_parser
 from thriftpy2.parser.exc import ThriftParserError
 
 from simdb.errors import IdlError
-from simdb.thrift.pywire import UUID, UUID_MARKER, has_uuid
+from simdb.thrift.pywire import UUID, UUID_MARKER, needs_own_codec
 from simdb.thrift.thriftpy2_compat import grammar_module, patched_parser
 
 __all__ = ["is_union", "iter_modules", "load_idl", "preprocess"]
@@ -375,6 +375,9 @@ def load_idl(path: Path | str, include_dirs: Sequence[Path | str] = ()) -> types
             del _tp_parser.open  # type: ignore[attr-defined]
     _mark_unions(module)
     _resolve_uuid(module)
+    for cls in _payload_classes(module):
+        if needs_own_codec(12, cls):
+            setattr(cls, "__simdb_own_codec__", True)  # noqa: B010 - routed to simdb.thrift.pywire
     return module
 
 
@@ -393,7 +396,7 @@ def iter_modules(module: types.ModuleType) -> Iterator[types.ModuleType]:
 
 
 def _resolve_uuid(module: types.ModuleType) -> None:
-    """Replace the ``uuid`` placeholder struct by :data:`UUID` and mark structs that hold a uuid."""
+    """Replace the ``uuid`` placeholder struct by :data:`UUID` in every type descriptor."""
     markers: set[type] = set()
     for mod in iter_modules(module):
         marker = mod.__dict__.pop(UUID_MARKER, None)
@@ -432,9 +435,6 @@ def _resolve_uuid(module: types.ModuleType) -> None:
         for name, value in list(vars(mod).items()):
             if isinstance(value, tuple) and len(value) == 2 and not name.startswith("__"):
                 setattr(mod, name, fix(value))  # a typedef of uuid (or of a container of it)
-    for cls in classes:
-        if has_uuid(12, cls):
-            setattr(cls, "__simdb_uuid__", True)  # noqa: B010
 
 
 def _payload_classes(module: types.ModuleType) -> Iterator[type]:

@@ -1,13 +1,14 @@
-"""simdb's own struct codec for the binary and compact protocols, used for types holding a ``uuid``.
+"""simdb's own struct codec for the binary and compact protocols, for the types thriftpy2's cannot do.
 
 Apache Thrift 0.19+ sends ``uuid`` as its own wire type (binary: type 16 and
 16 raw bytes; compact: type 13 and 16 raw bytes), which thriftpy2's codecs
-cannot read or write. :func:`simdb.thrift.idl.load_idl` marks every struct
-that holds a uuid, at any depth (:func:`has_uuid`), and :mod:`simdb.thrift.wire`
-encodes and decodes those with this module; every other struct keeps
-thriftpy2's faster codecs. Values are what thriftpy2 would give: ``str`` for
-``string``, ``bytes`` for ``binary``, ``list`` for ``set``, and
-:class:`uuid.UUID` for ``uuid``.
+cannot read or write; and thriftpy2 fails to read a map keyed by lists, sets
+or maps, or a set of them (it cannot hash the keys). :func:`simdb.thrift.idl.load_idl`
+marks every struct that holds either, at any depth (:func:`needs_own_codec`),
+and :mod:`simdb.thrift.wire` encodes and decodes those with this module
+(such keys become tuples); every other struct keeps thriftpy2's faster codecs.
+Values are what thriftpy2 would give: ``str`` for ``string``, ``bytes`` for
+``binary``, ``list`` for ``set``, and :class:`uuid.UUID` for ``uuid``.
 
 The input was already walked by :mod:`simdb.thrift.scan` (complete, within
 limits), so the reader may trust the lengths; a field of an unexpected type is
@@ -24,7 +25,7 @@ from thriftpy2.thrift import TType
 
 from simdb.thrift.scan import ProtocolName
 
-__all__ = ["UUID", "UUID_MARKER", "decode_struct", "encode_message", "has_uuid"]
+__all__ = ["UUID", "UUID_MARKER", "decode_struct", "encode_message", "has_uuid", "needs_own_codec"]
 
 UUID = 16
 """The ``ttype`` of a uuid in simdb's type descriptors and on the binary wire (Apache's TType.UUID)."""
@@ -84,20 +85,40 @@ def _fields(cls: type) -> dict[int, tuple[int, str, Any]]:
     return out
 
 
+_CONTAINERS = (TType.LIST, TType.SET, TType.MAP)
+
+
 def has_uuid(ttype: int, spec: Any, seen: set[int] | None = None) -> bool:
     """True if a value of this type can hold a uuid anywhere inside."""
-    if ttype == UUID:
+    return _any(ttype, spec, lambda t, s: t == UUID, set() if seen is None else seen)
+
+
+def needs_own_codec(ttype: int, spec: Any) -> bool:
+    """True if thriftpy2's codecs cannot handle this type: it holds a uuid, or a map key or set element
+    that is a list, set or map (thriftpy2 puts those in a Python dict or set and fails to hash them)."""
+
+    def bad(t: int, s: Any) -> bool:
+        if t == UUID:
+            return True
+        if t == TType.MAP:
+            return _desc(s[0])[0] in _CONTAINERS
+        return t == TType.SET and _desc(s)[0] in _CONTAINERS
+
+    return _any(ttype, spec, bad, set())
+
+
+def _any(ttype: int, spec: Any, pred: Any, seen: set[int]) -> bool:
+    if pred(ttype, spec):
         return True
     if ttype in (TType.LIST, TType.SET):
-        return has_uuid(*_desc(spec), seen)
+        return _any(*_desc(spec), pred, seen)
     if ttype == TType.MAP:
-        return has_uuid(*_desc(spec[0]), seen) or has_uuid(*_desc(spec[1]), seen)
+        return _any(*_desc(spec[0]), pred, seen) or _any(*_desc(spec[1]), pred, seen)
     if ttype == TType.STRUCT:
-        seen = set() if seen is None else seen
         if id(spec) in seen:
             return False
         seen.add(id(spec))
-        return any(has_uuid(t, s, seen) for t, _n, s in _fields(spec).values())
+        return any(_any(t, s, pred, seen) for t, _n, s in _fields(spec).values())
     return False
 
 

@@ -41,7 +41,7 @@ class _Memory:
 
 def decode_struct(protocol: ProtocolName, body: bytes, obj: Any) -> Any:
     """Fill ``obj`` (a thriftpy2 struct) from ``body``, the encoded struct."""
-    if type(obj).__dict__.get("__simdb_uuid__"):  # thriftpy2 cannot read uuid: simdb's own codec
+    if type(obj).__dict__.get("__simdb_own_codec__"):  # uuid, unhashable keys: simdb's own codec
         return pywire.decode_struct(protocol, body, obj)
     if protocol == "binary":
         TCyBinaryProtocol(TCyMemoryBuffer(body)).read_struct(obj)
@@ -52,7 +52,7 @@ def decode_struct(protocol: ProtocolName, body: bytes, obj: Any) -> Any:
 
 def encode_message(protocol: ProtocolName, name: str, mtype: int, seqid: int, obj: Any) -> bytes:
     """A whole message: header for ``name``/``mtype``/``seqid`` then ``obj`` encoded."""
-    if type(obj).__dict__.get("__simdb_uuid__"):  # thriftpy2 cannot write uuid: simdb's own codec
+    if type(obj).__dict__.get("__simdb_own_codec__"):  # uuid, unhashable keys: simdb's own codec
         return pywire.encode_message(protocol, name, mtype, seqid, obj)
     if protocol == "binary":
         mem = TCyMemoryBuffer()

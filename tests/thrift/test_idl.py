@@ -209,7 +209,7 @@ def test_uuid_as_a_field_name_is_fine_and_as_a_type_becomes_the_uuid_ttype() -> 
 def test_uuid_fields_get_the_uuid_wire_type() -> None:
     module = load_idl(QUIRKS / "uuid_type.thrift")
     assert module.Session.thrift_spec[1] == (16, "id", False)
-    assert module.Session.__simdb_uuid__ is True
+    assert module.Session.__simdb_own_codec__ is True
     assert module.Sessions.get_args.thrift_spec[1] == (16, "id", False)
     assert not hasattr(module, "SimdbUuid__")
     assert all(c.__name__ != "SimdbUuid__" for c in module.__thrift_meta__["structs"])

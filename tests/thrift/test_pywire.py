@@ -64,3 +64,19 @@ def test_uuid_json_is_the_hyphenated_string_and_bad_text_is_refused() -> None:
     assert u == UUIDS.ROOT
     with pytest.raises(ConfigError, match="uuid"):
         from_json(pywire.UUID, None, "not-a-uuid", "stub.args.id")
+
+
+ODD = load_idl(IDL / "unhashable.thrift")
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_maps_keyed_by_lists_and_sets_of_lists_cross_the_wire(protocol: Any) -> None:
+    """thriftpy2 cannot read these (it hashes the keys); simdb's own codec reads them as tuples."""
+    cls = ODD.Odd
+    assert cls.__dict__.get("__simdb_own_codec__")
+    value = cls(setOfLists=[[1, 2], [3]], listKeys={(1, 2): "a", (): "b"}, setKeys={("x", "y"): 1})
+    data = encode_message(protocol, "odd", CALL, 1, value)
+    back = decode_struct(protocol, body(protocol, data), cls())
+    assert back.listKeys == {(1, 2): "a", (): "b"}
+    assert sorted(back.setOfLists) == [[1, 2], [3]]
+    assert canon(cls, back) == canon(cls, value)
