@@ -11,9 +11,10 @@ those functions while one :func:`~simdb.thrift.idl.load_idl` runs:
   in a hashable form (``tuple``, ``frozenset``, :class:`FrozenDict`, the struct);
 * list, set and map elements are cast (and checked) like top-level values, so
   a ``list<Pin>`` constant holds ``Pin`` objects, not dicts;
-* an enum value written ``Enum.NAME`` must belong to the field's enum, and an
-  integer must be one of its values; a mismatch is a type error on the line of
-  the constant or field, as the Apache compiler reports it.
+* an enum-typed value written ``X.NAME`` is resolved as Apache does: NAME in
+  the declared enum, whatever ``X`` is; an integer must be one of its values;
+  a bare constant name is refused ("unqualified"); a mismatch is a type error
+  on the line of the constant or field, as the Apache compiler reports it.
 """
 
 from __future__ import annotations
@@ -40,9 +41,27 @@ class FrozenDict(dict):  # type: ignore[type-arg]  # keys and values of any Thri
 
 
 class _EnumRef(int):
-    """An enum value written ``Enum.NAME`` in a constant: remembers its enum for the type check."""
+    """An enum value written ``Enum.NAME`` in a constant: remembers its name for the enum cast."""
 
-    enum: Any = None
+    member = ""
+
+
+class _EnumName:
+    """``X.NAME`` where ``X`` is no enum simdb knows (yet): only an enum-typed value can use it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.member = text.rsplit(".", 1)[-1]
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class _ConstRef(int):
+    """An integer constant referred to by name (``= LIMIT``): fine for an integer, not for an enum,
+    where Apache wants ``Enum.NAME`` ("identifier LIMIT is unqualified")."""
+
+    name = ""
 
 
 def _hashable(value: Any) -> Any:
@@ -98,11 +117,24 @@ def _cast_map(t: Any) -> Any:
     return cast
 
 
+def _int_cast(real: Any) -> Any:
+    def cast(v: Any) -> Any:
+        out = real(v)
+        return int(out) if isinstance(out, int) and not isinstance(out, bool) else out  # drop ref markers
+
+    return cast
+
+
 def _cast_enum(t: Any) -> Any:
     def cast(v: Any) -> Any:
-        assert isinstance(v, int) and not isinstance(v, bool)
-        if isinstance(v, _EnumRef) and v.enum is not t[1]:
-            raise AssertionError(f"{v.enum.__name__} value for a {t[1].__name__}")
+        assert isinstance(v, (int, _EnumName)) and not isinstance(v, bool)
+        if isinstance(v, _ConstRef):
+            raise AssertionError(f"identifier {v.name} is unqualified (write {t[1].__name__}.NAME)")
+        if isinstance(v, (_EnumRef, _EnumName)):
+            # Apache resolves `Other.NAME` by NAME in the declared enum, whatever `Other` is.
+            value = t[1]._NAMES_TO_VALUES.get(v.member)
+            assert value is not None, f"no member {v.member} in enum {t[1].__name__}"
+            return int(value)
         assert v in t[1]._VALUES_TO_NAMES, f"no value {v} in enum {t[1].__name__}"
         return int(v)
 
@@ -139,17 +171,27 @@ def p_const_map(p: Any) -> None:
 
 def p_const_ref(p: Any) -> None:
     """const_ref : IDENTIFIER"""
-    _REAL["p_const_ref"](p)
+    head, _, member = p[1].rpartition(".")
+    try:
+        _REAL["p_const_ref"](p)
+    except ThriftParserError:
+        if not head:
+            raise
+        p[0] = _EnumName(p[1])  # maybe an enum value; the enum cast decides
+        return
     value = p[0]
-    head, _, _ = p[1].rpartition(".")
-    if head and isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool):
         owner: Any = p.parser.context.thrift_stack[-1]
-        for name in head.split("."):
+        for name in head.split(".") if head else ():
             owner = getattr(owner, name, None)
-        if isinstance(owner, type) and hasattr(owner, "_VALUES_TO_NAMES"):
+        if head and isinstance(owner, type) and hasattr(owner, "_VALUES_TO_NAMES"):
             ref = _EnumRef(value)
-            ref.enum = owner
+            ref.member = member
             p[0] = ref
+        else:
+            cref = _ConstRef(value)
+            cref.name = p[1]
+            p[0] = cref
 
 
 def p_ref_type(p: Any) -> None:
@@ -213,6 +255,11 @@ _REAL: dict[str, Any] = {
     "p_ref_type": _tp_parser.p_ref_type,
 }
 _CASTS = {
+    "_cast_byte": _int_cast(_tp_parser._cast_byte),
+    "_cast_i16": _int_cast(_tp_parser._cast_i16),
+    "_cast_i32": _int_cast(_tp_parser._cast_i32),
+    "_cast_i64": _int_cast(_tp_parser._cast_i64),
+    "_cast_bool": _int_cast(_tp_parser._cast_bool),
     "_add_thrift_meta": _add_thrift_meta,
     "_cast": _cast,
     "_fill_incomplete_ttype": _fill_incomplete_ttype,

@@ -1,5 +1,6 @@
 """A hypothesis grammar of Thrift IDL files: typedefs, enums, constants (container- and struct-valued
-too), structs, unions and exceptions with defaults, services with extends, oneway and throws.
+too, and references to earlier constants), structs, unions and exceptions with defaults, services
+with extends, oneway and throws.
 
 Every definition only uses what is defined above it, and every value fits its type, so the file is
 valid unless one :data:`MUTATIONS` entry was applied (an undefined type, a value of the wrong type,
@@ -28,6 +29,7 @@ class Scope:
     unions: set[str] = field(default_factory=set)
     exceptions: list[str] = field(default_factory=list)
     services: list[str] = field(default_factory=list)
+    consts: dict[str, str] = field(default_factory=dict)  # name -> type, as written
     counter: int = 0
 
     def name(self, prefix: str) -> str:
@@ -55,8 +57,17 @@ def _string() -> st.SearchStrategy[str]:
 
 
 def values(scope: Scope, t: str, depth: int = 3) -> st.SearchStrategy[str]:
-    """An IDL constant of type ``t``."""
+    """An IDL constant of type ``t``: a literal or, sometimes, a constant of the same type by name
+    (for an enum Apache refuses that: it wants ``Enum.NAME``)."""
     t = t.strip()
+    same = sorted(name for name, ct in scope.consts.items() if ct == t)
+    literal = _literal(scope, t, depth)
+    if same:
+        return st.one_of(literal, st.sampled_from(same))
+    return literal
+
+
+def _literal(scope: Scope, t: str, depth: int) -> st.SearchStrategy[str]:
     if t in scope.typedefs:
         return values(scope, scope.typedefs[t], depth)
     if t == "bool":
@@ -139,6 +150,7 @@ def idl_files(draw: st.DrawFn) -> tuple[str, str | None]:
             name = scope.name("C")
             t = draw(types_(scope))
             lines.append(f"const {t} {name} = {draw(values(scope, t))}")
+            scope.consts[name] = t
         else:
             name = scope.name({"struct": "St", "union": "Un", "exception": "Ex"}[kind])
             fields: list[tuple[int, str, str, str]] = []
