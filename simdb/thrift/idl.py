@@ -162,6 +162,12 @@ def preprocess(text: str, filename: str = "<idl>") -> str:
                 and (nxt.kind == "ident" or (depth_angle > 0 and nxt.text in (",", ">")))
             ):
                 edits.append((tok.start, tok.end, UUID_MARKER))
+            if tok.text in _DEFINITION_KEYWORDS - _HEADERS and (prev is None or prev.text != "."):
+                defined = _defined_name(toks, i)
+                if defined is not None and "." in defined.text:
+                    raise IdlError(
+                        f"{filename}:{defined.line}: a definition name cannot contain '.': {defined.text!r}"
+                    )
             if tok.text == "namespace":
                 j = i + 1
                 # namespace <scope> <name> (annotations)
@@ -211,6 +217,28 @@ def _matching(toks: list[_Tok], open_index: int) -> int | None:
             if depth == 0:
                 return k
     return None
+
+
+def _defined_name(toks: list[_Tok], i: int) -> _Tok | None:
+    """The name a definition starting with keyword ``toks[i]`` defines (a best effort, for checks)."""
+    if toks[i].text not in ("typedef", "const"):
+        return toks[i + 1] if i + 1 < len(toks) and toks[i + 1].kind == "ident" else None
+    depth = 0
+    last: _Tok | None = None
+    for k in range(i + 1, len(toks)):
+        tok = toks[k]
+        if tok.kind == "punct":
+            if tok.text in _OPEN:
+                depth += 1
+            elif tok.text in _CLOSE:
+                depth -= 1
+            elif depth == 0 and tok.text in ("=", ",", ";"):
+                return last
+        elif depth == 0 and tok.kind == "ident":
+            if tok.text in _DEFINITION_KEYWORDS:
+                return last
+            last = tok
+    return last
 
 
 def _definition_end(toks: list[_Tok], start: int) -> int | None:

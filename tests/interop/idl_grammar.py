@@ -9,6 +9,7 @@ an enum value from another enum, ...). Whether it is valid is for Debian's compi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
@@ -128,11 +129,43 @@ def split_pair(text: str) -> tuple[str, str]:
     raise AssertionError(text)
 
 
+INCLUDED = re.compile(r"\b(?:Td|En|St|Un|Ex|C)\d+\b")
+
+
+def _prefixed(scope: Scope, prefix: str) -> None:
+    """Everything defined so far lives in an included file: refer to it as ``prefix.Name``."""
+
+    def p(text: str) -> str:
+        return INCLUDED.sub(lambda m: f"{prefix}.{m.group()}", text)
+
+    scope.typedefs = {p(k): p(v) for k, v in scope.typedefs.items()}
+    scope.enums = {p(k): v for k, v in scope.enums.items()}
+    scope.structs = {p(k): [(f, r, p(t), n) for f, r, t, n in v] for k, v in scope.structs.items()}
+    scope.unions = {p(k) for k in scope.unions}
+    scope.exceptions = [p(k) for k in scope.exceptions]
+    scope.consts = {p(k): p(v) for k, v in scope.consts.items()}
+
+
 @st.composite
-def idl_files(draw: st.DrawFn) -> tuple[str, str | None]:
-    """``(idl text, mutation applied or None)``."""
+def idl_files(draw: st.DrawFn) -> tuple[str, str | None, str | None]:
+    """``(idl text, mutation applied or None, text of the file it includes as "inc.thrift" or None)``."""
     scope = Scope()
-    lines: list[str] = []
+    included = None
+    if draw(st.integers(0, 2)) == 0:
+        inc_lines: list[str] = []
+        _definitions(draw, scope, inc_lines)
+        included = "\n".join(inc_lines) + "\n"
+        _prefixed(scope, "inc")
+    lines: list[str] = ['include "inc.thrift"'] if included is not None else []
+    _definitions(draw, scope, lines)
+    _services(draw, scope, lines)
+    mutation = draw(st.one_of(st.none(), st.none(), st.sampled_from(MUTATIONS)))
+    if mutation is not None:
+        lines.insert(draw(st.integers(1 if included else 0, len(lines))), _mutant(draw, scope, mutation))
+    return "\n".join(lines) + "\n", mutation, included
+
+
+def _definitions(draw: st.DrawFn, scope: Scope, lines: list[str]) -> None:
     for _ in range(draw(st.integers(1, 7))):
         kind = draw(st.sampled_from(["typedef", "enum", "const", "struct", "union", "exception", "struct"]))
         if kind == "typedef":
@@ -171,6 +204,10 @@ def idl_files(draw: st.DrawFn) -> tuple[str, str | None]:
                 scope.structs[name] = fields
                 if kind == "union":
                     scope.unions.add(name)
+
+
+
+def _services(draw: st.DrawFn, scope: Scope, lines: list[str]) -> None:
     for _ in range(draw(st.integers(1, 2))):
         name = scope.name("Sv")
         extends = ""
@@ -191,10 +228,6 @@ def idl_files(draw: st.DrawFn) -> tuple[str, str | None]:
             methods.append(f"{ret} {mname}({args}){throws}")
         lines.append(f"service {name}{extends} {{ " + "; ".join(methods) + " }")
         scope.services.append(name)
-    mutation = draw(st.one_of(st.none(), st.none(), st.sampled_from(MUTATIONS)))
-    if mutation is not None:
-        lines.insert(draw(st.integers(0, len(lines))), _mutant(draw, scope, mutation))
-    return "\n".join(lines) + "\n", mutation
 
 
 def _mutant(draw: st.DrawFn, scope: Scope, mutation: str) -> str:

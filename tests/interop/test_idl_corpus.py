@@ -30,14 +30,18 @@ pytestmark = pytest.mark.interop
 
 # Files the issue reported, kept as explicit examples.
 REPORTED = [
-    ("const map<list<i32>, string> C1 = {[1, 2]: \"a\"}\nservice Sv2 { i32 m3() }\n", None),
+    ("const map<list<i32>, string> C1 = {[1, 2]: \"a\"}\nservice Sv2 { i32 m3() }\n", None, None),
     ("struct St1 { 1: i32 a }\nconst set<St1> C2 = [{\"a\": 1}]\n"
      "struct St3 { 1: map<St1, i32> m = {{\"a\": 1}: 2}, 2: set<set<i32>> s = [[1]] }\n"
-     "service Sv4 { St3 m5(1: St3 a1) }\n", None),
+     "service Sv4 { St3 m5(1: St3 a1) }\n", None, None),
     ("enum En1 { A = 1, X = 2 }\nenum En2 { X = 1 }\nstruct St3 { 1: En1 e = En2.X }\n"
-     "service Sv4 { void m5() }\n", "foreign enum"),  # Apache resolves X in En1
-    ("service Sv1 { void m2(1: Td3 a) ; Td3 m4() }\ntypedef i32 Td3\n", None),
-    ("struct St1 { 1: Undefined0 x }\nservice Sv2 { void m3() }\n", "undefined type"),
+     "service Sv4 { void m5() }\n", "foreign enum", None),  # Apache resolves X in En1
+    ("service Sv1 { void m2(1: Td3 a) ; Td3 m4() }\ntypedef i32 Td3\n", None, None),
+    ("struct St1 { 1: Undefined0 x }\nservice Sv2 { void m3() }\n", "undefined type", None),
+    ('include "inc.thrift"\nstruct St1 { 1: inc.Nope x }\nservice Sv2 { void m3() }\n', "undefined type",
+     "enum En0 { A = 1 }\n"),
+    ('include "inc.thrift"\nstruct St1 { 1: inc.En0 e = inc.En0.A }\nservice Sv2 { St1 m3() }\n', None,
+     "enum En0 { A = 1 }\n"),
 ]
 
 
@@ -95,15 +99,22 @@ def serve_every_method(path: Path) -> None:
 @example(case=REPORTED[2])
 @example(case=REPORTED[3])
 @example(case=REPORTED[4])
-def test_simdb_agrees_with_the_apache_compiler(thrift_compiler: str, case: tuple[str, str | None]) -> None:
-    text, mutation = case
+@example(case=REPORTED[5])
+@example(case=REPORTED[6])
+def test_simdb_agrees_with_the_apache_compiler(
+    thrift_compiler: str, case: tuple[str, str | None, str | None]
+) -> None:
+    text, mutation, included = case
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "gen.thrift"
         path.write_text(text)
+        if included is not None:
+            (Path(tmp) / "inc.thrift").write_text(included)
         out = Path(tmp) / "out"
         out.mkdir()
         accepted, said = compiler_accepts(thrift_compiler, path, out)
         event(f"compiler {'accepts' if accepted else 'rejects'}; mutation: {mutation}")
+        event(f"include: {included is not None}")
         if accepted:
             serve_every_method(path)
         else:

@@ -336,6 +336,7 @@ def test_an_enum_default_written_with_another_enum_resolves_by_member_name(tmp_p
     ('include "inc.thrift"\nstruct S { 1: inc.Nope n }\n', 2),
     ("struct U { 1: i32 x }\nunion U { 1: i32 y }\n", 2),
     ("const list<A> C = [{\"x\": 1}]\nstruct A { 1: i32 x }\n", 1),
+    ('include "inc.thrift"\n\nstruct inc.S { 1: i32 x }\n', 3),
 ])
 def test_what_apache_refuses_is_an_idl_error_with_file_and_line(tmp_path: Path, text: str, line: int) -> None:
     (tmp_path / "inc.thrift").write_text("enum Color { RED = 1 }\n")
