@@ -9,6 +9,7 @@ double                     a JSON number (``-0.0`` written as ``0.0``, which it 
                            ``"NaN"``, ``"Infinity"``, ``"-Infinity"``
 string                     a JSON string
 binary                     a base64 string (standard alphabet, padded)
+uuid                       the standard hyphenated string (``"6ba7b810-9dad-11d1-80b4-00c04fd430c8"``)
 enum                       the member's name (an undeclared value stays an integer)
 struct, exception          an object by field name; unset (``None``) fields are left out
 union                      an object with exactly one field
@@ -41,6 +42,7 @@ import binascii
 import json
 import math
 import operator
+import uuid
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -50,6 +52,7 @@ from thriftpy2.thrift import TType
 from simdb.errors import ConfigError
 from simdb.thrift.idl import is_union
 from simdb.thrift.model import MethodModel, field_models
+from simdb.thrift.pywire import UUID
 
 __all__ = [
     "args_from_json",
@@ -88,6 +91,7 @@ _BASE_NAMES = {
     TType.I16: "i16",
     TType.I32: "i32",
     TType.I64: "i64",
+    UUID: "uuid",
 }
 
 
@@ -213,6 +217,8 @@ def _make_encoder(ttype: int, spec: Any) -> Encoder:
         return _enc_string
     if ttype == TType.BINARY:
         return _enc_binary
+    if ttype == UUID:
+        return str
     if ttype == TType.STRUCT:
         return struct_to_json
     if ttype == TType.LIST:
@@ -340,6 +346,15 @@ def _dec_binary(data: Any, where: str) -> bytes:
     if isinstance(data, str):
         return _b64(data, where)
     raise _fail(where, "a base64 string (binary)", data)
+
+
+def _dec_uuid(data: Any, where: str) -> uuid.UUID:
+    if not isinstance(data, str):
+        raise _fail(where, "a uuid string", data)
+    try:
+        return uuid.UUID(data)
+    except ValueError:
+        raise _fail(where, 'a uuid such as "6ba7b810-9dad-11d1-80b4-00c04fd430c8"', data) from None
 
 
 def _enum_decoder(cls: type) -> Decoder:
@@ -482,6 +497,8 @@ def _make_decoder(ttype: int, spec: Any) -> Decoder:
         return _dec_string
     if ttype == TType.BINARY:
         return _dec_binary
+    if ttype == UUID:
+        return _dec_uuid
     if ttype == TType.STRUCT:
         return lambda data, where: _struct_from_json(spec, data, where)
     if ttype == TType.LIST:

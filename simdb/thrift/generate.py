@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
+import uuid
 from typing import Any
 
 from thriftpy2.thrift import TType
@@ -21,6 +22,7 @@ from thriftpy2.thrift import TType
 from simdb.thrift.codec import args_key, args_key_function, norm_desc
 from simdb.thrift.idl import is_union
 from simdb.thrift.model import FieldModel, MethodModel, field_models
+from simdb.thrift.pywire import UUID
 
 __all__ = ["MAX_DEPTH", "MAX_ITEMS", "ValueGenerator"]
 
@@ -110,6 +112,8 @@ class ValueGenerator:
             return self._string(name, rng)
         if ttype == TType.BINARY:
             return rng.randbytes(rng.randint(0, 8))
+        if ttype == UUID:
+            return uuid.UUID(int=rng.getrandbits(128), version=4)
         if ttype == TType.STRUCT:
             return self._struct(spec, rng, depth)
         if ttype in (TType.LIST, TType.SET):

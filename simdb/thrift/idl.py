@@ -9,10 +9,11 @@ into ``thriftpy2.parser.parser``) and adds what simdb needs on top of it:
   signed hexadecimal constants (``-0x10``), a ``,`` separator after a
   ``typedef`` or ``const``, and names thriftpy2 reserves for other languages
   (``next``, ``end``, ...; only Python keywords and ``self`` stay refused).
-* The ``uuid`` type is refused with an :class:`~simdb.errors.IdlError` naming
-  the file and line: Apache Thrift 0.19+ sends it as a new wire type (16 raw
-  bytes) that thriftpy2 cannot read or write, so a fake could not answer it
-  compatibly.
+* The ``uuid`` type (Apache Thrift 0.19+) is parsed as a placeholder struct,
+  then every type descriptor naming it becomes :data:`~simdb.thrift.pywire.UUID`
+  and every struct holding one is marked for simdb's own codec
+  (:mod:`simdb.thrift.pywire`), since thriftpy2's codecs cannot read or write it.
+  A uuid constant is written as its string (``"6ba7b810-9dad-..."``).
 * Every error is an :class:`~simdb.errors.IdlError` of the form
   ``<file>:<line>: <problem>``; never a parser traceback.
 * Each call gets a fresh module (and fresh modules for its includes), so loading
@@ -39,6 +40,8 @@ from thriftpy2.parser import parser as _tp_parser
 from thriftpy2.parser.exc import ThriftParserError
 
 from simdb.errors import IdlError
+from simdb.thrift.pywire import UUID, UUID_MARKER, needs_own_codec
+from simdb.thrift.thriftpy2_compat import grammar_module, patched_parser
 
 __all__ = ["is_union", "iter_modules", "load_idl", "preprocess"]
 
@@ -58,7 +61,7 @@ _PARSER: Any = None
 def _parser() -> Any:
     global _PARSER
     if _PARSER is None:
-        _PARSER = _ply_yacc.yacc(module=_tp_parser, debug=False, write_tables=False)
+        _PARSER = _ply_yacc.yacc(module=grammar_module(), debug=False, write_tables=False)
     return _PARSER
 
 
@@ -92,6 +95,7 @@ _DEFINITION_KEYWORDS = frozenset(
         "service",
     }
 )
+_HEADERS = frozenset({"include", "cpp_include", "namespace"})
 # Words after which an identifier is a type, not a name.
 _TYPE_PREFIXES = frozenset({"required", "optional", "typedef", "const", "oneway", "extends"})
 _OPEN = {"(": ")", "<": ">", "{": "}", "[": "]"}
@@ -125,7 +129,7 @@ def _blank(text: str) -> str:
 def preprocess(text: str, filename: str = "<idl>") -> str:
     """Rewrite Apache-accepted constructs thriftpy2 rejects; line numbers stay the same.
 
-    Raises :class:`IdlError` for constructs that cannot be served (``uuid``).
+    ``uuid`` becomes a placeholder struct (resolved by :func:`load_idl`).
     """
     toks = list(_tokens(text))
     edits: list[tuple[int, int, str]] = []
@@ -157,11 +161,13 @@ def preprocess(text: str, filename: str = "<idl>") -> str:
                 and nxt is not None
                 and (nxt.kind == "ident" or (depth_angle > 0 and nxt.text in (",", ">")))
             ):
-                raise IdlError(
-                    f"{filename}:{tok.line}: the 'uuid' type is not supported: Apache Thrift 0.19+ sends it "
-                    "as its own wire type (16 raw bytes), which thriftpy2 cannot read or write; "
-                    "use 'string' or 'binary' for this field in the IDL simdb serves"
-                )
+                edits.append((tok.start, tok.end, UUID_MARKER))
+            if tok.text in _DEFINITION_KEYWORDS - _HEADERS and (prev is None or prev.text != "."):
+                defined = _defined_name(toks, i)
+                if defined is not None and "." in defined.text:
+                    raise IdlError(
+                        f"{filename}:{defined.line}: a definition name cannot contain '.': {defined.text!r}"
+                    )
             if tok.text == "namespace":
                 j = i + 1
                 # namespace <scope> <name> (annotations)
@@ -180,6 +186,14 @@ def preprocess(text: str, filename: str = "<idl>") -> str:
         i += 1
     if not edits:
         return text
+    if any(repl == UUID_MARKER for _s, _e, repl in edits):
+        # Declare the placeholder before the first definition (after include/namespace headers), on the
+        # same line, so line numbers stay and every use of uuid, constants too, comes after it.
+        first = next(
+            (t for t in toks if t.kind == "ident" and t.text in _DEFINITION_KEYWORDS - _HEADERS), None
+        )
+        at = first.start if first is not None else len(text)
+        edits.append((at, at, f"struct {UUID_MARKER} {{}} "))
     out: list[str] = []
     pos = 0
     for start, end, repl in sorted(edits):
@@ -203,6 +217,28 @@ def _matching(toks: list[_Tok], open_index: int) -> int | None:
             if depth == 0:
                 return k
     return None
+
+
+def _defined_name(toks: list[_Tok], i: int) -> _Tok | None:
+    """The name a definition starting with keyword ``toks[i]`` defines (a best effort, for checks)."""
+    if toks[i].text not in ("typedef", "const"):
+        return toks[i + 1] if i + 1 < len(toks) and toks[i + 1].kind == "ident" else None
+    depth = 0
+    last: _Tok | None = None
+    for k in range(i + 1, len(toks)):
+        tok = toks[k]
+        if tok.kind == "punct":
+            if tok.text in _OPEN:
+                depth += 1
+            elif tok.text in _CLOSE:
+                depth -= 1
+            elif depth == 0 and tok.text in ("=", ",", ";"):
+                return last
+        elif depth == 0 and tok.kind == "ident":
+            if tok.text in _DEFINITION_KEYWORDS:
+                return last
+            last = tok
+    return last
 
 
 def _definition_end(toks: list[_Tok], start: int) -> int | None:
@@ -358,13 +394,18 @@ def load_idl(path: Path | str, include_dirs: Sequence[Path | str] = ()) -> types
         _tp_parser.open = loader.open  # type: ignore[attr-defined]
         _tp_parser.parse = loader.wrap_parse(real_parse)
         try:
-            module: types.ModuleType = _tp_parser.parse(os.fspath(file), include_dirs=dirs)
+            with patched_parser():
+                module: types.ModuleType = _tp_parser.parse(os.fspath(file), include_dirs=dirs)
         finally:
             _tp_parser._thrift_cache = saved_cache
             _tp_lexer.thrift_reserved_keywords = saved_reserved
             _tp_parser.parse = real_parse
             del _tp_parser.open  # type: ignore[attr-defined]
     _mark_unions(module)
+    _resolve_uuid(module)
+    for cls in _payload_classes(module):
+        if needs_own_codec(12, cls):
+            setattr(cls, "__simdb_own_codec__", True)  # noqa: B010 - routed to simdb.thrift.pywire
     return module
 
 
@@ -380,6 +421,60 @@ def iter_modules(module: types.ModuleType) -> Iterator[types.ModuleType]:
         yield mod
         meta = getattr(mod, "__thrift_meta__", {})
         todo.extend(meta.get("includes", ()))
+
+
+def _resolve_uuid(module: types.ModuleType) -> None:
+    """Replace the ``uuid`` placeholder struct by :data:`UUID` in every type descriptor."""
+    markers: set[type] = set()
+    for mod in iter_modules(module):
+        marker = mod.__dict__.pop(UUID_MARKER, None)
+        if marker is not None:
+            markers.add(marker)
+            structs = mod.__thrift_meta__.get("structs", [])
+            structs[:] = [c for c in structs if c is not marker]
+    if not markers:
+        return
+
+    def fix_spec(ttype: int, spec: Any) -> Any:
+        if ttype in (15, 14):  # list, set: an element descriptor
+            return fix(spec)
+        if ttype == 13:  # map
+            return (fix(spec[0]), fix(spec[1]))
+        return spec
+
+    def fix(desc: Any) -> Any:
+        """An element descriptor (a ttype, or ``(ttype, spec)``) with the placeholder replaced."""
+        if isinstance(desc, tuple) and len(desc) == 2:
+            if desc[1] in markers:
+                return UUID
+            return (desc[0], fix_spec(*desc))
+        return desc
+
+    classes = list(_payload_classes(module))
+    for cls in classes:
+        spec: dict[int, tuple[Any, ...]] = getattr(cls, "thrift_spec")  # noqa: B009
+        for fid, entry in list(spec.items()):
+            if len(entry) == 4:
+                if entry[2] in markers:
+                    spec[fid] = (UUID, entry[1], entry[3])
+                else:
+                    spec[fid] = (entry[0], entry[1], fix_spec(entry[0], entry[2]), entry[3])
+    for mod in iter_modules(module):
+        for name, value in list(vars(mod).items()):
+            if isinstance(value, tuple) and len(value) == 2 and not name.startswith("__"):
+                setattr(mod, name, fix(value))  # a typedef of uuid (or of a container of it)
+
+
+def _payload_classes(module: types.ModuleType) -> Iterator[type]:
+    """Every struct, union and exception class, and every service's argument and result classes."""
+    for mod in iter_modules(module):
+        meta = getattr(mod, "__thrift_meta__", {})
+        for kind in ("structs", "unions", "exceptions"):
+            yield from meta.get(kind, ())
+        for service in meta.get("services", ()):
+            for value in vars(service).values():
+                if isinstance(value, type) and hasattr(value, "thrift_spec"):
+                    yield value
 
 
 def _mark_unions(module: types.ModuleType) -> None:

@@ -87,6 +87,13 @@ def read_header(protocol: ProtocolName, buf: bytes | bytearray, pos: int, limits
     return _compact_header(buf, pos, limits)
 
 
+def has_signature(protocol: ProtocolName, buf: bytes | bytearray) -> bool:
+    """True when ``buf`` starts like a message of ``protocol`` (version word or id byte), whatever follows."""
+    if protocol == "binary":
+        return len(buf) >= 4 and _I32.unpack_from(buf, 0)[0] & _BIN_VERSION_MASK == _BIN_VERSION_1
+    return len(buf) >= 2 and buf[0] == _COMPACT_ID and buf[1] & 0x1F == 1
+
+
 def message_end(
     protocol: ProtocolName, buf: bytes | bytearray, pos: int, limits: Limits
 ) -> tuple[Header, int]:
@@ -131,6 +138,8 @@ def _binary_header(buf: bytes | bytearray, pos: int, limits: Limits) -> Header:
         size = first
         name_start = pos + 4
         mtype = -1
+    if size < 0:
+        raise ProtocolViolation(f"negative method name length {size}")
     if size > min(limits.max_string_size, 65536):
         raise ProtocolViolation(f"method name of {size} bytes is too long")
     name_end = name_start + size
@@ -179,6 +188,8 @@ def _compact_header(buf: bytes | bytearray, pos: int, limits: Limits) -> Header:
     if seqid > 0xFFFFFFFF:
         raise ProtocolViolation(f"sequence id {seqid} does not fit in 32 bits")
     size, name_start = _varint(buf, after_seq, pos, limits)
+    if 1 << 31 <= size < 1 << 32:  # a negative i32 as the unsigned varint Apache's writers send
+        raise ProtocolViolation(f"negative method name length {size - (1 << 32)}")
     if size > min(limits.max_string_size, 65536):
         raise ProtocolViolation(f"method name of {size} bytes is too long")
     _need(buf, name_start + size, pos, limits)

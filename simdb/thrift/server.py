@@ -33,7 +33,14 @@ import time
 from typing import Any, Literal
 
 from simdb.thrift.processor import Answer, Processor
-from simdb.thrift.scan import Incomplete, Limits, ProtocolViolation, message_end, read_header
+from simdb.thrift.scan import (
+    Incomplete,
+    Limits,
+    ProtocolViolation,
+    has_signature,
+    message_end,
+    read_header,
+)
 from simdb.thrift.wire import encode_app_error
 
 log = logging.getLogger("simdb.thrift.server")
@@ -464,9 +471,17 @@ class ThriftServer:
         """A malformed message: answer PROTOCOL_ERROR when its header is readable, log, maybe close."""
         try:
             header = read_header(self.protocol, msg, 0, self.limits)
-        except (Incomplete, ProtocolViolation):
-            self._bad(conn, f"{problem}; closing the connection")
-            self._close(conn)
+        except (Incomplete, ProtocolViolation) as exc:
+            if close or not has_signature(self.protocol, msg):
+                self._bad(conn, f"{problem}; closing the connection")
+                self._close(conn)
+                return
+            # Framed, in this protocol, but the name or sequence id is unreadable (a negative name length):
+            # the frame says where the next message starts, so answer without a name and go on.
+            detail = str(exc) if isinstance(exc, ProtocolViolation) else "the header is cut short"
+            message = f"bad message header: {detail}"
+            self._bad(conn, message)
+            self._send(conn, self._frame(encode_app_error(self.protocol, "", 0, _PROTOCOL_ERROR, message)))
             return
         message = f"bad request for {header.name}: {problem}"
         self._bad(conn, message + ("; closing the connection" if close else ""))

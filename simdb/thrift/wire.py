@@ -10,6 +10,7 @@ from thriftpy2.protocol.cybin import TCyBinaryProtocol  # type: ignore[attr-defi
 from thriftpy2.thrift import TApplicationException
 from thriftpy2.transport.memory import TCyMemoryBuffer  # type: ignore[attr-defined]  # Cython, no stubs
 
+from simdb.thrift import pywire
 from simdb.thrift.scan import EXCEPTION, ProtocolName
 
 _I32 = struct.Struct(">i")
@@ -40,6 +41,8 @@ class _Memory:
 
 def decode_struct(protocol: ProtocolName, body: bytes, obj: Any) -> Any:
     """Fill ``obj`` (a thriftpy2 struct) from ``body``, the encoded struct."""
+    if type(obj).__dict__.get("__simdb_own_codec__"):  # uuid, unhashable keys: simdb's own codec
+        return pywire.decode_struct(protocol, body, obj)
     if protocol == "binary":
         TCyBinaryProtocol(TCyMemoryBuffer(body)).read_struct(obj)
     else:
@@ -49,6 +52,8 @@ def decode_struct(protocol: ProtocolName, body: bytes, obj: Any) -> Any:
 
 def encode_message(protocol: ProtocolName, name: str, mtype: int, seqid: int, obj: Any) -> bytes:
     """A whole message: header for ``name``/``mtype``/``seqid`` then ``obj`` encoded."""
+    if type(obj).__dict__.get("__simdb_own_codec__"):  # uuid, unhashable keys: simdb's own codec
+        return pywire.encode_message(protocol, name, mtype, seqid, obj)
     if protocol == "binary":
         mem = TCyMemoryBuffer()
         proto: Any = TCyBinaryProtocol(mem)

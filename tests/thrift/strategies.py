@@ -10,6 +10,7 @@ from thriftpy2.thrift import TType
 from simdb.thrift.codec import norm_desc
 from simdb.thrift.idl import is_union
 from simdb.thrift.model import field_models
+from simdb.thrift.pywire import UUID
 
 MAX_DEPTH = 3
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=8)
@@ -31,6 +32,8 @@ def values(ttype: int, spec: Any, *, nan: bool = True, depth: int = 0) -> st.Sea
         return TEXT
     if ttype == TType.BINARY:
         return st.binary(max_size=8)
+    if ttype == UUID:
+        return st.uuids()
     if ttype == TType.STRUCT:
         return structs(spec, nan=nan, depth=depth)
     size = 3 if depth < MAX_DEPTH else 0
