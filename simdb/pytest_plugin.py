@@ -73,21 +73,45 @@ def simdb_mysql(_simdb_mysql_session: Fake) -> Fake:
     return _simdb_mysql_session
 
 
+_FROM_OPTION: Any = object()
+
+
 @pytest.fixture
-def simdb_thrift() -> Iterator[Callable[..., Fake]]:
-    """Factory: ``simdb_thrift(idl, service, stubs=(), **config)`` starts a Thrift fake for this test."""
+def simdb_thrift(request: pytest.FixtureRequest) -> Iterator[Callable[..., Fake]]:
+    """Factory: ``simdb_thrift(idl, service, stubs=(), snapshot=..., **config)`` starts a Thrift fake.
+
+    The fake loads its part (``thrift/<name>/``) of ``--simdb-snapshot`` like the other fixtures; a
+    snapshot without that part is an error (pass ``name=`` to pick the part, or ``snapshot=None`` to
+    start without one). The fake is stopped after the test.
+    """
+    from simdb.errors import ConfigError
     from simdb.thrift.fake import ThriftConfig, ThriftFake
 
     started: list[Fake] = []
+    default_snapshot = _snapshot(request.config)
 
-    def make(idl: str | Path, service: str, stubs: tuple[str | Path, ...] = (), **config: Any) -> Fake:
+    def make(
+        idl: str | Path,
+        service: str,
+        stubs: tuple[str | Path, ...] = (),
+        snapshot: str | Path | None = _FROM_OPTION,
+        **config: Any,
+    ) -> Fake:
         idl_path = Path(idl)
         config.setdefault("include_dirs", (idl_path.parent,))
         fake = ThriftFake(
             ThriftConfig(idl=idl_path, services=(service,), stubs=tuple(Path(s) for s in stubs), **config)
         )
+        chosen = default_snapshot if snapshot is _FROM_OPTION else (Path(snapshot) if snapshot else None)
+        if chosen is not None and not (chosen / "thrift" / fake.name).is_dir():
+            raise ConfigError(
+                f"snapshot {chosen} has no thrift/{fake.name}/ part for the {service} fake: pass name= "
+                "naming its part, or snapshot=None to serve without one"
+            )
         fake.start()
         started.append(fake)
+        if chosen is not None:
+            fake.load(chosen)
         return fake
 
     try:

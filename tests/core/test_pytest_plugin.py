@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,34 @@ def test_plugin_fixtures_serve_real_clients(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=4)
+
+
+def test_simdb_thrift_loads_its_part_of_the_snapshot(pytester: pytest.Pytester) -> None:
+    seeds = ROOT / "seeds" / "homefeed"
+    stub = json.loads((seeds / "thrift" / "pinstore" / "stubs.jsonl").read_text().splitlines()[0])
+    pytester.makepyfile(
+        f"""
+        import pytest
+        import thriftpy2
+        from thriftpy2.rpc import make_client
+        from simdb.errors import ConfigError
+
+        IDL = {str(ROOT / "thrift/homefeed/pinstore.thrift")!r}
+        CANDIDATES = {str(ROOT / "thrift/homefeed/candidates.thrift")!r}
+
+        def test_answers_come_from_the_snapshot(simdb_thrift):
+            fake = simdb_thrift(IDL, "PinStore")
+            mod = thriftpy2.load(IDL, module_name="plugin_pinstore_thrift")
+            client = make_client(mod.PinStore, fake.endpoint.host, fake.endpoint.port)
+            assert client.getPin({stub["args"]["id"]}).title == {stub["reply"]["return"]["title"]!r}
+            client.close()
+
+        def test_a_fake_without_a_part_is_refused(simdb_thrift):
+            with pytest.raises(ConfigError, match="no thrift/candidategenerator/ part"):
+                simdb_thrift(CANDIDATES, "CandidateGenerator")
+            assert simdb_thrift(CANDIDATES, "CandidateGenerator", name="candidates").endpoint.port
+            assert simdb_thrift(CANDIDATES, "CandidateGenerator", snapshot=None).endpoint.port
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "--simdb-snapshot", str(seeds))
+    result.assert_outcomes(passed=2)
