@@ -45,6 +45,7 @@ from simdb.mysql import errors as E
 from simdb.mysql.catalog import render_mysql
 from simdb.mysql.engine import Busy, ColInfo, NotMine, Result, Store
 from simdb.mysql.engine import Session as DbSession
+from simdb.mysql.handshake import BadHandshake, check_handshake_response
 
 log = logging.getLogger("simdb.mysql")
 
@@ -207,24 +208,16 @@ def column_definition(schema: str, c: ColInfo) -> bytes:
     )
 
 
-def check_handshake_response(data: bytes) -> None:
-    """Refuse a HandshakeResponse41/SSLRequest that is not one (garbage on the port) with 1043.
-
-    mysql-mimic's parser can spin on some garbage, so the fixed part is checked first.
-    """
-    caps = int.from_bytes(data[:4], "little") if len(data) >= 4 else 0
-    if len(data) < 32 or not caps & Capabilities.CLIENT_PROTOCOL_41 or any(data[9:32]):
-        log.warning("bad handshake: %d bytes that are not a protocol 4.1 handshake response", len(data))
-        raise MysqlError("Bad handshake", 1043)
-
-
 class CheckedStream:
     """mysql-mimic's packet stream (compiled, so wrapped), checking that the first packet read
     is a real handshake response."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, capabilities: Capabilities
+    ) -> None:
         self.inner = MysqlStream(reader, writer)
         self.check_next = True
+        self.capabilities = capabilities
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -233,7 +226,11 @@ class CheckedStream:
         data: bytes = await self.inner.read()
         if self.check_next:
             self.check_next = False
-            check_handshake_response(data)
+            try:
+                check_handshake_response(data, self.capabilities)
+            except BadHandshake as exc:
+                log.warning("bad handshake (%d bytes): %s", len(data), exc)
+                raise MysqlError("Bad handshake", 1043) from None
         return data
 
 
@@ -473,7 +470,7 @@ class FakeServer(MysqlServer):  # type: ignore[misc]
             return db.run(plan, [])
 
     async def _client_connected_cb(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        stream = CheckedStream(reader, writer)
+        stream = CheckedStream(reader, writer, self.capabilities)
         try:
             session = self.session_factory()
             connection = FakeConnection(
