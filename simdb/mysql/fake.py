@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +16,7 @@ from simdb.fake import Endpoint, FakeKind, Health
 from simdb.mysql.engine import Store
 from simdb.mysql.real import RealMariaDB
 from simdb.mysql.server import FakeServer, ServerThread
+from simdb.mysql.wire import WireLimits
 
 log = logging.getLogger("simdb.mysql")
 
@@ -46,6 +47,8 @@ class MySQLConfig:
     snapshot: Path | None = None
     part: str = "db"
     lock_wait_timeout: float = 10.0
+    wire: WireLimits = field(default_factory=WireLimits)
+    """``max_allowed_packet`` and the connect/read/idle timeouts (MariaDB's defaults)."""
 
     def __post_init__(self) -> None:
         if self.engine not in ("fake", "real"):
@@ -104,7 +107,7 @@ class MySQLFake:
         cfg = self.config
         if cfg.engine == "fake":
             self._store = Store(cfg.database, cfg.lock_wait_timeout)
-            self._server = FakeServer(self._store, cfg.user, cfg.password)
+            self._server = FakeServer(self._store, cfg.user, cfg.password, cfg.wire)
             self._thread = ServerThread(self._server, cfg.host, cfg.port)
             try:
                 port = self._thread.start()

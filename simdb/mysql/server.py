@@ -46,6 +46,7 @@ from simdb.mysql.catalog import render_mysql
 from simdb.mysql.engine import Busy, ColInfo, NotMine, Result, Store
 from simdb.mysql.engine import Session as DbSession
 from simdb.mysql.handshake import BadHandshake, check_handshake_response
+from simdb.mysql.wire import WireLimits, read_packet
 
 log = logging.getLogger("simdb.mysql")
 
@@ -209,23 +210,31 @@ def column_definition(schema: str, c: ColInfo) -> bytes:
 
 
 class CheckedStream:
-    """mysql-mimic's packet stream (compiled, so wrapped), checking that the first packet read
-    is a real handshake response."""
+    """mysql-mimic's packet stream (compiled, so wrapped) with a strict packet reader
+    (:func:`simdb.mysql.wire.read_packet`) and a check that the first packet is a real handshake
+    response."""
 
     def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, capabilities: Capabilities
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        capabilities: Capabilities,
+        limits: WireLimits,
     ) -> None:
         self.inner = MysqlStream(reader, writer)
+        self.reader = reader
         self.check_next = True
         self.capabilities = capabilities
+        self.limits = limits
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     async def read(self) -> bytes:
-        data: bytes = await self.inner.read()
-        if self.check_next:
-            self.check_next = False
+        first = self.check_next
+        self.check_next = False
+        data = await read_packet(self.reader, self.inner.seq, self.limits, first)
+        if first:
             try:
                 check_handshake_response(data, self.capabilities)
             except BadHandshake as exc:
@@ -355,7 +364,11 @@ class FakeConnection(Connection):  # type: ignore[misc]
         self.session.db.found_rows = Capabilities.CLIENT_FOUND_ROWS in self.capabilities
         self._query_attributes = Capabilities.CLIENT_QUERY_ATTRIBUTES in self.capabilities
         self._deprecate_eof = Capabilities.CLIENT_DEPRECATE_EOF in self.capabilities
-        await super().command_phase()
+        try:
+            await super().command_phase()
+        except MysqlError as exc:  # from the packet reader: too big, out of order; the connection ends
+            log.warning("mysql connection %s: %s (%s); closing it", self.connection_id, exc.msg, exc.code)
+            await self.stream.write(self.error(exc))
 
     def _sync_status(self, db: DbSession) -> None:
         self.status_flags = _STATUS[db.autocommit][db.in_transaction]
@@ -450,7 +463,10 @@ class FakeConnection(Connection):  # type: ignore[misc]
 class FakeServer(MysqlServer):  # type: ignore[misc]
     """mysql-mimic server over a :class:`Store`, with authentication and one database."""
 
-    def __init__(self, store: Store, user: str = "root", password: str = "") -> None:
+    def __init__(
+        self, store: Store, user: str = "root", password: str = "", limits: WireLimits | None = None
+    ) -> None:
+        self.limits = limits or WireLimits()
         super().__init__(
             session_factory=lambda: FakeSession(self),
             identity_provider=_Identity(user, password),
@@ -470,7 +486,7 @@ class FakeServer(MysqlServer):  # type: ignore[misc]
             return db.run(plan, [])
 
     async def _client_connected_cb(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        stream = CheckedStream(reader, writer, self.capabilities)
+        stream = CheckedStream(reader, writer, self.capabilities, self.limits)
         try:
             session = self.session_factory()
             connection = FakeConnection(
