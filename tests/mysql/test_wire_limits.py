@@ -94,3 +94,30 @@ def test_garbage_with_a_wrong_sequence_before_login_is_a_bad_handshake(limited: 
         reply = _drain(sock)
     assert reply[4:5] == b"\xff" and reply[5:7] == (1043).to_bytes(2, "little"), reply
     assert b"Bad handshake" in reply
+
+
+def test_connections_that_come_and_go_leave_no_file_handles(limited: MySQLFake) -> None:
+    import os
+
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    def churn(count: int) -> None:
+        for i in range(count):
+            conn = logged_in(limited)
+            with conn.cursor() as cur:
+                cur.execute("BEGIN")
+                cur.execute("SELECT 1")
+            if i % 2:
+                conn.close()
+            else:
+                assert conn._sock is not None
+                conn._sock.close()  # vanish without COM_QUIT, mid-transaction
+
+    churn(20)  # warm the pools
+    before = open_fds()
+    churn(200)
+    deadline = time.monotonic() + 10
+    while open_fds() > before + 10 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the server notices closed sockets asynchronously
+    assert open_fds() <= before + 10
