@@ -16,6 +16,7 @@ string; any other is written as ``{"b64": "<base64>"}``. See ``docs/snapshots.md
 from __future__ import annotations
 
 import base64
+import difflib
 import gzip
 import hashlib
 import io
@@ -120,6 +121,14 @@ def read_manifest(snapshot_dir: Path) -> Manifest:
         raise SnapshotError(f"manifest is not valid YAML: {exc}", str(path)) from exc
     if not isinstance(raw, dict):
         raise SnapshotError("manifest must be a mapping", str(path))
+    known = set(Manifest.model_fields)
+    unknown = sorted(str(k) for k in raw if k not in known)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(sorted(known))})"
+        raise SnapshotError(f"unknown manifest key {unknown[0]!r}{hint}", str(path))
+    if "format" not in raw:
+        raise SnapshotError("manifest has no 'format' key (this reader knows format 1)", str(path))
     version = raw.get("format")
     if isinstance(version, int) and version > FORMAT_VERSION:
         raise SnapshotError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,25 @@ def test_gzip_truncated_is_an_error(tmp_path: Path) -> None:
     rel.write_bytes(data[: len(data) // 2])
     with pytest.raises(SnapshotError, match=r"db0\.jsonl\.gz"):
         list(iter_redis(open_snapshot(root), "cache"))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("format:", "fromat:", "unknown manifest key 'fromat' (did you mean 'format'?)"),
+        ("parts:", "prats:", "unknown manifest key 'prats' (did you mean 'parts'?)"),
+    ],
+)
+def test_a_misspelled_manifest_key_is_named_with_the_closest_one(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    import shutil
+
+    from simdb.snapshot.format import read_manifest
+
+    snap = tmp_path / "snap"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "seeds" / "homefeed", snap)
+    manifest = snap / "snapshot.yaml"
+    manifest.write_text(manifest.read_text().replace(old, new, 1))
+    with pytest.raises(SnapshotError, match=re.escape(message)):
+        read_manifest(snap)
