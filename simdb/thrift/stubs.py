@@ -830,7 +830,11 @@ def _check_file_shape(data: Any, where: str) -> None:
         faults = data.get("faults")
         if faults is not None and not isinstance(faults, dict):
             raise ConfigError(f"{where}: faults: expected a mapping of method name to fault rule")
-    elif data is not None and not isinstance(data, list):
+    elif data is None:
+        # An editor saving a file truncates it first: loading that as "no stubs" would silently
+        # swap every answer for a generated one.
+        raise ConfigError(f"{where}: the stub file is empty (write 'stubs: []' for a file with no stubs)")
+    elif not isinstance(data, list):
         raise ConfigError(f"{where}: expected a mapping with 'stubs' (a list) and/or 'faults'")
 
 

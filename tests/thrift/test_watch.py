@@ -120,3 +120,26 @@ def test_a_method_added_to_the_idl_is_answered_on_the_open_connection(
             return mtype == 2 and isinstance(result.success, str)
 
         wait_until(ping_answered, timeout=10, what="new method served")
+
+
+def test_an_emptied_stub_file_is_refused_and_the_stubs_stay(watched: ThriftFake, workdir: Path) -> None:
+    watcher = watched.watcher
+    assert watcher is not None
+    c = client(watched)
+    try:
+        (workdir / "stubs.yaml").write_text(
+            "stubs:\n"
+            "  - {method: getPin, args: {id: 1}, reply: {return: {id: 1, ownerId: 2, title: kept}}}\n"
+        )
+        wait_until(lambda: c.getPin(1).title == "kept", timeout=10, what="reloaded stub")
+        for broken in ("", "   \n", "# only a comment\n"):
+            (workdir / "stubs.yaml").write_text(broken)
+            wait_until(lambda: "empty" in (watcher.last_error or ""), timeout=10, what="empty-file error")
+            assert c.getPin(1).title == "kept"
+            (workdir / "stubs.yaml").write_text(
+                "stubs:\n"
+                "  - {method: getPin, args: {id: 1}, reply: {return: {id: 1, ownerId: 2, title: kept}}}\n"
+            )
+            wait_until(lambda: watcher.last_error is None, timeout=10, what="good file again")
+    finally:
+        c.close()
