@@ -42,6 +42,7 @@ from mysql_mimic.variables import SYSTEM_VARIABLES, GlobalVariables, SessionVari
 from sqlglot import exp
 
 from simdb.mysql import errors as E
+from simdb.mysql import wire
 from simdb.mysql.catalog import render_mysql
 from simdb.mysql.engine import Busy, ColInfo, NotMine, Result, Store
 from simdb.mysql.engine import Session as DbSession
@@ -102,6 +103,7 @@ _STATUS = {
     },
 }
 _MAX_PAYLOAD = 0xFFFFFF
+_SERVER_CAPS = DEFAULT_SERVER_CAPABILITIES | Capabilities.CLIENT_TRANSACTIONS
 
 
 class _Password(NativePasswordAuthPlugin):  # type: ignore[misc]
@@ -208,14 +210,15 @@ def column_definition(schema: str, c: ColInfo) -> bytes:
 
 
 def check_handshake_response(data: bytes) -> None:
-    """Refuse a HandshakeResponse41/SSLRequest that is not one (garbage on the port) with 1043.
+    """Refuse a HandshakeResponse41 that does not hold together (garbage on the port) with 1043.
 
-    mysql-mimic's parser can spin on some garbage, so the fixed part is checked first.
+    mysql-mimic's parser spins forever on some of them (see :mod:`simdb.mysql.wire`).
     """
-    caps = int.from_bytes(data[:4], "little") if len(data) >= 4 else 0
-    if len(data) < 32 or not caps & Capabilities.CLIENT_PROTOCOL_41 or any(data[9:32]):
-        log.warning("bad handshake: %d bytes that are not a protocol 4.1 handshake response", len(data))
-        raise MysqlError("Bad handshake", 1043)
+    try:
+        wire.check_handshake_response(data, int(_SERVER_CAPS))
+    except wire.Malformed as exc:
+        log.warning("bad handshake: %d bytes: %s", len(data), exc)
+        raise MysqlError("Bad handshake", 1043) from None
 
 
 class CheckedStream:
@@ -249,7 +252,7 @@ class FakeSession(Session):  # type: ignore[misc]
     async def close(self) -> None:
         await super().close()
         with self.server.store.lock:
-            self.db.close()
+            self.db.close()  # idempotent
 
     async def use(self, database: str) -> None:
         if not self.server.has_database(database):
@@ -457,7 +460,7 @@ class FakeServer(MysqlServer):  # type: ignore[misc]
         super().__init__(
             session_factory=lambda: FakeSession(self),
             identity_provider=_Identity(user, password),
-            capabilities=DEFAULT_SERVER_CAPABILITIES | Capabilities.CLIENT_TRANSACTIONS,
+            capabilities=_SERVER_CAPS,
         )
         self.store = store
         self.queries = 0
@@ -508,6 +511,7 @@ class FakeServer(MysqlServer):  # type: ignore[misc]
             log.warning("connection %s dropped after a protocol error: %s", connection_id, exc)
         finally:
             writer.close()
+            await session.close()  # also when the handshake failed: release the SQLite connection
             await self.control.remove(connection_id)
 
 
