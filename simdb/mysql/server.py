@@ -233,7 +233,27 @@ class CheckedStream:
         return getattr(self.inner, name)
 
     async def read(self) -> bytes:
-        data: bytes = await self.inner.read()
+        """One payload, with readexactly reads (a header split across TCP segments is fine)."""
+        inner = self.inner
+        data = b""
+        while True:
+            try:
+                header = await inner.reader.readexactly(4)
+            except asyncio.IncompleteReadError as exc:
+                if not exc.partial and not data:
+                    raise EOFError("client closed the connection") from None
+                raise
+            length = int.from_bytes(header[:3], "little")
+            expected = next(inner.seq)
+            if header[3] != expected:
+                if self.check_next:
+                    log.warning("bad handshake: packet seq %d, expected %d", header[3], expected)
+                    raise MysqlError("Bad handshake", 1043)
+                raise MysqlError("Got packets out of order", 1156)
+            if length:
+                data += await inner.reader.readexactly(length)
+            if length < _MAX_PAYLOAD:
+                break
         if self.check_next:
             self.check_next = False
             check_handshake_response(data)

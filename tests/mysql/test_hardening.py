@@ -91,3 +91,23 @@ def test_mutated_handshakes_never_freeze(fake: MySQLFake, cut: int, flips: list[
     with contextlib.suppress(OSError):
         _send_handshake(fake, bytes(data[: cut or len(data)]))
     assert run(fake, "SELECT 1") == [(1,)]
+
+
+def test_query_header_split_across_segments(fake: MySQLFake) -> None:
+    import pymysql
+
+    conn = pymysql.connect(host=fake.endpoint.host, port=fake.endpoint.port, user="u", password="p")
+    try:
+        sock = conn._sock
+        assert sock is not None
+        packet = b"\x03SELECT 7"
+        frame = struct.pack("<I", len(packet)) + packet
+        for cut in range(1, len(frame)):
+            sock.sendall(frame[:cut])
+            sock.sendall(frame[cut:])
+            conn._next_seq_id = 1
+            result = conn._read_query_result()
+            assert result == 1
+            assert conn._result is not None and conn._result.rows == ((7,),)
+    finally:
+        conn.close()
