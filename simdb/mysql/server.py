@@ -225,15 +225,27 @@ class CheckedStream:
     """mysql-mimic's packet stream (compiled, so wrapped), checking that the first packet read
     is a real handshake response."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, connect_timeout: float = 10.0
+    ) -> None:
         self.inner = MysqlStream(reader, writer)
         self.check_next = True
+        self.connect_timeout = connect_timeout  # MariaDB's connect_timeout, for the handshake packet
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     async def read(self) -> bytes:
         """One payload, with readexactly reads (a header split across TCP segments is fine)."""
+        if self.check_next:
+            try:
+                return await asyncio.wait_for(self._read(), self.connect_timeout)
+            except TimeoutError:
+                log.info("handshake not received within connect_timeout (%ss)", self.connect_timeout)
+                raise EOFError("connect_timeout exceeded") from None
+        return await self._read()
+
+    async def _read(self) -> bytes:
         inner = self.inner
         data = b""
         while True:
@@ -485,6 +497,7 @@ class FakeServer(MysqlServer):  # type: ignore[misc]
         self.store = store
         self.queries = 0
         self.connections = 0
+        self.connect_timeout = 10.0
 
     def has_database(self, name: str) -> bool:
         """Whether ``name`` is a database this server has."""
@@ -496,7 +509,7 @@ class FakeServer(MysqlServer):  # type: ignore[misc]
             return db.run(plan, [])
 
     async def _client_connected_cb(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        stream = CheckedStream(reader, writer)
+        stream = CheckedStream(reader, writer, self.connect_timeout)
         try:
             session = self.session_factory()
             connection = FakeConnection(

@@ -111,3 +111,19 @@ def test_query_header_split_across_segments(fake: MySQLFake) -> None:
             assert conn._result is not None and conn._result.rows == ((7,),)
     finally:
         conn.close()
+
+
+def test_huge_length_with_short_body_is_closed_after_connect_timeout(fake: MySQLFake) -> None:
+    assert fake._server is not None
+    fake._server.connect_timeout = 0.5
+    try:
+        ep = fake.endpoint
+        with socket.create_connection((ep.host, ep.port), timeout=20) as sock:
+            assert _recv_packet(sock)[0] == 10
+            sock.sendall(b"\xff\xff\xff\x01" + b"x" * 10)
+            reply = _recv_packet(sock)  # an error, then the server closes: not left hanging
+            assert reply[:1] == b"\xff", reply
+            assert sock.recv(100) == b""
+    finally:
+        fake._server.connect_timeout = 10.0
+    assert run(fake, "SELECT 1") == [(1,)]
