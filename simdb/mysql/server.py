@@ -521,6 +521,7 @@ class FakeServer(MysqlServer):  # type: ignore[misc]
             log.warning("connection %s dropped after a protocol error: %s", connection_id, exc)
         finally:
             writer.close()
+            await session.close()  # also when the handshake failed: release the SQLite connection
             await self.control.remove(connection_id)
 
 

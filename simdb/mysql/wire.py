@@ -60,8 +60,9 @@ async def read_packet(
     """
     data = bytearray()
     idle = limits.connect_timeout if first else limits.wait_timeout
+    body = min(limits.connect_timeout, limits.net_read_timeout) if first else limits.net_read_timeout
     while True:
-        header = await _exactly(reader, 4, idle if not data else limits.net_read_timeout)
+        header = await _exactly(reader, 4, idle if not data else body)
         value = int.from_bytes(header, "little")
         length, sequence_id = value & MAX_PAYLOAD, value >> 24
         expected = next(sequence)
@@ -72,6 +73,6 @@ async def read_packet(
         if len(data) + length > limits.max_allowed_packet:
             raise PacketTooBig()
         if length:
-            data += await _exactly(reader, length, limits.net_read_timeout)
+            data += await _exactly(reader, length, body)
         if length < MAX_PAYLOAD:
             return bytes(data)
