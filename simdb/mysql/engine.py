@@ -39,7 +39,7 @@ from simdb.errors import SnapshotError
 from simdb.mysql import errors as E
 from simdb.mysql.catalog import Column, DdlError, Index, Table, render_sqlite, table_from_create
 from simdb.mysql.seed import open_part, seed_connection
-from simdb.mysql.translate import Plan, Translator
+from simdb.mysql.translate import Plan, Translator, bind_order
 
 BINARY_CHARSET = 63
 TEXT_CHARSET = 45  # utf8mb4_general_ci
@@ -412,7 +412,7 @@ class Session:
             changed = plan.extra.get("changed")
             if changed is not None and not self.found_rows:
                 order = changed[1]
-                sql, bound = changed[0], (params if order is None else tuple(params[i] for i in order))
+                sql, bound = changed[0], bind_order(order, params)
             try:
                 cur = self.conn.execute(sql, bound)
                 rows = cur.fetchall() if kind == "lockread" else []

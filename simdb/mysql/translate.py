@@ -136,9 +136,17 @@ class Plan:
 
     def bind(self, params: list[Any]) -> list[Any] | tuple[Any, ...]:
         """The parameters in the order the SQLite statement expects."""
-        if self.order is None:
-            return params
-        return tuple(params[i] for i in self.order)
+        return bind_order(self.order, params)
+
+
+def bind_order(order: tuple[int, ...] | None, params: list[Any]) -> list[Any] | tuple[Any, ...]:
+    """``params`` in the order a generated statement expects (see ``Translator._generate``)."""
+    if order is None:
+        return params
+    if order and order[-1] < 0:  # identity prefix: the first ``-order[-1] - 1`` literals
+        count = -order[-1] - 1
+        return params if len(params) == count else params[:count]
+    return tuple(params[i] for i in order)
 
 
 _STATEMENTS: tuple[type, ...] = (
@@ -463,5 +471,7 @@ class Translator:
 
         text = _MARK.sub(repl, text)
         if order == list(range(len(order))):
-            return text, None
+            # Literals pinned into the text (ORDER BY 1, ROUND(x, 2)) drop out of the marker
+            # list: bind only the leading ones the statement still has.
+            return text, (-len(order) - 1,)
         return text, tuple(order)
