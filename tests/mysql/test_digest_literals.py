@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from simdb.mysql.fake import MySQLFake
 from tests.mysql.helpers import run
-
-pytestmark = pytest.mark.fake
 
 SCHEMA = (
     "CREATE TABLE pins (id BIGINT NOT NULL, owner_id INT NOT NULL, save_count INT NOT NULL, "
