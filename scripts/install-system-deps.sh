@@ -19,6 +19,8 @@ have npm || need+=(npm)
 [ -f /usr/include/thrift/Thrift.h ] || need+=(libthrift-dev)
 [ -f /usr/include/boost/numeric/conversion/cast.hpp ] || need+=(libboost-dev)
 have g++ || need+=(g++)
+# ZooKeeper for the stack serverset registration tests
+[ -x /usr/share/zookeeper/bin/zkServer.sh ] || need+=(zookeeper)
 # optional fast MySQL driver (pip install '.[fast-mysql]': mysqlclient) used by bench/snapshot.py
 [ -f /usr/include/mariadb/mysql.h ] || need+=(libmariadb-dev)
 have pkg-config || need+=(pkg-config)

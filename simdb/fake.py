@@ -7,6 +7,7 @@ implements it (see ``docs/extending.md``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
@@ -99,4 +100,16 @@ class Fake(Protocol):
 
     def health(self) -> Health:
         """Report whether the fake serves, with a few counters."""
+        ...
+
+
+@runtime_checkable
+class StackAware(Protocol):
+    """A fake that wants the endpoints of the other fakes of its stack (data-backed Thrift methods).
+
+    The stack runner calls :meth:`bind_stack` once every fake of the stack has started.
+    """
+
+    def bind_stack(self, endpoints: Mapping[str, Endpoint]) -> None:
+        """Connect to the stack's other fakes, by fake name."""
         ...

@@ -29,6 +29,14 @@ class Started:
     seconds: float
 
 
+class FakeFailed(SimdbError):
+    """A fake failed to start or to load its snapshot part; ``fake`` names it."""
+
+    def __init__(self, fake: str, problem: str) -> None:
+        super().__init__(f"fake {fake!r} failed: {problem}")
+        self.fake = fake
+
+
 class EmbeddedStack:
     """Starts fakes in order, loads the snapshot into each, and stops them in reverse order.
 
@@ -56,9 +64,12 @@ class EmbeddedStack:
         try:
             for fake in self.fakes:
                 t0 = time.perf_counter()
-                fake.start()
-                if self.snapshot is not None:
-                    fake.load(self.snapshot)
+                try:
+                    fake.start()
+                    if self.snapshot is not None:
+                        fake.load(self.snapshot)
+                except SimdbError as exc:
+                    raise FakeFailed(fake.name, str(exc)) from exc
                 item = Started(fake.name, fake.endpoint, time.perf_counter() - t0)
                 self.started.append(item)
                 log.info(

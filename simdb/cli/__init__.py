@@ -18,6 +18,16 @@ from simdb import __version__
 #: name -> (module, attribute: a typer.Typer sub-app, or a function), in the order --help lists them.
 _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("simdb.cli.demo_cmd", "demo"),
+    "up": ("simdb.cli.stack_cmd", "up"),
+    "down": ("simdb.cli.stack_cmd", "down"),
+    "ps": ("simdb.cli.stack_cmd", "ps"),
+    "logs": ("simdb.cli.stack_cmd", "logs"),
+    "reset": ("simdb.cli.stack_cmd", "reset"),
+    "check": ("simdb.cli.stack_cmd", "check"),
+    "env": ("simdb.cli.stack_cmd", "env"),
+    "config": ("simdb.cli.stack_admin_cmd", "config_app"),
+    "stubs": ("simdb.cli.stack_admin_cmd", "stubs_app"),
+    "faults": ("simdb.cli.stack_admin_cmd", "faults_app"),
     "thrift": ("simdb.cli.thrift_cmd", "app"),
     "redis": ("simdb.cli.redis_cmd", "app"),
     "mysql": ("simdb.cli.mysql_cmd", "app"),
@@ -67,6 +77,7 @@ app = typer.Typer(
         "Lightweight fakes of Thrift services, Redis and MySQL, seeded from snapshots.\n\n"
         "Examples:\n\n"
         "  simdb demo\n\n"
+        "  simdb up -f examples/homefeed/simdb.yaml --detach\n\n"
         "  simdb thrift serve thrift/homefeed/pinstore.thrift --service PinStore --port 9090\n\n"
         "  simdb redis serve --port 6380 --snapshot seeds/homefeed\n\n"
         "  simdb snapshot verify seeds/homefeed"
