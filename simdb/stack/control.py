@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from simdb.admin_client import admin_headers
 from simdb.errors import SimdbError
 from simdb.fake import Endpoint
 
@@ -29,8 +30,7 @@ def admin_call(
     conn = http.client.HTTPConnection(ep.host, ep.admin_port, timeout=timeout)
     try:
         data = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if data is not None else {}
-        conn.request(method, "/_simdb" + path, body=data, headers=headers)
+        conn.request(method, "/_simdb" + path, body=data, headers=admin_headers())
         resp = conn.getresponse()
         raw = resp.read()
     except OSError as exc:
