@@ -34,6 +34,8 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "snapshot": ("simdb.cli.snapshot_cmd", "app"),
     "probe": ("simdb.cli.probe_cmd", "probe"),
     "images": ("simdb.cli.images_cmd", "app"),
+    "compose": ("simdb.cli.export_cmd", "compose_app"),
+    "k8s": ("simdb.cli.export_cmd", "k8s_app"),
 }
 
 

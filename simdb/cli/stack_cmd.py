@@ -63,6 +63,8 @@ def up(
     detach: bool = typer.Option(False, "--detach", "-d", help="Run in the background (see down, ps, logs)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the fakes do."),
     child: bool = typer.Option(False, "--detached-child", hidden=True),
+    docker: bool = typer.Option(False, "--docker", help="Run each fake as a container (Docker engine)."),
+    image: str = typer.Option("", "--image", help="With --docker: simdb's image [default: simdb:VERSION]."),
 ) -> None:
     """Start every fake of the stack embedded in one process, seed, probe, print the endpoints.
 
@@ -75,6 +77,8 @@ def up(
 
       simdb up -f examples/homefeed/simdb.yaml --detach
 
+      simdb up --docker                       # containers on the stack's own network
+
       simdb down
     """
     from simdb.stack.load import check_files
@@ -84,6 +88,9 @@ def up(
         check_files(stack)
     except SimdbError as exc:
         raise fail(exc, 2) from exc
+    if docker:
+        _up_docker(stack, image)
+        return
     directory = stack_dir(stack.name)
     running = read_state(directory)
     if running is not None and not child:
@@ -174,9 +181,44 @@ def serve_stack(stack: Stack, directory: Path, verbose: bool = False, detached: 
         logging.getLogger("simdb.stack").info("stack %s stopped", stack.name)
 
 
+def _docker_stack(stack: Stack, image: str = "") -> object:
+    from simdb.containers.from_stack import DEFAULT_IMAGE, container_stack
+    from simdb.containers.run import DockerStack
+
+    try:
+        return DockerStack(container_stack(stack, image or DEFAULT_IMAGE))
+    except SimdbError as exc:
+        raise fail(exc, 2) from exc
+
+
+def _up_docker(stack: Stack, image: str) -> None:
+    import json
+
+    from simdb.containers.run import DockerStack
+
+    runner = _docker_stack(stack, image)
+    assert isinstance(runner, DockerStack)
+    try:
+        views = runner.up(timeout=max(60.0, stack.spec.settings.ready_timeout))
+    except SimdbError as exc:
+        raise fail(exc, 1) from exc
+    directory = stack_dir(stack.name)
+    directory.mkdir(parents=True, exist_ok=True)
+    out = directory / "endpoints.docker.json"
+    out.write_text(json.dumps({n: v.as_dict() for n, v in views.items()}, indent=2, sort_keys=True) + "\n")
+    table = Table(title=f"stack {stack.name} (docker, network {runner.stack.network})")
+    for column in ("fake", "kind", "from the host", "inside the network"):
+        table.add_column(column, overflow="fold")
+    for name, view in views.items():
+        table.add_row(name, view.kind, view.host_url, view.network_url)
+    console.print(table)
+    console.print(f"endpoints written to {out}; stop with: simdb down --docker -f {stack.path}")
+
+
 def down(
     file: Path | None = FILE_OPTION,
     timeout: float = typer.Option(15.0, help="Seconds to wait for a clean stop before killing."),
+    docker: bool = typer.Option(False, "--docker", help="Remove the stack's containers, network, volumes."),
 ) -> None:
     """Stop a running stack (detached or in another terminal) and remove its state and serversets.
 
@@ -191,6 +233,15 @@ def down(
     from simdb.wait import NotReady, wait_for
 
     stack = _load(file)
+    if docker:
+        from simdb.containers.run import DockerStack
+
+        runner = _docker_stack(stack)
+        assert isinstance(runner, DockerStack)
+        removed = runner.down()
+        (stack_dir(stack.name) / "endpoints.docker.json").unlink(missing_ok=True)
+        console.print(f"stack {stack.name}: removed {len(removed)} docker object(s)")
+        return
     directory = stack_dir(stack.name)
     state = read_state(directory)
     if state is None:

@@ -1,0 +1,106 @@
+"""A stack file's fakes as container specs: each fake runs its kind's ``serve`` command in simdb's image,
+with the IDL, stub files and snapshot mounted read-only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simdb import __version__
+from simdb.containers.spec import ContainerSpec, StackSpec
+from simdb.errors import ConfigError
+from simdb.stack.load import Stack
+from simdb.stack.model import MySQLSpec, RedisSpec, ThriftSpec, part_of, start_order
+
+DEFAULT_IMAGE = f"simdb:{__version__}"
+DEFAULT_REAL_IMAGE = f"simdb-real:{__version__}"
+PORTS = {"thrift": 9090, "redis": 6379, "mysql": 3306}
+
+
+class _Mounts:
+    """Host paths mounted once each, at ``/mnt/<n>/<name>``."""
+
+    def __init__(self) -> None:
+        self.by_path: dict[Path, str] = {}
+
+    def __call__(self, path: Path) -> str:
+        resolved = path.resolve()
+        if resolved not in self.by_path:
+            self.by_path[resolved] = f"/mnt/{len(self.by_path)}/{resolved.name}"
+        return self.by_path[resolved]
+
+    def pairs(self) -> tuple[tuple[Path, str], ...]:
+        return tuple(self.by_path.items())
+
+
+def container_stack(
+    stack: Stack, image: str = DEFAULT_IMAGE, real_image: str = DEFAULT_REAL_IMAGE
+) -> StackSpec:
+    """The containers of ``stack``; what a container cannot do yet is refused by name, not dropped."""
+    spec = stack.spec
+    out: list[ContainerSpec] = []
+    for name in start_order(spec):
+        fake = spec.fakes[name]
+        mount = _Mounts()
+        snapshot = ["--snapshot", mount(spec.snapshot)] if spec.snapshot is not None else []
+        port = PORTS[fake.kind]
+        common = ["--host", "0.0.0.0", "--port", str(port)]
+        if isinstance(fake, ThriftSpec):
+            if fake.bindings or fake.faults:
+                what = "bindings" if fake.bindings else "faults"
+                raise ConfigError(f"{stack.where(f'fakes.{name}.{what}')}: not supported with --docker yet")
+            args = [
+                "thrift",
+                "serve",
+                mount(fake.idl),
+                "--name",
+                name,
+                *common,
+                "--seed",
+                str(spec.settings.seed),
+                "--protocol",
+                fake.protocol,
+                "--transport",
+                fake.transport,
+            ]
+            for service in fake.services:
+                args += ["--service", service]
+            if len(fake.services) > 1:
+                args.append("--multiplexed")
+            for include in fake.include_dirs:
+                args += ["-I", mount(include)]
+            args += ["-I", mount(fake.idl.parent)]
+            for stub in fake.stubs:
+                args += ["--stubs", mount(stub)]
+            template = f"thrift://{{host}}:{{port}}?protocol={fake.protocol}&transport={fake.transport}"
+        elif isinstance(fake, RedisSpec):
+            args = ["redis", "serve", *common, "--part", part_of(name, fake), "--engine", fake.engine]
+            secret = ""
+            if fake.password:
+                args += ["--password", fake.password]
+                secret = f":{fake.password}@"
+            template = f"redis://{secret}{{host}}:{{port}}/0"
+        else:
+            assert isinstance(fake, MySQLSpec)
+            args = [
+                "mysql",
+                "serve",
+                *common,
+                "--part",
+                part_of(name, fake),
+                "--engine",
+                fake.engine,
+                "--database",
+                fake.database,
+                "--user",
+                fake.user,
+                "--password",
+                fake.password,
+            ]
+            auth = fake.user + (f":{fake.password}" if fake.password else "")
+            template = f"mysql://{auth}@{{host}}:{{port}}/{fake.database}"
+        args += snapshot
+        chosen = real_image if getattr(fake, "engine", "fake") == "real" else image
+        out.append(
+            ContainerSpec(name, fake.kind, chosen, tuple(args), port, template, fake.port, mount.pairs())
+        )
+    return StackSpec(spec.name, tuple(out))
