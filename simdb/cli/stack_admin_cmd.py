@@ -40,6 +40,9 @@ def render(
     template: Path = typer.Argument(..., help="A Jinja2 template (stack, endpoints, env in context)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write here [default: stdout]."),
     file: Path | None = FILE_OPTION,
+    view: str = typer.Option(
+        "", "--view", help="A Docker stack's endpoints from the 'host' or inside its 'network'."
+    ),
 ) -> None:
     """Render a template with the running stack's endpoints (filters: hostport, url, jdbc, redis_url).
 
@@ -51,9 +54,16 @@ def render(
     """
     from simdb.stack.render import render_template
 
-    stack, state = _running(file)
+    if view:
+        from simdb.cli.stack_cmd import _load, docker_view
+
+        stack = _load(file)
+        endpoints = docker_view(stack, view)
+    else:
+        stack, state = _running(file)
+        endpoints = state.endpoints
     try:
-        text = render_template(template, stack.spec.model_dump(mode="json"), state.endpoints, stack.name)
+        text = render_template(template, stack.spec.model_dump(mode="json"), endpoints, stack.name)
     except SimdbError as exc:
         raise fail(exc, 2) from exc
     if output is None:

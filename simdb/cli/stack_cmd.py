@@ -215,6 +215,41 @@ def _up_docker(stack: Stack, image: str) -> None:
     console.print(f"endpoints written to {out}; stop with: simdb down --docker -f {stack.path}")
 
 
+def _ps_docker(stack: Stack) -> None:
+    from simdb.containers.run import DockerStack
+
+    runner = _docker_stack(stack)
+    assert isinstance(runner, DockerStack)
+    states = runner.ps()
+    if not states:
+        console.print(f"stack {stack.name} has no containers")
+        return
+    table = Table(title=f"stack {stack.name} (docker)")
+    for column in ("fake", "kind", "container", "status", "health", "port", "restarts", "started"):
+        table.add_column(column, overflow="fold")
+    for st in states:
+        port = "-" if st.host_port is None else f"127.0.0.1:{st.host_port}"
+        table.add_row(
+            st.fake, st.kind, st.name, st.status, st.health, port, str(st.restarts), st.started_at[:19]
+        )
+    console.print(table)
+
+
+def docker_view(stack: Stack, view: str) -> dict[str, Endpoint]:
+    """The endpoints of ``stack`` running in Docker, from the host or inside its network."""
+    import json
+
+    from simdb.containers.from_stack import docker_endpoints
+
+    path = stack_dir(stack.name) / "endpoints.docker.json"
+    if not path.is_file():
+        raise fail(f"stack {stack.name} is not running in Docker (start it with: simdb up --docker)")
+    try:
+        return docker_endpoints(stack, json.loads(path.read_text()), view)
+    except SimdbError as exc:
+        raise fail(exc, 2) from exc
+
+
 def down(
     file: Path | None = FILE_OPTION,
     timeout: float = typer.Option(15.0, help="Seconds to wait for a clean stop before killing."),
@@ -262,14 +297,23 @@ def down(
     console.print(f"stack {stack.name} stopped")
 
 
-def ps(file: Path | None = FILE_OPTION) -> None:
+def ps(
+    file: Path | None = FILE_OPTION,
+    docker: bool = typer.Option(False, "--docker", help="The stack's containers (any shell started it)."),
+) -> None:
     """Every fake of a running stack: state, endpoint, uptime, calls served.
 
     Examples:
 
       simdb ps
+
+      simdb ps --docker
     """
     from simdb.stack.control import calls_served, health_all
+
+    if docker:
+        _ps_docker(_load(file))
+        return
 
     _, state = _running(file)
     health = health_all(state.endpoints)
@@ -294,6 +338,7 @@ def logs(
     fake: str | None = typer.Argument(None, help="Only lines about this fake."),
     file: Path | None = FILE_OPTION,
     follow: bool = typer.Option(False, "--follow", help="Keep printing new lines until Ctrl-C."),
+    docker: bool = typer.Option(False, "--docker", help="The log of the fakes' containers."),
 ) -> None:
     """The log of a detached stack (``.simdb/STACK/stack.log``).
 
@@ -307,6 +352,15 @@ def logs(
     stack = _load(file)
     if fake is not None and fake not in stack.spec.fakes:
         raise fail(f"no fake {fake!r} in stack {stack.name} (fakes: {', '.join(stack.spec.fakes)})", 2)
+    if docker:
+        from simdb.containers.run import DockerStack
+
+        runner = _docker_stack(stack)
+        assert isinstance(runner, DockerStack)
+        for line in runner.logs(fake, follow=follow):
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+        return
     path = stack_dir(stack.name) / "stack.log"
     if not path.is_file():
         raise fail(f"no log for stack {stack.name} at {path} (only a detached stack writes one)")
@@ -337,6 +391,7 @@ def logs(
 def reset(
     fake: str | None = typer.Argument(None, help="Only this fake [default: every fake]."),
     file: Path | None = FILE_OPTION,
+    docker: bool = typer.Option(False, "--docker", help="Restart the containers: each reloads the snapshot."),
 ) -> None:
     """Every fake (or one) back to exactly the loaded snapshot, through the admin API.
 
@@ -348,6 +403,18 @@ def reset(
     """
     from simdb.stack.control import reset_all
 
+    if docker:
+        from simdb.containers.run import DockerStack
+
+        runner = _docker_stack(_load(file))
+        assert isinstance(runner, DockerStack)
+        t0 = time.perf_counter()
+        try:
+            names = runner.restart(fake)
+        except SimdbError as exc:
+            raise fail(exc) from exc
+        console.print(f"restarted {', '.join(names)} in {(time.perf_counter() - t0) * 1000:.0f} ms")
+        return
     _, state = _running(file)
     t0 = time.perf_counter()
     try:
@@ -380,6 +447,9 @@ def check(file: Path | None = FILE_OPTION) -> None:
 def env(
     file: Path | None = FILE_OPTION,
     fmt: str = typer.Option("dotenv", "--format", help="dotenv, json, yaml or shell."),
+    view: str = typer.Option(
+        "", "--view", help="A Docker stack's endpoints from the 'host' or inside its 'network'."
+    ),
 ) -> None:
     """The running stack's endpoints as SIMDB_<FAKE>_HOST/_PORT/_URL.
 
@@ -391,6 +461,13 @@ def env(
     """
     from simdb.stack.render import render_env
 
+    if view:
+        endpoints = docker_view(_load(file), view)
+        try:
+            sys.stdout.write(render_env(endpoints, fmt))
+        except SimdbError as exc:
+            raise fail(exc, 2) from exc
+        return
     _, state = _running(file)
     try:
         sys.stdout.write(render_env(state.endpoints, fmt))

@@ -8,6 +8,7 @@ from pathlib import Path
 from simdb import __version__
 from simdb.containers.spec import ContainerSpec, StackSpec
 from simdb.errors import ConfigError
+from simdb.fake import Endpoint
 from simdb.stack.load import Stack
 from simdb.stack.model import MySQLSpec, RedisSpec, ThriftSpec, part_of, start_order
 
@@ -104,3 +105,23 @@ def container_stack(
             ContainerSpec(name, fake.kind, chosen, tuple(args), port, template, fake.port, mount.pairs())
         )
     return StackSpec(spec.name, tuple(out))
+
+
+def docker_endpoints(stack: Stack, views: dict[str, dict[str, object]], view: str) -> dict[str, Endpoint]:
+    """Endpoints of a stack running in Docker (``endpoints.docker.json``), from the ``host`` or the
+    ``network`` view, in the form ``simdb env`` and ``config render`` take."""
+    if view not in ("host", "network"):
+        raise ConfigError(f"--view must be 'host' or 'network', not {view!r}")
+    out: dict[str, Endpoint] = {}
+    for name, fake in stack.spec.fakes.items():
+        if name not in views:
+            raise ConfigError(f"fake {name!r} of stack {stack.name} is not in the running Docker stack")
+        where = views[name][view]
+        assert isinstance(where, dict)
+        extra: tuple[tuple[str, str], ...] = ()
+        if isinstance(fake, MySQLSpec):
+            extra = (("user", fake.user), ("password", fake.password), ("database", fake.database))
+        elif isinstance(fake, RedisSpec) and fake.password:
+            extra = (("password", fake.password),)
+        out[name] = Endpoint(fake.kind, str(where["host"]), int(str(where["port"])), None, extra)
+    return out

@@ -149,11 +149,13 @@ class DockerStack:
         except docker.errors.APIError as exc:
             raise StackStartError(f"{spec.fake}: docker could not start the container: {exc}") from exc
 
-    def _wait_ready(self, spec: ContainerSpec, container: Any, deadline: float) -> EndpointViews:
+    def _wait_ready(
+        self, spec: ContainerSpec, container: Any, deadline: float, allow_restarts: bool = False
+    ) -> EndpointViews:
         last = "no answer yet"
         while time.monotonic() < deadline:
             container.reload()
-            if container.status == "exited" or container.attrs["RestartCount"] > 0:
+            if container.status == "exited" or (container.attrs["RestartCount"] > 0 and not allow_restarts):
                 last = f"the container exited (code {container.attrs['State']['ExitCode']})"
                 break
             port = _published(container, spec.container_port)
@@ -168,6 +170,23 @@ class DockerStack:
             time.sleep(0.05)
         tail = container.logs(tail=15).decode("utf-8", "replace").rstrip()
         raise StackStartError(f"{spec.fake} ({container.name}) not ready: {last}\nlast log lines:\n{tail}")
+
+    def restart(self, fake: str | None = None, timeout: float = 60.0) -> list[str]:
+        """Restart the fakes' containers (each reloads its snapshot) and wait until they answer again."""
+        targets = [s for s in self.stack.fakes if fake is None or s.fake == fake]
+        if not targets:
+            raise StackStartError(f"no fake {fake!r} in stack {self.stack.name!r}")
+        deadline = time.monotonic() + timeout
+        restarted = []
+        for spec in targets:
+            found = self.containers(spec.fake)
+            if not found:
+                raise StackStartError(f"{spec.fake}: no container (is the stack up? simdb up --docker)")
+            found[0].restart(timeout=5)
+            restarted.append((spec, found[0]))
+        for spec, container in restarted:
+            self._wait_ready(spec, container, deadline, allow_restarts=True)
+        return [spec.fake for spec, _ in restarted]
 
     # ------------------------------------------------------------------------------- down, ps, logs
 

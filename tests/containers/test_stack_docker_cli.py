@@ -40,6 +40,23 @@ def test_up_docker_then_down(docker_engine: Any, simdb_image: str, tmp_path: Pat
         cache = views["cache"]["host"]
         with redis.Redis(host="127.0.0.1", port=cache["port"]) as client:
             assert client.zrevrange("followees:1", 0, -1)
+            client.flushall()
+            reset = simdb(tmp_path, "reset", "cache", "--docker", "-f", str(DEMO))
+            assert reset.returncode == 0, reset.stdout + reset.stderr
+            assert client.zrevrange("followees:1", 0, -1)  # the snapshot again
+        ps = simdb(tmp_path, "ps", "--docker", "-f", str(DEMO))
+        assert ps.returncode == 0 and ps.stdout.count("running") == 6, ps.stdout
+        logs = simdb(tmp_path, "logs", "pinstore", "--docker", "-f", str(DEMO))
+        assert logs.returncode == 0 and "pinstore |" in logs.stdout
+        network = simdb(tmp_path, "env", "--view", "network", "-f", str(DEMO))
+        assert "SIMDB_CACHE_HOST=homefeed-cache" in network.stdout
+        assert "SIMDB_CACHE_PORT=6379" in network.stdout
+        host = simdb(tmp_path, "env", "--view", "host", "-f", str(DEMO))
+        assert f"SIMDB_CACHE_PORT={cache['port']}" in host.stdout
+        template = REPO / "examples" / "homefeed-service" / "service.yaml.j2"
+        rendered = simdb(tmp_path, "config", "render", str(template), "--view", "network", "-f", str(DEMO))
+        config = yaml.safe_load(rendered.stdout)
+        assert config["ranker"] == {"host": "homefeed-ranker", "port": 9090}, rendered.stderr
     finally:
         down = simdb(tmp_path, "down", "--docker", "-f", str(DEMO))
     assert down.returncode == 0, down.stderr
