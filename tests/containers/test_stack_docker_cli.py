@@ -79,3 +79,17 @@ def test_exports_from_the_stack_file(tmp_path: Path) -> None:
     assert kinds.count("Deployment") == kinds.count("Service") == 6 and kinds.count("Namespace") == 1
     for path in files:
         kubernetes_validate.validate(yaml.safe_load(path.read_text()), "1.37.0", strict=True)
+
+
+@pytest.mark.fake
+def test_no_docker_engine_is_one_clear_error(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
+    proc = subprocess.run([sys.executable, "-m", "simdb", "up", "--docker", "-f", str(DEMO)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env=env)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output
+    assert "Traceback" not in output
+    flat = output.replace("\n", "")  # the console wraps long lines
+    assert "no-docker.sock" in flat and "DOCKER_HOST" in flat
