@@ -14,7 +14,14 @@ from typing import Any, Literal
 import simdb
 from simdb.errors import ConfigError, SimdbError
 from simdb.images.engine import docker_client
-from simdb.images.wheelhouse import build_wheelhouse, download, missing_requirement, source_root
+from simdb.images.wheelhouse import (
+    build_wheelhouse,
+    download,
+    locked,
+    missing_requirement,
+    source_root,
+    wheelhouse_dir,
+)
 
 Variant = Literal["fake", "real"]
 DEFAULT_BASE = "python:3.11-slim-bookworm"
@@ -155,12 +162,13 @@ def build_image(options: BuildOptions, say: Callable[[str], None] = lambda _: No
     say(f"checking python3 in {options.base}")
     version = base_python(client, options.base)
     say(f"gathering wheels for Python {version}")
-    wheels = build_wheelhouse(version)
-    complete_wheelhouse(client, options.base, wheels, version)
     common = {"VERSION": simdb.__version__, "REVISION": _revision(), "SOURCE": SOURCE_URL}
     with tempfile.TemporaryDirectory(prefix="simdb-image-") as tmp:
         context = Path(tmp)
-        shutil.copytree(wheels, context / "wheelhouse")
+        with locked(wheelhouse_dir(version)):
+            wheels = build_wheelhouse(version)
+            complete_wheelhouse(client, options.base, wheels, version)
+            shutil.copytree(wheels, context / "wheelhouse", ignore=shutil.ignore_patterns(".lock"))
         if options.snapshot is not None:
             shutil.copytree(options.snapshot, context / "snapshot")
         else:

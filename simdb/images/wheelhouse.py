@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import platform
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import simdb
@@ -74,21 +78,37 @@ def missing_requirement(pip_output: str) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def locked(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a wheelhouse while it is filled and copied (builds may run at once)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def build_wheelhouse(python_version: str, target: Path | None = None) -> Path:
     """Wheels of simdb and every dependency for CPython ``python_version`` (``"3.11.2"``: the micro
     version matters to environment markers) on this machine's architecture, in ``target`` (default: a
-    cache directory per version and architecture)."""
-    arch = platform.machine()
-    out = target or cache_dir() / f"wheelhouse-cp{python_version}-{arch}"
+    cache directory per version and architecture). Call it under :func:`locked` on the same directory."""
+    out = target or wheelhouse_dir(python_version)
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("simdb-*.whl"):
         old.unlink()
     root = source_root()
     if root is not None:
-        _pip(["wheel", "--no-deps", "--wheel-dir", str(out), str(root)], f"build the simdb wheel from {root}")
-        wheel = max(out.glob("simdb-*.whl"), key=lambda p: p.stat().st_mtime)
-        requirement = str(wheel)
+        with tempfile.TemporaryDirectory(prefix="simdb-wheel-") as tmp:
+            _pip(["wheel", "--no-deps", "--wheel-dir", tmp, str(root)], f"build the simdb wheel from {root}")
+            (wheel,) = Path(tmp).glob("simdb-*.whl")
+            download([str(wheel)], python_version, out)
     else:
-        requirement = f"simdb=={simdb.__version__}"
-    download([requirement], python_version, out)
+        download([f"simdb=={simdb.__version__}"], python_version, out)
     return out
+
+
+def wheelhouse_dir(python_version: str) -> Path:
+    """The cached wheelhouse for CPython ``python_version`` on this architecture."""
+    return cache_dir() / f"wheelhouse-cp{python_version}-{platform.machine()}"

@@ -147,3 +147,20 @@ def test_a_fake_that_cannot_start_is_unhealthy_and_says_why(
     assert container.wait(timeout=60)["StatusCode"] != 0
     logs = container.logs().decode(errors="replace")
     assert "/nowhere" in logs and "Traceback" not in logs
+
+
+def test_a_snapshot_baked_into_the_image_serves_without_mounts(
+    docker_engine: Any, base_image: str, simdb_image: str, containers: list[Any]
+) -> None:
+    from simdb.images.build import BuildOptions, build_image
+
+    baked = build_image(BuildOptions("fake", base_image, "simdb-test-baked:session", SEEDS)).tag
+    container = docker_engine.containers.run(
+        baked, ["redis", "serve", "--host", "0.0.0.0", "--port", "6379", "--snapshot", "/snapshot"],
+        detach=True, ports={"6379/tcp": ("127.0.0.1", None)},
+        environment={"SIMDB_PROBE": "redis://127.0.0.1:6379/0"},
+    )
+    containers.append(container)
+    wait_healthy(container)
+    with redis.Redis(host="127.0.0.1", port=published(container, 6379)) as client:
+        assert client.zrevrange("followees:1", 0, -1)
