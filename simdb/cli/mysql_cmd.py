@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from simdb.cli.admin_options import ADMIN_HOST, ADMIN_TOKEN, SNAPSHOT_ROOT
 from simdb.cli.lifetime import StopSignals
 from simdb.errors import SimdbError
 
@@ -31,15 +32,9 @@ def serve(
     password: str = typer.Option("", "--password", help="Password of --user (empty: none)."),
     engine: str = typer.Option("fake", "--engine", help="fake (embedded SQLite) or real (MariaDB child)."),
     admin_port: int | None = typer.Option(None, "--admin-port", help="Admin API port (/_simdb/...)."),
-    admin_host: str = typer.Option(
-        "127.0.0.1", "--admin-host", help="Address of the admin API (beyond loopback it needs a token)."
-    ),
-    admin_token: str | None = typer.Option(
-        None, "--admin-token", envvar="SIMDB_ADMIN_TOKEN", help="Bearer token the admin API requires."
-    ),
-    snapshot_root: list[Path] = typer.Option(
-        [], "--snapshot-root", help="Directory the admin API may load snapshots from (default: cwd)."
-    ),
+    admin_host: str = ADMIN_HOST,
+    admin_token: str | None = ADMIN_TOKEN,
+    snapshot_root: list[Path] = SNAPSHOT_ROOT,
 ) -> None:
     """Serve a MySQL-compatible database. Example: simdb mysql serve --port 3307 --snapshot seeds/homefeed"""
     from simdb.admin_security import AdminPolicy

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from simdb.cli.admin_options import ADMIN_HOST, ADMIN_TOKEN, SNAPSHOT_ROOT
 from simdb.cli.lifetime import StopSignals
 
 app = typer.Typer(
@@ -28,15 +29,9 @@ def serve(
     engine: str = typer.Option("fake", "--engine", help="fake (fakeredis, pip-only) or real (redis-server)."),
     password: str | None = typer.Option(None, "--password", help="Require AUTH with this password."),
     admin_port: int | None = typer.Option(None, "--admin-port", help="Serve the admin API (/_simdb/) here."),
-    admin_host: str = typer.Option(
-        "127.0.0.1", "--admin-host", help="Address of the admin API (beyond loopback it needs a token)."
-    ),
-    admin_token: str | None = typer.Option(
-        None, "--admin-token", envvar="SIMDB_ADMIN_TOKEN", help="Bearer token the admin API requires."
-    ),
-    snapshot_root: list[Path] = typer.Option(
-        [], "--snapshot-root", help="Directory the admin API may load snapshots from (default: cwd)."
-    ),
+    admin_host: str = ADMIN_HOST,
+    admin_token: str | None = ADMIN_TOKEN,
+    snapshot_root: list[Path] = SNAPSHOT_ROOT,
 ) -> None:
     """Serve Redis on the fake or the real engine, seeded from a snapshot; Ctrl-C stops.
 

@@ -10,6 +10,7 @@ from typing import Literal
 
 import typer
 
+from simdb.cli.admin_options import ADMIN_HOST, ADMIN_TOKEN, SNAPSHOT_ROOT
 from simdb.cli.lifetime import StopSignals
 from simdb.errors import SimdbError
 
@@ -77,15 +78,9 @@ def serve(
     seed: int = typer.Option(0, "--seed", help="Seed for generated values and faults."),
     strict: bool = typer.Option(False, "--strict", help="No stub matched: TApplicationException."),
     admin_port: int = typer.Option(0, "--admin-port", help="Port of the admin HTTP API; 0 picks a free one."),
-    admin_host: str = typer.Option(
-        "127.0.0.1", "--admin-host", help="Address of the admin API (beyond loopback it needs a token)."
-    ),
-    admin_token: str | None = typer.Option(
-        None, "--admin-token", envvar="SIMDB_ADMIN_TOKEN", help="Bearer token the admin API requires."
-    ),
-    snapshot_root: list[Path] = typer.Option(
-        [], "--snapshot-root", help="Directory the admin API may load snapshots from (default: cwd)."
-    ),
+    admin_host: str = ADMIN_HOST,
+    admin_token: str | None = ADMIN_TOKEN,
+    snapshot_root: list[Path] = SNAPSHOT_ROOT,
     journal_size: int = typer.Option(1000, "--journal-size", help="Calls kept in the request journal."),
     max_frame_size: str = typer.Option("16M", "--max-frame-size", help="Largest message (e.g. 16M)."),
     max_string_size: str = typer.Option("8M", "--max-string-size", help="Largest string or binary value."),

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from simdb.mysql.fake import MySQLConfig, MySQLFake
 from simdb.mysql.wire import WireLimits
 from tests.mysql.helpers import run
+from tests.mysql.test_bad_input import _read_packet as _recv_packet
 
 pytestmark = pytest.mark.fake
 
@@ -27,23 +28,6 @@ def fake() -> Iterator[MySQLFake]:
     server.start()
     yield server
     server.stop()
-
-
-def _recv_packet(sock: socket.socket) -> bytes:
-    header = b""
-    while len(header) < 4:
-        chunk = sock.recv(4 - len(header))
-        if not chunk:
-            return b""
-        header += chunk
-    n = int.from_bytes(header[:3], "little")
-    body = b""
-    while len(body) < n:
-        chunk = sock.recv(n - len(body))
-        if not chunk:
-            break
-        body += chunk
-    return body
 
 
 def _send_handshake(server: MySQLFake, payload: bytes) -> bytes:
