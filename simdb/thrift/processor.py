@@ -145,7 +145,7 @@ class Processor:
     def record_cached(self, hit: Cached, latency_s: float) -> None:
         """Journal and count a call answered from the cache."""
         self.journal.record(Entry(time.time(), hit.service, hit.method, hit.args, hit.answered, latency_s))
-        self.metrics.observe(hit.service, hit.method, latency_s, hit.error)
+        self.metrics.observe(hit.service, hit.method, latency_s, hit.error, hit.answered)
 
     # -- the slow path -----------------------------------------------------------------------------
     def process(self, msg: bytes, header: Header, started: float) -> Answer:
@@ -389,7 +389,7 @@ class Processor:
     ) -> None:
         latency = time.perf_counter() - started + delay
         self.journal.record(Entry(time.time(), service, method, args, answered, latency, detail))
-        self.metrics.observe(service, method, latency, error)
+        self.metrics.observe(service, method, latency, error, answered)
 
     def _store(
         self,
