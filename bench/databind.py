@@ -173,10 +173,8 @@ def main() -> int:
     verdict = "met" if ratio >= TARGET else "NOT met"
     print(f"ratio data-backed / stubbed: {ratio:.2f} (target >= {TARGET}: {verdict})")
     print(f"ratio Redis-backed / stubbed: {best['data-backed score([id]) (Redis binding)'] / base:.2f}")
-    print(
     floor = best["bare PyMySQL SELECT on the MySQL fake"]
     print(f"ratio SQL binding / bare PyMySQL query: {best['data-backed getPin (SQL binding)'] / floor:.2f}")
-    )
     return 0
 
 
