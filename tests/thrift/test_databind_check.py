@@ -214,3 +214,26 @@ def test_bind_stack_refuses_a_store_that_is_not_running() -> None:
         fake.bind_stack({})
     with pytest.raises(ConfigError, match=r"'db' is a redis fake, not mysql"):
         fake.bind_stack({"db": Endpoint("redis", "127.0.0.1", 1)})
+
+
+def _multiplexed(raw: Any) -> None:
+    bindings = parse_bindings(raw, WHERE)
+    cfg = ThriftConfig(
+        idl=HOMEFEED / "candidates.thrift",
+        services=("CandidateGenerator", "base.BaseService"),
+        multiplexed=True,
+        include_dirs=(HOMEFEED,),
+        bindings=bindings,
+    )
+    check_bindings(bindings, cfg, STORES, WHERE)
+
+
+def test_multiplexed_method_of_several_services_needs_the_service_name() -> None:
+    get = {"redis": {"store": "cache", "command": "GET", "key": "model:ranker:version"}}
+    with pytest.raises(ConfigError, match=r"\.version: several served services have 'version'"):
+        _multiplexed({"version": get})
+    _multiplexed({"BaseService.version": get, "CandidateGenerator.version": get})
+    with pytest.raises(ConfigError, match=r"\.Nope\.version: no service 'Nope' is served here"):
+        _multiplexed({"Nope.version": get})
+    with pytest.raises(ConfigError, match=r"is already bound by BaseService\.version"):
+        _multiplexed({"BaseService.version": get, "base.BaseService.version": get})
