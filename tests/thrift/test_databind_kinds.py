@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 import redis
 import thriftpy2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from thriftpy2.rpc import make_client
 from thriftpy2.thrift import TApplicationException
 
