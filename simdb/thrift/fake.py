@@ -263,11 +263,13 @@ class ThriftFake:
             self._watcher = Watcher(self).start()
         return self._endpoint
 
-    def bind_stack(self, endpoints: Mapping[str, Endpoint]) -> None:
+    def bind_stack(self, endpoints: Mapping[str, Endpoint], fakes: Mapping[str, Any] | None = None) -> None:
         """Connect the bindings to the stack's other fakes (by name); call once all of them started.
 
         Raises :class:`ConfigError` when a binding names a fake that is not in ``endpoints`` or is
-        of the wrong kind. Calling it again reconnects (for fakes that moved).
+        of the wrong kind. Calling it again reconnects (for fakes that moved). ``fakes``, the
+        stack's fake objects by name when they run in this process, lets SQL bindings query an
+        embedded MySQL fake without a socket (same answers, much faster).
         """
         if not self.config.bindings:
             return
@@ -275,7 +277,7 @@ class ThriftFake:
 
         with self._lock:
             models = {name: st.model for name, st in self.states.items()}
-            stores, bound = connect(self.config.bindings, models, endpoints, f"{self.name}.bindings")
+            stores, bound = connect(self.config.bindings, models, endpoints, f"{self.name}.bindings", fakes)
             self._close_stores()
             self._stores, self._bound = stores, bound
             for name, st in self.states.items():

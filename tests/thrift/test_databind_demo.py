@@ -38,9 +38,13 @@ SERVICES = {
 }
 
 
-@pytest.fixture(scope="module")
-def demo() -> Iterator[dict[str, Any]]:
-    """The four demo Thrift fakes with the demo bindings, the stores, and a client per fake."""
+@pytest.fixture(scope="module", params=["wire", "in-process"])
+def demo(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """The four demo Thrift fakes with the demo bindings, the stores, and a client per fake.
+
+    ``wire``: bindings reach the stores over their sockets; ``in-process``: ``bind_stack`` also
+    gets the fake objects, so SQL runs on the embedded MySQL fake's store directly.
+    """
     raw = demo_bindings()
     with ExitStack() as stack:
         db, cache = stack.enter_context(homefeed_stores())
@@ -60,8 +64,9 @@ def demo() -> Iterator[dict[str, Any]]:
             stack.callback(fake.stop)
             fakes[name] = fake
         eps = {**endpoints(db, cache), **{n: f.endpoint for n, f in fakes.items()}}
+        local = {"db": db, "cache": cache} if request.param == "in-process" else None
         for fake in fakes.values():
-            fake.bind_stack(eps)
+            fake.bind_stack(eps, local)
         clients: dict[str, Any] = {}
         modules: dict[str, Any] = {}
         for name, (idl, service) in SERVICES.items():

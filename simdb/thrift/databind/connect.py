@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from simdb.errors import ConfigError
 from simdb.fake import Endpoint
@@ -31,11 +32,13 @@ def connect(
     models: Mapping[str, ServiceModel],
     endpoints: Mapping[str, Endpoint],
     where: str,
+    fakes: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Store], dict[str, dict[str, BoundMethod]]]:
-    """``(stores by fake name, bound methods by service then method)``; ConfigError for a missing store."""
-    from simdb.thrift.databind.redis import RedisStore
-    from simdb.thrift.databind.sql import SqlStore
+    """``(stores by fake name, bound methods by service then method)``; ConfigError for a missing store.
 
+    ``fakes`` (optional) are the stack's fake objects by name: an embedded MySQL fake among them
+    is queried in process (:mod:`simdb.thrift.databind.local`), everything else over its endpoint.
+    """
     stores: dict[str, Store] = {}
     bound: dict[str, dict[str, BoundMethod]] = {name: {} for name in models}
     by_model = {m.name: n for n, m in models.items()}
@@ -52,12 +55,29 @@ def connect(
                 if ep.kind != want:
                     raise ConfigError(f"{step_at}.store: {step.store!r} is a {ep.kind} fake, not {want}")
                 if step.store not in stores:
-                    stores[step.store] = (
-                        SqlStore(step.store, ep) if want == "mysql" else RedisStore(step.store, ep)
-                    )
+                    stores[step.store] = _store(step.store, ep, want, (fakes or {}).get(step.store))
             bound[by_model[model.name]][method.name] = BoundMethod(b, method, stores)
     except BaseException:
         for store in stores.values():
             store.close()
         raise
     return stores, bound
+
+
+def _store(name: str, ep: Endpoint, kind: str, fake: Any) -> Store:
+    from simdb.thrift.databind.redis import RedisStore
+    from simdb.thrift.databind.sql import SqlStore
+
+    if kind == "redis":
+        return RedisStore(name, ep)
+    wire = SqlStore(name, ep)
+    config = getattr(fake, "config", None)
+    if (
+        fake is not None
+        and getattr(fake, "kind", None) == "mysql"
+        and getattr(config, "engine", None) == "fake"
+    ):
+        from simdb.thrift.databind.local import LocalSqlStore
+
+        return LocalSqlStore(name, fake, wire)
+    return wire

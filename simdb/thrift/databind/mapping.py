@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +23,7 @@ from thriftpy2.thrift import TType
 from simdb.thrift.codec import from_json, norm_desc, type_name
 from simdb.thrift.databind.model import Shape
 from simdb.thrift.databind.params import Misfit
-from simdb.thrift.model import field_models
+from simdb.thrift.model import FieldModel, field_models
 
 __all__ = ["HASH_MARK", "Mapper", "coerce", "norm_name", "struct_field"]
 
@@ -187,31 +188,107 @@ def coerce(ttype: int, spec: Any, value: Any, where: str) -> Any:
     raise Misfit(f"{where}: cannot build a {type_name(ttype, spec)}")
 
 
-def build_struct(cls: type, row: Row, mapping: Mapping[str, Any], where: str) -> Any:
-    """An instance of ``cls`` from ``row``: explicit ``mapping`` first, then columns matched by name."""
-    by_norm = {norm_name(k): k for k in row}
-    kwargs: dict[str, Any] = {}
+_SLOW = object()
+"""A fast converter's "not the common case": the caller converts with :func:`coerce`."""
+
+Converter = Callable[[Any], Any]
+
+
+def _fast(ttype: int, spec: Any) -> Converter:
+    """The common, already-typed values of ``(ttype, spec)`` pass unchanged; anything else is ``_SLOW``."""
+    if ttype in _INT_RANGES and not (ttype == TType.I32 and isinstance(spec, type)):
+        low, high = _INT_RANGES[ttype]
+        return lambda v: v if type(v) is int and low <= v <= high else _SLOW
+    if ttype == TType.DOUBLE:
+        return lambda v: v if type(v) is float else (float(v) if type(v) is int else _SLOW)
+    if ttype == TType.STRING:
+        return lambda v: v if type(v) is str else _SLOW
+    if ttype == TType.BINARY:
+        return lambda v: v if type(v) is bytes else _SLOW
+    return lambda v: _SLOW
+
+
+@dataclass(frozen=True)
+class _Step:
+    """How one field of a struct is filled from a row of known columns."""
+
+    field: FieldModel
+    kind: int  # 0: a column, 1: a nested struct, 2: a list holding nested structs
+    source: Any  # the column name, or the nested mapping(s)
+    fast: Converter
+
+
+@dataclass(frozen=True)
+class _Plan:
+    steps: tuple[_Step, ...]
+    required: tuple[str, ...]
+
+
+def _plan(cls: type, columns: tuple[str, ...], mapping: Mapping[str, Any]) -> _Plan:
+    by_norm = {norm_name(k): k for k in columns}
+    steps: list[_Step] = []
     for f in field_models(cls):
         target = mapping.get(f.name)
-        at = f"{where}.{f.name}"
         if isinstance(target, str):
-            if target not in row:
-                continue  # a column absent from this row leaves the field at its default
-            kwargs[f.name] = coerce(f.ttype, f.spec, row[target], f"{at} (column {target!r})")
+            if target in columns:  # a column absent from this row leaves the field at its default
+                steps.append(_Step(f, 0, target, _fast(f.ttype, f.spec)))
         elif isinstance(target, Mapping):
-            kwargs[f.name] = build_struct(f.spec, row, target, at)
+            steps.append(_Step(f, 1, target, _fast(TType.VOID, None)))
         elif isinstance(target, list):
-            _, es = norm_desc(f.spec)
-            items = [build_struct(es, row, t, f"{at}[{i}]") for i, t in enumerate(target)]
-            kwargs[f.name] = set(items) if f.ttype == TType.SET else items
+            steps.append(_Step(f, 2, target, _fast(TType.VOID, None)))
         else:
             column = by_norm.get(norm_name(f.name))
             if column is not None:
-                kwargs[f.name] = coerce(f.ttype, f.spec, row[column], f"{at} (column {column!r})")
-    obj = cls(**{k: v for k, v in kwargs.items() if v is not None})
-    for f in field_models(cls):
-        if f.required and getattr(obj, f.name, None) is None:
-            raise Misfit(f"{where}: required field {f.name!r} of {cls.__name__} has no value in the row")
+                steps.append(_Step(f, 0, column, _fast(f.ttype, f.spec)))
+    return _Plan(tuple(steps), tuple(f.name for f in field_models(cls) if f.required))
+
+
+def build_struct(
+    cls: type,
+    row: Row,
+    mapping: Mapping[str, Any],
+    where: str,
+    plans: dict[tuple[Any, ...], _Plan] | None = None,
+    path: str = "",
+) -> Any:
+    """An instance of ``cls`` from ``row``: explicit ``mapping`` first, then columns matched by name.
+
+    ``plans`` caches how the fields are filled per (struct, mapping ``path``, row columns): a
+    :class:`Mapper` passes its own, since its mappings never change.
+    """
+    columns = tuple(row)
+    key = (cls, path, columns)
+    plan = plans.get(key) if plans is not None else None
+    if plan is None:
+        plan = _plan(cls, columns, mapping)
+        if plans is not None and len(plans) < 256:
+            plans[key] = plan
+    kwargs: dict[str, Any] = {}
+    for step in plan.steps:
+        f = step.field
+        if step.kind == 0:
+            raw = row[step.source]
+            if raw is None:
+                continue
+            value = step.fast(raw)
+            if value is _SLOW:
+                value = coerce(f.ttype, f.spec, raw, f"{where}.{f.name} (column {step.source!r})")
+            kwargs[f.name] = value
+        elif step.kind == 1:
+            kwargs[f.name] = build_struct(
+                f.spec, row, step.source, f"{where}.{f.name}", plans, f"{path}.{f.name}"
+            )
+        else:
+            _, es = norm_desc(f.spec)
+            items = [
+                build_struct(es, row, t, f"{where}.{f.name}[{i}]", plans, f"{path}.{f.name}[{i}]")
+                for i, t in enumerate(step.source)
+            ]
+            kwargs[f.name] = set(items) if f.ttype == TType.SET else items
+    obj = cls(**kwargs)
+    for name in plan.required:
+        if getattr(obj, name, None) is None:
+            raise Misfit(f"{where}: required field {name!r} of {cls.__name__} has no value in the row")
     return obj
 
 
@@ -221,6 +298,7 @@ class Mapper:
     def __init__(self, ttype: int, spec: Any, shape: Shape, label: str) -> None:
         self.shape = shape
         self.label = label
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
         self.outer = (ttype, spec)
         self.target = (ttype, spec)
         if shape.into is not None:
@@ -299,7 +377,7 @@ class Mapper:
         if ttype == TType.STRUCT and (self.shape.value is None or isinstance(spec, type)):
             if self.shape.value is not None and isinstance(row.get(self.shape.value), Mapping):
                 row = row[self.shape.value]
-            return build_struct(spec, row, self.shape.map, where)
+            return build_struct(spec, row, self.shape.map, where, self._plans)
         column = self._value_column(row, where)
         return coerce(ttype, spec, row[column], f"{where} (column {column!r})")
 
@@ -324,7 +402,7 @@ class Mapper:
                 raise Misfit(f"{where}[{i}]: no key column {key_col!r} in the row ({', '.join(row)})")
             key = coerce(kt, ks, row[key_col], f"{where}[{i}] key (column {key_col!r})")
             if vt == TType.STRUCT:
-                value = build_struct(vs, row, self.shape.map, f"{where}[{key!r}]")
+                value = build_struct(vs, row, self.shape.map, f"{where}[{key!r}]", self._plans)
             else:
                 col = self._value_column(row, f"{where}[{key!r}]", skip=key_col)
                 value = coerce(vt, vs, row[col], f"{where}[{key!r}] (column {col!r})")

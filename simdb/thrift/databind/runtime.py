@@ -18,6 +18,7 @@ from thriftpy2.thrift import TType
 from simdb.errors import ConfigError
 from simdb.thrift.codec import from_json
 from simdb.thrift.databind.compose import compose_rows
+from simdb.thrift.databind.local import LocalSqlStore
 from simdb.thrift.databind.mapping import Mapper, coerce, struct_field
 from simdb.thrift.databind.model import Compose, DataBinding, RedisRead, SqlRead
 from simdb.thrift.databind.params import Misfit, SqlTemplate, Template
@@ -30,7 +31,7 @@ __all__ = ["BoundMethod", "Store"]
 
 log = logging.getLogger("simdb.thrift")
 
-Store = SqlStore | RedisStore
+Store = SqlStore | LocalSqlStore | RedisStore
 _MULTI = (TType.LIST, TType.SET, TType.MAP)
 
 
@@ -44,7 +45,7 @@ class _Read:
 
     def __call__(self, scope: Mapping[str, Any]) -> list[dict[str, Any]]:
         if self.sql is not None:
-            assert isinstance(self.store, SqlStore)
+            assert isinstance(self.store, SqlStore | LocalSqlStore)
             return self.store.rows(self.sql, scope)
         assert self.redis is not None and isinstance(self.store, RedisStore)
         return self.redis.read(self.store, scope)
@@ -95,7 +96,7 @@ class BoundMethod:
     def _answer(self, scope: dict[str, Any]) -> Reply:
         for store, step in self.writes:
             if isinstance(step, SqlTemplate):
-                assert isinstance(store, SqlStore)
+                assert isinstance(store, SqlStore | LocalSqlStore)
                 store.execute(step, scope)
             else:
                 assert isinstance(store, RedisStore)
