@@ -139,7 +139,7 @@ class ServiceState:
         """Drop what was learnt about stubs (after they change)."""
         self._single_answer = {}
 
-    def resolve(self, method: MethodModel, args: Any) -> tuple[Reply, bool]:
+    def resolve(self, method: MethodModel, args: Any) -> tuple[Reply, Any]:
         """A stub's answer, else a binding's, else a recording's, else (strict) an error, else generated."""
         if self.unbound and method.name in self.unbound and self.stubs.match_stub_id(method, args) is None:
             bound = self.bound.get(method.name)
@@ -149,7 +149,7 @@ class ServiceState:
                     "(the runner calls bind_stack once every fake started)",
                     "binding",
                 ), False
-            return bound.answer(args), False
+            return bound.resolve(args)
         reply = self.stubs.match(method, args)
         if reply is not None:
             return reply, self._cacheable(reply)

@@ -90,3 +90,56 @@ def test_local_errors_read_like_the_wire(paths: tuple[SqlStore, LocalSqlStore, A
     with pytest.raises(Misfit, match="refused the statement") as from_wire:
         wire.rows(bad, {"id": 1})
     assert "nope" in str(from_local.value) and "nope" in str(from_wire.value)
+
+
+def test_cached_binding_replies_follow_every_change_of_the_database() -> None:
+    """In-process SQL replies are cached; a commit by anyone, a reset or a reload invalidates them."""
+    import pymysql
+    import thriftpy2
+    from thriftpy2.rpc import make_client
+
+    from tests.thrift.databind_support import HOMEFEED, PROBE, SNAPSHOT, bound_fake, endpoints
+
+    raw = {"title": {"sql": {"store": "db", "query": "SELECT title FROM pins WHERE id = :id"}}}
+    original = {row["id"]: row["title"] for row in table("pins")}[1001]
+    with homefeed_stores() as (db, cache):
+        eps = endpoints(db, cache)
+        with bound_fake(raw, eps, check=False) as fake:
+            fake.bind_stack(eps, {"db": db})
+            module = thriftpy2.load(
+                str(PROBE), module_name="databind_probe_l_thrift", include_dirs=[str(HOMEFEED)]
+            )
+            c = make_client(module.Probe, fake.endpoint.host, fake.endpoint.port, timeout=10_000)
+            conn = pymysql.connect(
+                host=db.endpoint.host,
+                port=db.endpoint.port,
+                user="root",
+                password="",
+                database="homefeed",
+                autocommit=True,
+            )
+            try:
+                assert c.title(1001) == original
+                assert c.title(1001) == original
+                hits = [h for h in fake.processor.cache.values() if h.method == "title"]  # type: ignore[union-attr]
+                assert hits and hits[0].valid is not None and hits[0].valid()
+                with conn.cursor() as cur:  # another client commits
+                    cur.execute("UPDATE pins SET title = 'changed' WHERE id = 1001")
+                assert not hits[0].valid()
+                assert c.title(1001) == "changed"
+                with conn.cursor() as cur:  # an open transaction is not seen (nor cached as seen)
+                    cur.execute("BEGIN")
+                    cur.execute("UPDATE pins SET title = 'uncommitted' WHERE id = 1001")
+                    assert c.title(1001) == "changed"
+                    cur.execute("ROLLBACK")
+                db.reset()
+                assert c.title(1001) == original
+                with conn.cursor() as cur:
+                    cur.execute("UPDATE pins SET title = 'again' WHERE id = 1001")
+                assert c.title(1001) == "again"
+                db.load(SNAPSHOT)
+                assert c.title(1001) == original
+                assert fake.journal.entries()[-1].answered == "binding:title"
+            finally:
+                conn.close()
+                c.close()

@@ -43,6 +43,35 @@ class LocalSqlStore:
         self._idle: list[Any] = []
         self._lock = threading.Lock()
         self._decoders: dict[tuple[int, int], tuple[str | None, Any]] = {}
+        self._probe: tuple[Any, Any, Any] | None = None  # (store, pool proxy, sqlite3 connection)
+
+    def version(self) -> tuple[int, int] | None:
+        """A token that changes whenever anything is committed to the fake's database, or None.
+
+        SQLite's ``PRAGMA data_version`` on a connection of our own that never writes changes
+        with every commit of any other connection (clients, our sessions, a reset or load, which
+        copy into the live database), so a reply computed under one token is still the answer
+        while the token is unchanged. None when the fake is not embedded (any more).
+        """
+        from simdb.errors import SimdbError
+
+        try:
+            store = self.fake.store
+        except SimdbError:
+            return None
+        with self._lock:
+            probe = self._probe
+            if probe is None or probe[0] is not store:
+                if probe is not None:
+                    probe[1].close()
+                proxy, conn = store.raw_connection()
+                probe = self._probe = (store, proxy, conn)
+            try:
+                row = probe[2].execute("PRAGMA data_version").fetchone()
+            except Exception:  # the store closed under us: no token, no caching
+                self._probe = None
+                return None
+        return (id(store), int(row[0]))
 
     def _checkout(self) -> Any:
         """An idle session of the fake's current store (a new one if none); raises once it stopped."""
@@ -134,6 +163,9 @@ class LocalSqlStore:
         """Close the idle sessions and the wire pool."""
         with self._lock:
             idle, self._idle = self._idle, []
+            probe, self._probe = self._probe, None
+        if probe is not None:
+            probe[1].close()
         for session in idle:
             if not session.closed:
                 session.close()

@@ -10,7 +10,7 @@ out of the processor.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from thriftpy2.thrift import TType
@@ -75,9 +75,27 @@ class BoundMethod:
             if method.has_return and self.read is not None
             else None
         )
+        # Replies may be cached (checked against the store's data version) when the binding only
+        # reads, and only from embedded SQL stores that can tell whether anything changed.
+        read_stores = [self.read.store] if self.read is not None else []
+        self.versioned = (
+            not self.writes and bool(read_stores) and all(isinstance(st, LocalSqlStore) for st in read_stores)
+        )
         # An empty answer is "not found" for a single value; for a collection only when declared.
         target = self.mapper.target[0] if self.mapper is not None else method.return_ttype
         self.single = target not in _MULTI
+
+    def resolve(self, args: Any) -> tuple[Reply, bool | Callable[[], bool]]:
+        """The reply and whether it may be cached: False, or a check that it is still the answer."""
+        if not self.versioned:
+            return self.answer(args), False
+        store = self.read.store if self.read is not None else None
+        assert isinstance(store, LocalSqlStore)
+        token = store.version()  # before reading: a commit in between makes the check fail
+        reply = self.answer(args)
+        if token is None or reply.kind == "app_error":
+            return reply, False
+        return reply, lambda: store.version() == token
 
     def answer(self, args: Any) -> Reply:
         """The reply to one call (never raises)."""
