@@ -48,14 +48,8 @@ def client(fake: ThriftFake, service: str | None = None, *, timeout_ms: int = 50
         proto = TMultiplexedProtocolFactory(proto, st.model.name)
     trans = TBufferedTransportFactory() if cfg.transport == "buffered" else TFramedTransportFactory()
     ep = fake.endpoint
-    return make_client(
-        st.model.thrift_service,
-        ep.host,
-        ep.port,
-        proto_factory=proto,
-        trans_factory=trans,
-        timeout=timeout_ms,
-    )
+    return make_client(st.model.thrift_service, ep.host, ep.port, proto_factory=proto, trans_factory=trans,
+                       timeout=timeout_ms)
 
 
 def connect(fake: ThriftFake, timeout: float = 5.0) -> socket.socket:

@@ -37,12 +37,8 @@ def fake(tmp_path: Path) -> Iterator[ThriftFake]:
 def http(fake: ThriftFake, method: str, path: str, body: Any = None) -> tuple[int, Any]:
     port = fake.endpoint.admin_port
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/_simdb{path}",
-        data=data,
-        method=method,
-        headers={"Content-Type": "application/json"},
-    )
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/_simdb{path}", data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
             raw = resp.read()
@@ -65,12 +61,8 @@ def test_stubs_list_add_remove_change_answers_on_a_live_connection(fake: ThriftF
         assert c.getPin(2).title != "added"
         status, body = http(fake, "GET", "/stubs")
         assert status == 200 and [s["id"] for s in body["stubs"]] == ["pin-1"]
-        stub = {
-            "id": "pin-2",
-            "method": "getPin",
-            "args": {"id": 2},
-            "reply": {"return": {"id": 2, "ownerId": 3, "title": "added"}},
-        }
+        stub = {"id": "pin-2", "method": "getPin", "args": {"id": 2},
+                "reply": {"return": {"id": 2, "ownerId": 3, "title": "added"}}}
         status, body = http(fake, "POST", "/stubs", stub)
         assert status == 201 and body["id"] == "pin-2"
         assert c.getPin(2).title == "added"  # the reply cache was cleared
@@ -84,9 +76,8 @@ def test_stubs_list_add_remove_change_answers_on_a_live_connection(fake: ThriftF
 
 
 def test_bad_stub_is_refused_with_the_key_and_nothing_changes(fake: ThriftFake) -> None:
-    status, body = http(
-        fake, "POST", "/stubs", {"method": "getPin", "args": {"id": 2}, "reply": {"return": {"id": "two"}}}
-    )
+    status, body = http(fake, "POST", "/stubs", {"method": "getPin", "args": {"id": 2},
+                                                 "reply": {"return": {"id": "two"}}})
     assert status == 400 and "id" in body["error"]
     status, body = http(fake, "POST", "/stubs", {"method": "nope", "reply": {"return": 1}})
     assert status == 400 and "nope" in body["error"]
@@ -168,9 +159,8 @@ def test_metrics_count_calls_errors_and_latency(fake: ThriftFake) -> None:
     assert f"simdb_thrift_calls_total{{{labels}}} 2.0" in text
     assert f"simdb_thrift_errors_total{{{labels}}} 0.0" in text
     assert 'simdb_thrift_errors_total{fake="pinstore",method="version",service="PinStore"} 1.0' in text
-    inf_bucket = (
-        'simdb_thrift_latency_seconds_bucket{fake="pinstore",le="+Inf",method="getPin",service="PinStore"}'
-    )
+    inf_bucket = ('simdb_thrift_latency_seconds_bucket'
+                  '{fake="pinstore",le="+Inf",method="getPin",service="PinStore"}')
     assert f"{inf_bucket} 2.0" in text
     assert f"simdb_thrift_latency_seconds_count{{{labels}}} 2.0" in text
 

@@ -32,9 +32,8 @@ from tests.thrift.serving import (
 
 pytestmark = pytest.mark.fake
 
-LIMITS = Limits(
-    max_frame_size=64 * 1024, max_string_size=1024, max_container_length=100, max_depth=16, read_timeout_s=0.3
-)
+LIMITS = Limits(max_frame_size=64 * 1024, max_string_size=1024, max_container_length=100, max_depth=16,
+                read_timeout_s=0.3)
 PROTOCOL_ERROR = TApplicationException.PROTOCOL_ERROR
 
 
@@ -167,17 +166,10 @@ def test_negative_frame_size_closes(framed: ThriftFake, caplog: pytest.LogCaptur
     still_serving(framed)
 
 
-@pytest.mark.parametrize(
-    "garbage",
-    [
-        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-        b"\x82\x21\x01\x06getPin\x00",
-        b"\x80\x02\x00\x01\x00\x00\x00\x01x\x00\x00\x00\x01\x00",
-    ],
-)
-def test_unreadable_header_closes_with_a_log_line(
-    buffered: ThriftFake, caplog: pytest.LogCaptureFixture, garbage: bytes
-) -> None:
+@pytest.mark.parametrize("garbage", [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"\x82\x21\x01\x06getPin\x00",
+                                     b"\x80\x02\x00\x01\x00\x00\x00\x01x\x00\x00\x00\x01\x00"])
+def test_unreadable_header_closes_with_a_log_line(buffered: ThriftFake, caplog: pytest.LogCaptureFixture,
+                                                  garbage: bytes) -> None:
     with connect(buffered) as sock:
         sock.sendall(garbage)
         assert closed_by_peer(sock)
@@ -200,11 +192,8 @@ def test_half_sent_message_times_out(buffered: ThriftFake, caplog: pytest.LogCap
         assert logged(caplog, "message incomplete after 0.3 s")
         # The idle connection sent nothing and stays open.
         assert buffered.server is not None
-        wait_until(
-            lambda: buffered.server is not None and buffered.server.open_connections == 1,
-            timeout=5,
-            what="one open connection",
-        )
+        wait_until(lambda: buffered.server is not None and buffered.server.open_connections == 1,
+                   timeout=5, what="one open connection")
         getpin = buffered.state(None).model.methods["getPin"]
         idle.sendall(call_bytes(buffered, "getPin", getpin.args_cls(id=5), seqid=3))
         assert read_reply(buffered, idle, getpin.result_cls)[2] == 3
@@ -253,14 +242,8 @@ fake.stop()
 
 
 def test_running_out_of_file_descriptors_pauses_accepting_and_recovers() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", LOW_FD_SERVER, str(PINSTORE)],
-        cwd=ROOT,
-        text=True,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc = subprocess.Popen([sys.executable, "-c", LOW_FD_SERVER, str(PINSTORE)], cwd=ROOT, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     socks: list[socket.socket] = []
     err = ""
     try:

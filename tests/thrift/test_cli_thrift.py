@@ -27,13 +27,8 @@ SIMDB = [sys.executable, "-c", "from simdb.cli import main; main()"]
 
 @contextmanager
 def serve(*args: str) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
-    proc = subprocess.Popen(
-        [*SIMDB, "thrift", "serve", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+    proc = subprocess.Popen([*SIMDB, "thrift", "serve", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
     lines: list[str] = []
     try:
         assert proc.stdout is not None
@@ -51,21 +46,8 @@ def serve(*args: str) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
 def test_serve_prints_the_endpoint_and_answers(tmp_path: Path) -> None:
     stubs = tmp_path / "s.yaml"
     stubs.write_text("stubs:\n  - {method: version, reply: {return: cli-stub}}\n")
-    with serve(
-        str(PINSTORE),
-        "--service",
-        "PinStore",
-        "--port",
-        "0",
-        "--stubs",
-        str(stubs),
-        "--protocol",
-        "binary",
-        "--transport",
-        "buffered",
-        "--seed",
-        "3",
-    ) as (proc, lines):
+    with serve(str(PINSTORE), "--service", "PinStore", "--port", "0", "--stubs", str(stubs),
+               "--protocol", "binary", "--transport", "buffered", "--seed", "3") as (proc, lines):
         m = re.search(r"thrift://([\d.]+):(\d+)", lines[0])
         assert m, lines
         admin = re.search(r"http://([\d.]+):(\d+)/_simdb/", lines[1])
@@ -84,13 +66,8 @@ def test_serve_prints_the_endpoint_and_answers(tmp_path: Path) -> None:
 
 
 def test_unknown_service_is_a_clear_error_with_exit_code_2() -> None:
-    result = subprocess.run(
-        [*SIMDB, "thrift", "serve", str(PINSTORE), "--service", "Nope", "--port", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+    result = subprocess.run([*SIMDB, "thrift", "serve", str(PINSTORE), "--service", "Nope", "--port", "0"],
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 2
     assert "Nope" in result.stderr and "PinStore" in result.stderr
     assert "Traceback" not in result.stderr
@@ -98,13 +75,11 @@ def test_unknown_service_is_a_clear_error_with_exit_code_2() -> None:
 
 def test_bad_flags_are_refused() -> None:
     runner = CliRunner()
-    result = runner.invoke(
-        app, ["thrift", "serve", str(PINSTORE), "--service", "PinStore", "--protocol", "json"]
-    )
+    result = runner.invoke(app, ["thrift", "serve", str(PINSTORE), "--service", "PinStore",
+                                 "--protocol", "json"])
     assert result.exit_code == 2 and "binary or compact" in result.output
-    result = runner.invoke(
-        app, ["thrift", "serve", str(PINSTORE), "--service", "PinStore", "--max-frame-size", "lots"]
-    )
+    result = runner.invoke(app, ["thrift", "serve", str(PINSTORE), "--service", "PinStore",
+                                 "--max-frame-size", "lots"])
     assert result.exit_code == 2 and "not a size" in result.output
 
 

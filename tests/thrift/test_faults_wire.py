@@ -101,10 +101,8 @@ def test_latency_fault_delays_only_its_own_connection() -> None:
 
 def test_latency_distribution_and_stub_delay_are_journaled(tmp_path: Path) -> None:
     stubs = tmp_path / "s.yaml"
-    stubs.write_text(
-        "stubs:\n  - {id: slow, method: version, reply: {return: v, delay_ms: 30}}\n"
-        "faults:\n  getPin: {p50_ms: 5, p99_ms: 20}\n"
-    )
+    stubs.write_text("stubs:\n  - {id: slow, method: version, reply: {return: v, delay_ms: 30}}\n"
+                     "faults:\n  getPin: {p50_ms: 5, p99_ms: 20}\n")
     with running(stubs=(stubs,)) as fake:
         c = client(fake)
         try:

@@ -33,14 +33,9 @@ def test_includes_from_several_directories_and_extends_chain() -> None:
     service = service_model(module, "RichService")
     declared = {name: m.service for name, m in service.methods.items()}
     assert declared == {
-        "echo": "RichService",
-        "nothing": "RichService",
-        "tree": "RichService",
-        "value": "RichService",
-        "lookup": "RichService",
-        "fire": "RichService",
-        "count": "MiddleService",
-        "poke": "MiddleService",
+        "echo": "RichService", "nothing": "RichService", "tree": "RichService", "value": "RichService",
+        "lookup": "RichService", "fire": "RichService",
+        "count": "MiddleService", "poke": "MiddleService",
         "ping": "RootService",
     }
     # The included modules are reachable by their include names.
@@ -54,8 +49,7 @@ def test_methods_know_return_type_exceptions_and_oneway() -> None:
     assert echo.has_return and not echo.oneway
     assert echo.return_ttype == TType.STRUCT and echo.return_spec.__name__ == "Everything"
     assert [(e.field_name, e.field_id, e.name) for e in echo.exceptions] == [
-        ("invalid", 1, "Invalid"),
-        ("nf", 2, "NotFound"),
+        ("invalid", 1, "Invalid"), ("nf", 2, "NotFound"),
     ]
     assert echo.exception_named("NotFound") is echo.exception_named("nf")
     assert [a.name for a in echo.args] == ["e", "times"]
@@ -93,12 +87,8 @@ def test_service_lookup_by_dotted_name_and_unknown_service_lists_services() -> N
 
 
 def test_homefeed_demo_idls_load() -> None:
-    for name, service in [
-        ("pinstore", "PinStore"),
-        ("usergraph", "UserGraph"),
-        ("candidates", "CandidateGenerator"),
-        ("ranker", "Ranker"),
-    ]:
+    for name, service in [("pinstore", "PinStore"), ("usergraph", "UserGraph"),
+                          ("candidates", "CandidateGenerator"), ("ranker", "Ranker")]:
         model = service_model(load_idl(HOMEFEED / f"{name}.thrift"), service)
         assert {"health", "version"} <= set(model.methods)
 
@@ -228,10 +218,8 @@ def test_uuid_as_a_field_name_is_fine_but_as_a_type_is_refused() -> None:
         ("unknown_type", r"unknown_type\.thrift:4: unknown type 'Missing'"),
         ("includes_bad", r"unknown_type\.thrift:4: unknown type 'Missing'"),
         ("missing_include", r"missing_include\.thrift:3: cannot find include 'nowhere\.thrift'"),
-        (
-            "circular_a",
-            r"circular_b\.thrift:1: circular include \(.*circular_a\.thrift -> .*circular_b\.thrift",
-        ),
+        ("circular_a",
+         r"circular_b\.thrift:1: circular include \(.*circular_a\.thrift -> .*circular_b\.thrift"),
         ("python_keyword", r"python_keyword\.thrift:3: 'from' is a Python keyword"),
         ("bad_extends", r"bad_extends\.thrift:1: service 'A' extends unknown service 'Nope'"),
         ("duplicate_service", r"duplicate_service\.thrift:3: 'S' type is already defined"),
@@ -286,7 +274,7 @@ def test_mangled_idl_loads_or_raises_idl_error(tmp_path: Path, data: st.DataObje
     for _ in range(data.draw(st.integers(1, 4))):
         pos = data.draw(st.integers(0, len(text)))
         cut = data.draw(st.integers(0, 6))
-        text = text[:pos] + data.draw(st.sampled_from(MUTATION_CHARS)) + text[pos + cut :]
+        text = text[:pos] + data.draw(st.sampled_from(MUTATION_CHARS)) + text[pos + cut:]
     path = tmp_path / "mangled.thrift"
     path.write_text(text)
     try:

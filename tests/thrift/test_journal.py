@@ -53,16 +53,11 @@ def test_to_json_survives_an_entry_that_cannot_be_rendered() -> None:
 
 def test_journal_on_the_wire_is_bounded_and_records_how_each_call_was_answered(tmp_path: Path) -> None:
     stubs = tmp_path / "s.yaml"
-    stubs.write_text(
-        "stubs:\n"
-        "  - {id: one, method: getPin, args: {id: 1}, reply: {return: {id: 1, ownerId: 2}}}\n"
-        "  - {id: nf, method: getPin, args: {id: 2}, reply: {raise: {PinNotFound: {id: 2}}}}\n"
-    )
-    with running(
-        stubs=(stubs,),
-        journal_size=5,
-        faults={"version": {"app_error_rate": 1.0, "app_error_message": "injected"}},
-    ) as fake:
+    stubs.write_text("stubs:\n"
+                     "  - {id: one, method: getPin, args: {id: 1}, reply: {return: {id: 1, ownerId: 2}}}\n"
+                     "  - {id: nf, method: getPin, args: {id: 2}, reply: {raise: {PinNotFound: {id: 2}}}}\n")
+    with running(stubs=(stubs,), journal_size=5,
+                 faults={"version": {"app_error_rate": 1.0, "app_error_message": "injected"}}) as fake:
         c = client(fake)
         nf = fake.state(None).model.methods["getPin"].exceptions[0].cls
         try:

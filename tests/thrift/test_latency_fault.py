@@ -40,9 +40,7 @@ def test_seeded_delays_follow_the_configured_p50_and_p99() -> None:
 def test_every_call_waits_at_least_the_fixed_latency() -> None:
     fake = ThriftFake(
         ThriftConfig(
-            idl=HOMEFEED / "pinstore.thrift",
-            services=("PinStore",),
-            include_dirs=(HOMEFEED,),
+            idl=HOMEFEED / "pinstore.thrift", services=("PinStore",), include_dirs=(HOMEFEED,),
             faults={"getPin": {"fixed_ms": 30.0}},
         )
     )

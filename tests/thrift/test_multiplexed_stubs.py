@@ -33,16 +33,8 @@ def _umbrella(tmp_path: Path) -> Path:
 
 
 def _two(tmp_path: Path, stubs: tuple[Path, ...], **kwargs: Any) -> ThriftFake:
-    return ThriftFake(
-        ThriftConfig(
-            idl=_umbrella(tmp_path),
-            services=("pinstore.PinStore", "ranker.Ranker"),
-            multiplexed=True,
-            include_dirs=(HOMEFEED,),
-            stubs=stubs,
-            **kwargs,
-        )
-    )
+    return ThriftFake(ThriftConfig(idl=_umbrella(tmp_path), services=("pinstore.PinStore", "ranker.Ranker"),
+                                   multiplexed=True, include_dirs=(HOMEFEED,), stubs=stubs, **kwargs))
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -53,12 +45,8 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 
 def _http(fake: ThriftFake, method: str, path: str, body: Any = None) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{fake.endpoint.admin_port}/_simdb{path}",
-        data=data,
-        method=method,
-        headers={"Content-Type": "application/json"},
-    )
+    req = urllib.request.Request(f"http://127.0.0.1:{fake.endpoint.admin_port}/_simdb{path}", data=data,
+                                 method=method, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
             return resp.status, json.loads(resp.read())
@@ -67,14 +55,8 @@ def _http(fake: ThriftFake, method: str, path: str, body: Any = None) -> tuple[i
 
 
 def test_every_demo_stub_file_loads_into_one_multiplexed_fake() -> None:
-    with running(
-        idl=ALL_IDL,
-        services=ALL_SERVICES,
-        multiplexed=True,
-        include_dirs=(HOMEFEED,),
-        stubs=(EXAMPLES,),
-        transport="framed",
-    ) as fake:
+    with running(idl=ALL_IDL, services=ALL_SERVICES, multiplexed=True, include_dirs=(HOMEFEED,),
+                 stubs=(EXAMPLES,), transport="framed") as fake:
         pins, graph = client(fake, "PinStore"), client(fake, "UserGraph")
         cands, ranker = client(fake, "CandidateGenerator"), client(fake, "Ranker")
         try:
@@ -104,10 +86,7 @@ def test_every_demo_stub_file_loads_into_one_multiplexed_fake() -> None:
 
 
 def test_service_key_and_qualified_method_and_fault_keys(tmp_path: Path) -> None:
-    stubs = _write(
-        tmp_path,
-        "s.yaml",
-        """
+    stubs = _write(tmp_path, "s.yaml", """
 stubs:
   - {id: pin-v, service: PinStore, method: version, reply: {return: pins-1}}
   - {id: rank-v, method: Ranker.version, reply: {return: ranker-1}}
@@ -116,15 +95,9 @@ faults:
   PinStore.getPins: {fixed_ms: 1}
   Ranker.*: {fixed_ms: 2}
   getPin: {fixed_ms: 3}
-""",
-    )
-    with running(
-        idl=_umbrella(tmp_path),
-        services=("pinstore.PinStore", "ranker.Ranker"),
-        multiplexed=True,
-        include_dirs=(HOMEFEED,),
-        stubs=(stubs,),
-    ) as fake:
+""")
+    with running(idl=_umbrella(tmp_path), services=("pinstore.PinStore", "ranker.Ranker"), multiplexed=True,
+                 include_dirs=(HOMEFEED,), stubs=(stubs,)) as fake:
         pins, ranker = client(fake, "PinStore"), client(fake, "Ranker")
         try:
             assert pins.version() == "pins-1"
@@ -138,11 +111,8 @@ faults:
 
 
 def test_file_level_service_key(tmp_path: Path) -> None:
-    stubs = _write(
-        tmp_path,
-        "r.yaml",
-        "service: Ranker\nstubs:\n  - {method: version, reply: {return: r}}\nfaults:\n  '*': {fixed_ms: 1}\n",
-    )
+    stubs = _write(tmp_path, "r.yaml", "service: Ranker\nstubs:\n  - {method: version, reply: {return: r}}\n"
+                                      "faults:\n  '*': {fixed_ms: 1}\n")
     fake = _two(tmp_path, (stubs,))
     assert len(fake.states["Ranker"].stubs) == 1 and len(fake.states["PinStore"].stubs) == 0
     assert sorted(fake.states["Ranker"].plan.rules) == ["*"] and not fake.states["PinStore"].plan.rules
@@ -153,13 +123,9 @@ def test_a_method_of_several_services_without_a_hint_names_the_candidates(tmp_pa
     stubs = _write(tmp_path, "h.yaml", "stubs:\n  - {method: health, reply: {return: {state: SERVING}}}\n")
     with pytest.raises(ConfigError, match=r"h.yaml: stubs\[0\].method: 'health' .*PinStore, Ranker"):
         _two(tmp_path, (stubs,))
-    mixed = _write(
-        tmp_path,
-        "m.yaml",
-        "stubs:\n  - {method: getPin, reply: {raise: PinNotFound}}\n"
-        "  - {method: score, reply: {return: {}}}\n"
-        "  - {method: version, reply: {return: v}}\n",
-    )
+    mixed = _write(tmp_path, "m.yaml", "stubs:\n  - {method: getPin, reply: {raise: PinNotFound}}\n"
+                                      "  - {method: score, reply: {return: {}}}\n"
+                                      "  - {method: version, reply: {return: v}}\n")
     with pytest.raises(ConfigError, match=r"stubs\[2\].method: 'version' .*PinStore, Ranker"):
         _two(tmp_path, (mixed,))
     faults = _write(tmp_path, "f.yaml", "faults:\n  version: {fixed_ms: 1}\n")
@@ -169,11 +135,8 @@ def test_a_method_of_several_services_without_a_hint_names_the_candidates(tmp_pa
 
 def test_a_method_no_served_service_has_is_named(tmp_path: Path) -> None:
     stubs = _write(tmp_path, "x.yaml", "stubs:\n  - {method: getFollowees, reply: {return: {}}}\n")
-    with pytest.raises(
-        ConfigError,
-        match=r"x.yaml: stubs\[0\].method: no served service has a method "
-        r"'getFollowees' \(served: PinStore, Ranker\)",
-    ):
+    with pytest.raises(ConfigError, match=r"x.yaml: stubs\[0\].method: no served service has a method "
+                                          r"'getFollowees' \(served: PinStore, Ranker\)"):
         _two(tmp_path, (stubs,))
     faults = _write(tmp_path, "y.yaml", "faults:\n  nope: {fixed_ms: 1}\n")
     with pytest.raises(ConfigError, match=r"faults.nope: no served service has a method 'nope'"):
@@ -181,53 +144,37 @@ def test_a_method_no_served_service_has_is_named(tmp_path: Path) -> None:
 
 
 def test_a_stub_for_a_service_not_served_is_an_error(tmp_path: Path) -> None:
-    stubs = _write(
-        tmp_path, "u.yaml", "stubs:\n  - {service: UserGraph, method: getUser, reply: {return: {}}}\n"
-    )
-    with pytest.raises(
-        ConfigError, match=r"service 'UserGraph' is not served here \(served: PinStore, Ranker\)"
-    ):
+    stubs = _write(tmp_path, "u.yaml",
+                   "stubs:\n  - {service: UserGraph, method: getUser, reply: {return: {}}}\n")
+    with pytest.raises(ConfigError,
+                       match=r"service 'UserGraph' is not served here \(served: PinStore, Ranker\)"):
         _two(tmp_path, (stubs,))
     single = _write(tmp_path, "one.yaml", "stubs:\n  - {method: Ranker.version, reply: {return: v}}\n")
-    with pytest.raises(
-        ConfigError, match=r"stubs\[0\].method: the stub is for service 'Ranker', this is PinStore"
-    ):
-        ThriftFake(
-            ThriftConfig(idl=PINSTORE, services=("PinStore",), include_dirs=(HOMEFEED,), stubs=(single,))
-        )
+    with pytest.raises(ConfigError,
+                       match=r"stubs\[0\].method: the stub is for service 'Ranker', this is PinStore"):
+        ThriftFake(ThriftConfig(idl=PINSTORE, services=("PinStore",), include_dirs=(HOMEFEED,),
+                                stubs=(single,)))
 
 
 def test_a_single_service_fake_accepts_its_own_service_name(tmp_path: Path) -> None:
-    stubs = _write(
-        tmp_path,
-        "p.yaml",
-        "service: PinStore\nstubs:\n"
-        "  - {service: PinStore, method: PinStore.version,"
-        " reply: {return: v}}\n"
-        "faults:\n  PinStore.getPin: {fixed_ms: 1}\n",
-    )
-    fake = ThriftFake(
-        ThriftConfig(idl=PINSTORE, services=("PinStore",), include_dirs=(HOMEFEED,), stubs=(stubs,))
-    )
+    stubs = _write(tmp_path, "p.yaml", "service: PinStore\nstubs:\n"
+                                      "  - {service: PinStore, method: PinStore.version,"
+                                      " reply: {return: v}}\n"
+                                      "faults:\n  PinStore.getPin: {fixed_ms: 1}\n")
+    fake = ThriftFake(ThriftConfig(idl=PINSTORE, services=("PinStore",), include_dirs=(HOMEFEED,),
+                                   stubs=(stubs,)))
     assert len(fake.states["PinStore"].stubs) == 1
     assert list(fake.states["PinStore"].plan.rules) == ["getPin"]
 
 
 def test_admin_api_adds_and_removes_stubs_of_a_multiplexed_fake(tmp_path: Path) -> None:
-    with running(
-        idl=_umbrella(tmp_path),
-        services=("pinstore.PinStore", "ranker.Ranker"),
-        multiplexed=True,
-        include_dirs=(HOMEFEED,),
-        admin_port=0,
-    ) as fake:
-        status, body = _http(
-            fake, "POST", "/stubs", {"method": "getPin", "args": {"id": 5}, "reply": {"raise": "PinNotFound"}}
-        )
+    with running(idl=_umbrella(tmp_path), services=("pinstore.PinStore", "ranker.Ranker"), multiplexed=True,
+                 include_dirs=(HOMEFEED,), admin_port=0) as fake:
+        status, body = _http(fake, "POST", "/stubs", {"method": "getPin", "args": {"id": 5},
+                                                      "reply": {"raise": "PinNotFound"}})
         assert (status, body["service"]) == (201, "PinStore")
-        status, body = _http(
-            fake, "POST", "/stubs", {"id": "rv", "method": "Ranker.version", "reply": {"return": "from-api"}}
-        )
+        status, body = _http(fake, "POST", "/stubs", {"id": "rv", "method": "Ranker.version",
+                                                      "reply": {"return": "from-api"}})
         assert (status, body["service"]) == (201, "Ranker")
         status, body = _http(fake, "POST", "/stubs", {"method": "health", "reply": {"return": {}}})
         assert status == 400 and "PinStore, Ranker" in body["error"]

@@ -57,9 +57,8 @@ def stub_file(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(("protocol", "transport"), COMBOS)
-def test_every_method_answers_on_every_protocol_and_transport(
-    protocol: str, transport: str, stub_file: Path
-) -> None:
+def test_every_method_answers_on_every_protocol_and_transport(protocol: str, transport: str,
+                                                               stub_file: Path) -> None:
     with running(protocol=protocol, transport=transport, stubs=(stub_file,)) as fake:
         c = client(fake)
         try:
@@ -78,9 +77,8 @@ def test_every_method_answers_on_every_protocol_and_transport(
 
 
 @pytest.mark.parametrize(("protocol", "transport"), COMBOS)
-def test_declared_exception_and_app_error_keep_the_connection(
-    protocol: str, transport: str, stub_file: Path
-) -> None:
+def test_declared_exception_and_app_error_keep_the_connection(protocol: str, transport: str,
+                                                              stub_file: Path) -> None:
     with running(protocol=protocol, transport=transport, stubs=(stub_file,)) as fake:
         c = client(fake)
         nf_cls = fake.state(None).model.methods["getPin"].exceptions[0].cls
@@ -182,14 +180,8 @@ def test_oneway_gets_no_reply_and_is_journaled() -> None:
 def test_multiplexed_services_on_one_port(protocol: str, transport: str, tmp_path: Path) -> None:
     umbrella = tmp_path / "all.thrift"
     umbrella.write_text(f'include "{PINSTORE}"\ninclude "{RANKER}"\n')
-    with running(
-        idl=umbrella,
-        services=("pinstore.PinStore", "ranker.Ranker"),
-        multiplexed=True,
-        protocol=protocol,
-        transport=transport,
-        include_dirs=(HOMEFEED,),
-    ) as fake:
+    with running(idl=umbrella, services=("pinstore.PinStore", "ranker.Ranker"), multiplexed=True,
+                 protocol=protocol, transport=transport, include_dirs=(HOMEFEED,)) as fake:
         pins, ranker = client(fake, "PinStore"), client(fake, "Ranker")
         try:
             assert isinstance(pins.getPin(1).id, int)
@@ -204,15 +196,8 @@ def test_multiplexed_services_on_one_port(protocol: str, transport: str, tmp_pat
 def test_multiplexed_server_refuses_a_bare_method_name_and_keeps_the_connection(tmp_path: Path) -> None:
     umbrella = tmp_path / "all.thrift"
     umbrella.write_text(f'include "{PINSTORE}"\ninclude "{RANKER}"\n')
-    with (
-        running(
-            idl=umbrella,
-            services=("pinstore.PinStore", "ranker.Ranker"),
-            multiplexed=True,
-            include_dirs=(HOMEFEED,),
-        ) as fake,
-        connect(fake) as sock,
-    ):
+    with running(idl=umbrella, services=("pinstore.PinStore", "ranker.Ranker"), multiplexed=True,
+                 include_dirs=(HOMEFEED,)) as fake, connect(fake) as sock:
         getpin = fake.state("PinStore").model.methods["getPin"]
         sock.sendall(call_bytes(fake, "getPin", getpin.args_cls(id=1), seqid=1))
         _, _, _, exc = read_reply(fake, sock)
@@ -283,12 +268,11 @@ def test_port_in_use_is_a_config_error() -> None:
 def test_large_request_arriving_in_small_pieces(transport: str) -> None:
     with running(transport=transport) as fake, connect(fake) as sock:
         getpins = fake.state(None).model.methods["getPins"]
-        data = call_bytes(
-            fake, "getPins", getpins.args_cls(ids=list(range(60_000)), includeEmbeddings=False), seqid=8
-        )
+        data = call_bytes(fake, "getPins", getpins.args_cls(ids=list(range(60_000)), includeEmbeddings=False),
+                          seqid=8)
         assert len(data) > 400_000
         for i in range(0, len(data), 4096):
-            sock.sendall(data[i : i + 4096])
+            sock.sendall(data[i:i + 4096])
         name, _, seqid, result = read_reply(fake, sock, getpins.result_cls)
         assert (name, seqid) == ("getPins", 8) and result.success is not None
         [entry] = fake.journal.entries("getPins")

@@ -23,12 +23,8 @@ def write_part(root: Path, part: str, stubs: list[dict[str, object]]) -> Path:
 
 
 def pin_stub(stub_id: str, pin_id: int, title: str) -> dict[str, object]:
-    return {
-        "id": stub_id,
-        "method": "getPin",
-        "args": {"id": pin_id},
-        "reply": {"return": {"id": pin_id, "ownerId": 1, "title": title}},
-    }
+    return {"id": stub_id, "method": "getPin", "args": {"id": pin_id},
+            "reply": {"return": {"id": pin_id, "ownerId": 1, "title": title}}}
 
 
 def test_is_a_fake_with_an_endpoint_and_health() -> None:
@@ -87,13 +83,8 @@ def test_multiplexed_fake_loads_a_directory_per_service(tmp_path: Path) -> None:
     umbrella = tmp_path / "all.thrift"
     umbrella.write_text(f'include "{PINSTORE}"\ninclude "{RANKER}"\n')
     snap = write_part(tmp_path / "snap", "feed/PinStore", [pin_stub("s1", 1, "muxed")])
-    with running(
-        idl=umbrella,
-        services=("pinstore.PinStore", "ranker.Ranker"),
-        multiplexed=True,
-        include_dirs=(HOMEFEED,),
-        name="feed",
-    ) as fake:
+    with running(idl=umbrella, services=("pinstore.PinStore", "ranker.Ranker"), multiplexed=True,
+                 include_dirs=(HOMEFEED,), name="feed") as fake:
         fake.load(snap)
         c = client(fake, "PinStore")
         try:
@@ -106,14 +97,7 @@ def test_multiplexed_fake_without_any_part_is_a_snapshot_error(tmp_path: Path) -
     umbrella = tmp_path / "all.thrift"
     umbrella.write_text(f'include "{PINSTORE}"\ninclude "{RANKER}"\n')
     (tmp_path / "snap" / "thrift").mkdir(parents=True)
-    with (
-        running(
-            idl=umbrella,
-            services=("pinstore.PinStore", "ranker.Ranker"),
-            multiplexed=True,
-            include_dirs=(HOMEFEED,),
-            name="feed",
-        ) as fake,
-        pytest.raises(SnapshotError, match=r"thrift/feed/PinStore/"),
-    ):
+    with running(idl=umbrella, services=("pinstore.PinStore", "ranker.Ranker"), multiplexed=True,
+                 include_dirs=(HOMEFEED,), name="feed") as fake, \
+            pytest.raises(SnapshotError, match=r"thrift/feed/PinStore/"):
         fake.load(tmp_path / "snap")

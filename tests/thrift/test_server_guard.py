@@ -31,13 +31,8 @@ def serving(
 ) -> Iterator[tuple[Any, ServiceModel, Journal]]:
     model = service_model(load_idl(PINSTORE), "PinStore")
     journal = Journal(50)
-    processor = Processor(
-        "binary",
-        {"PinStore": Binding(model, resolve)},
-        multiplexed=False,
-        journal=journal,
-        metrics=Metrics("guard"),
-    )
+    processor = Processor("binary", {"PinStore": Binding(model, resolve)}, multiplexed=False, journal=journal,
+                          metrics=Metrics("guard"))
     server = ThriftServer(processor).start()
     c = make_client(model.thrift_service, "127.0.0.1", server.port, timeout=5000)
     try:
@@ -121,9 +116,8 @@ def test_answer_source_raising_is_internal_error() -> None:
 
 def test_app_error_reply_reaches_the_client_as_is() -> None:
     def resolve(method: MethodModel, args: Any) -> tuple[Reply, bool]:
-        return Reply(
-            "app_error", TApplicationException(5, "nope"), app_error_type=5, message="nope", source="stub:x"
-        ), True
+        return Reply("app_error", TApplicationException(5, "nope"), app_error_type=5, message="nope",
+                     source="stub:x"), True
 
     with serving(resolve) as (c, _, _journal):
         for _ in range(2):
@@ -153,6 +147,5 @@ def test_a_bug_in_the_loop_costs_one_connection_not_the_server(caplog: pytest.Lo
             assert isinstance(healthy.getPin(3).id, int)  # the other connection and the server live on
         finally:
             healthy.close()
-    assert any(
-        "simulated bug" in (r.exc_text or "") or "unexpected error" in r.getMessage() for r in caplog.records
-    )
+    assert any("simulated bug" in (r.exc_text or "") or "unexpected error" in r.getMessage()
+               for r in caplog.records)

@@ -19,12 +19,8 @@ pytestmark = pytest.mark.fake
 
 MODELS = {
     name: service_model(load_idl(HOMEFEED / f"{idl}.thrift"), name)
-    for idl, name in [
-        ("pinstore", "PinStore"),
-        ("ranker", "Ranker"),
-        ("candidates", "CandidateGenerator"),
-        ("usergraph", "UserGraph"),
-    ]
+    for idl, name in [("pinstore", "PinStore"), ("ranker", "Ranker"), ("candidates", "CandidateGenerator"),
+                      ("usergraph", "UserGraph")]
 }
 METHODS: list[MethodModel] = [m for model in MODELS.values() for m in model.methods.values()]
 LIMITS = Limits()
@@ -47,21 +43,16 @@ def random_message(protocol: str, seed: int, which: int, reply: bool) -> tuple[b
     return encode_message(protocol, method.name, mtype, seed % 1000, obj), method  # type: ignore[arg-type]
 
 
-@given(
-    seed=st.integers(0, 10_000),
-    which=st.integers(0, 100),
-    reply=st.booleans(),
-    protocol=st.sampled_from(["binary", "compact"]),
-)
-def test_scanner_finds_the_exact_end_of_any_valid_message(
-    seed: int, which: int, reply: bool, protocol: str
-) -> None:
+@given(seed=st.integers(0, 10_000), which=st.integers(0, 100), reply=st.booleans(),
+       protocol=st.sampled_from(["binary", "compact"]))
+def test_scanner_finds_the_exact_end_of_any_valid_message(seed: int, which: int, reply: bool,
+                                                          protocol: str) -> None:
     data, method = random_message(protocol, seed, which, reply)
     header, end = message_end(protocol, data + b"\x00trailing", 0, LIMITS)  # type: ignore[arg-type]
     assert end == len(data)
     assert header.name == method.name and header.seqid == seed % 1000
     if protocol == "binary":
-        assert int.from_bytes(data[header.seq_start : header.seq_end], "big", signed=True) == seed % 1000
+        assert int.from_bytes(data[header.seq_start:header.seq_end], "big", signed=True) == seed % 1000
     for cut in sorted({1, len(data) // 3, len(data) // 2, len(data) - 1}):
         with pytest.raises(Incomplete):
             message_end(protocol, data[:cut], 0, LIMITS)  # type: ignore[arg-type]
@@ -79,7 +70,7 @@ def test_header_offsets() -> None:
     data = encode_message("binary", "getPin", CALL, 77, method.args_cls(id=5))
     h = read_header("binary", data, 0, LIMITS)
     assert (h.name, h.mtype, h.seqid) == ("getPin", CALL, 77)
-    assert data[h.seq_start : h.seq_end] == (77).to_bytes(4, "big")
+    assert data[h.seq_start:h.seq_end] == (77).to_bytes(4, "big")
     data = encode_message("compact", "getPin", CALL, 300, method.args_cls(id=5))
     h = read_header("compact", data, 0, LIMITS)
     assert (h.name, h.seqid, h.seq_end - h.seq_start) == ("getPin", 300, 2)
