@@ -188,7 +188,7 @@ def _plan_for(config: ThriftConfig, model: ServiceModel, stubs: StubSet, where: 
 
 
 class ThriftFake:
-    """A Thrift fake: answers from stubs, data bindings, recordings, then generated values; faults, journal."""
+    """A Thrift fake: answers from stubs, data bindings, recordings, generated values; faults, journal."""
 
     kind: FakeKind = "thrift"
 
