@@ -13,7 +13,7 @@ import difflib
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from thriftpy2.thrift import TType
@@ -36,6 +36,9 @@ from simdb.thrift.databind.model import (
 from simdb.thrift.databind.params import SqlTemplate, Template, is_path
 from simdb.thrift.databind.schema import ColumnKind, Tables, fits, load_schema, query_columns
 from simdb.thrift.model import FieldModel, MethodModel, ServiceModel, field_models
+
+if TYPE_CHECKING:
+    from simdb.thrift.fake import ThriftConfig
 
 __all__ = ["check_bindings", "parse_bindings", "resolve_method"]
 
@@ -203,7 +206,7 @@ def _literal(query: str) -> str:
 
 def check_bindings(
     bindings: Sequence[DataBinding],
-    config: Any,
+    config: ThriftConfig,
     stores: Mapping[str, str],
     where: str,
     schema: Mapping[str, Path | Tables] | None = None,

@@ -53,7 +53,13 @@ class SqlStore:
     def _run(self, template: SqlTemplate, scope: Mapping[str, Any], fetch: bool) -> Any:
         query, params = template.render(scope)
         for attempt in (1, 2):
-            conn = self._pool.connect()
+            try:
+                conn = self._pool.connect()
+            except Exception as exc:
+                if _is_connection_error(exc):
+                    where = self.endpoint.address
+                    raise Misfit(f"MySQL fake {self.name!r} is unreachable at {where}: {exc}") from exc
+                raise
             try:
                 cur = conn.cursor()
                 try:
@@ -68,6 +74,9 @@ class SqlStore:
                 if type(exc).__name__ in _RETRYABLE and attempt == 1 and _is_connection_error(exc):
                     conn.invalidate()
                     continue
+                if _is_connection_error(exc):
+                    where = self.endpoint.address
+                    raise Misfit(f"MySQL fake {self.name!r} is unreachable at {where}: {exc}") from exc
                 if type(exc).__module__.startswith("pymysql"):
                     raise Misfit(f"MySQL fake {self.name!r} refused the statement: {exc}") from exc
                 raise
