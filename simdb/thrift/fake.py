@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simdb.admin import AdminServer
 from simdb.admin_security import AdminPolicy
@@ -32,6 +32,10 @@ from simdb.thrift.reply import Reply, app_error_reply
 from simdb.thrift.scan import Limits, ProtocolName
 from simdb.thrift.server import ThriftServer, TransportName
 from simdb.thrift.stubs import StubSet
+
+if TYPE_CHECKING:
+    from simdb.thrift.databind.model import DataBinding
+    from simdb.thrift.databind.runtime import BoundMethod
 
 log = logging.getLogger("simdb.thrift")
 
@@ -65,6 +69,8 @@ class ThriftConfig:
     faults: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     """Fault rules by method (``{"getPin": {"p50_ms": 5}}``); keyed by service first when multiplexed."""
     watch: bool = False
+    bindings: tuple[DataBinding, ...] = ()
+    """Methods answered from the stack's stores (:mod:`simdb.thrift.databind`), once bound."""
 
     @property
     def fake_name(self) -> str:
@@ -115,6 +121,10 @@ class ServiceState:
         self.generator = ValueGenerator(seed)
         self.strict = strict
         self._single_answer: dict[str, bool] = {}
+        self.bound: Mapping[str, BoundMethod] = {}
+        """Data-bound methods by name (after :meth:`ThriftFake.bind_stack`)."""
+        self.unbound: frozenset[str] = frozenset()
+        """Methods with a binding that is not connected yet: answered with an error, never a guess."""
 
     def _cacheable(self, reply: Reply) -> bool:
         """Whether this stub answer depends on the arguments alone (not a sequence, not a recording)."""
@@ -132,8 +142,17 @@ class ServiceState:
         """Drop what was learnt about stubs (after they change)."""
         self._single_answer = {}
 
-    def resolve(self, method: MethodModel, args: Any) -> tuple[Reply, bool]:
-        """A stub's answer, else (strict) an error naming the method, else a generated value."""
+    def resolve(self, method: MethodModel, args: Any) -> tuple[Reply, Any]:
+        """A stub's answer, else a binding's, else a recording's, else (strict) an error, else generated."""
+        if self.unbound and method.name in self.unbound and self.stubs.match_stub_id(method, args) is None:
+            bound = self.bound.get(method.name)
+            if bound is None:
+                return app_error_reply(
+                    f"simdb binding {self.model.name}.{method.name} is not connected to the stack's stores "
+                    "(the runner calls bind_stack once every fake started)",
+                    "binding",
+                ), False
+            return bound.resolve(args)
         reply = self.stubs.match(method, args)
         if reply is not None:
             return reply, self._cacheable(reply)
@@ -172,7 +191,7 @@ def _plan_for(config: ThriftConfig, model: ServiceModel, stubs: StubSet, where: 
 
 
 class ThriftFake:
-    """A Thrift fake: answers from stubs, then generated values; faults, journal, admin API."""
+    """A Thrift fake: answers from stubs, data bindings, recordings, generated values; faults, journal."""
 
     kind: FakeKind = "thrift"
 
@@ -190,6 +209,8 @@ class ThriftFake:
         self._snapshot: Path | None = None
         self._started_at = 0.0
         self._lock = threading.RLock()
+        self._bound: dict[str, dict[str, BoundMethod]] = {}
+        self._stores: dict[str, Any] = {}
         self.states = self._build_states(config.stubs)
 
     # -- Fake protocol -----------------------------------------------------------------------------
@@ -249,6 +270,32 @@ class ThriftFake:
             self._watcher = Watcher(self).start()
         return self._endpoint
 
+    def bind_stack(self, endpoints: Mapping[str, Endpoint], fakes: Mapping[str, Any] | None = None) -> None:
+        """Connect the bindings to the stack's other fakes (by name); call once all of them started.
+
+        Raises :class:`ConfigError` when a binding names a fake that is not in ``endpoints`` or is
+        of the wrong kind. Calling it again reconnects (for fakes that moved). ``fakes``, the
+        stack's fake objects by name when they run in this process, lets SQL bindings query an
+        embedded MySQL fake without a socket (same answers, much faster).
+        """
+        if not self.config.bindings:
+            return
+        from simdb.thrift.databind.connect import connect
+
+        with self._lock:
+            models = {name: st.model for name, st in self.states.items()}
+            stores, bound = connect(self.config.bindings, models, endpoints, f"{self.name}.bindings", fakes)
+            self._close_stores()
+            self._stores, self._bound = stores, bound
+            for name, st in self.states.items():
+                st.bound = bound.get(name, {})
+            self._changed()
+
+    def _close_stores(self) -> None:
+        for store in self._stores.values():
+            store.close()
+        self._stores = {}
+
     def stop(self) -> None:
         """Stop serving; release the ports and threads."""
         if self._watcher is not None:
@@ -260,6 +307,10 @@ class ThriftFake:
         if self.server is not None:
             self.server.stop()
             self.server = None
+        self._close_stores()
+        self._bound = {}
+        for st in self.states.values():
+            st.bound = {}
         self._endpoint = None
 
     @property
@@ -421,6 +472,13 @@ class ThriftFake:
         for name, model in models.items():
             plan = _plan_for(cfg, model, sets[name], "faults")
             states[name] = ServiceState(model, sets[name], plan, cfg.seed, cfg.strict)
+        if cfg.bindings:
+            from simdb.thrift.databind.connect import bound_names
+
+            names = bound_names(cfg.bindings, models, f"{self.name}.bindings")
+            for name, st in states.items():
+                st.unbound = frozenset(names.get(name, ()))
+                st.bound = self._bound.get(name, {})
         return states
 
     def _load_stub_files(

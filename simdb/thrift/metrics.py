@@ -50,10 +50,18 @@ class Metrics:
     def __init__(self, fake_name: str) -> None:
         self.fake_name = fake_name
         self._stats: dict[tuple[str, str], _MethodStats] = {}
+        self._sources: dict[tuple[str, str, str], int] = {}
         self._registry: Any = None  # built on the first scrape: prometheus_client is imported lazily
 
-    def observe(self, service: str, method: str, latency_s: float, error: bool) -> None:
-        """Count one call of ``service.method`` that took ``latency_s`` seconds."""
+    def observe(self, service: str, method: str, latency_s: float, error: bool, source: str = "") -> None:
+        """Count one call of ``service.method`` that took ``latency_s`` seconds.
+
+        ``source`` is what answered (``stub:<id>``, ``binding:<method>``, ``recording``,
+        ``generated``, ``error:...``); it is counted by its kind, the part before ``:``.
+        """
+        if source:
+            skey = (service, method, source.partition(":")[0])
+            self._sources[skey] = self._sources.get(skey, 0) + 1
         stats = self._stats.get((service, method))
         if stats is None:
             stats = self._stats[(service, method)] = _MethodStats()
@@ -67,6 +75,10 @@ class Metrics:
         """Calls counted so far for one method."""
         stats = self._stats.get((service, method))
         return stats.calls if stats else 0
+
+    def answered_by(self, service: str, method: str) -> dict[str, int]:
+        """Calls of one method by the kind of source that answered (``stub``, ``binding``, ...)."""
+        return {k[2]: n for k, n in list(self._sources.items()) if k[0] == service and k[1] == method}
 
     def render(self) -> bytes:
         """The Prometheus exposition text."""
@@ -104,8 +116,16 @@ class Metrics:
                 cumulative += count
                 buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
             latency.add_metric(values, buckets, stats.sum)
+        answers = CounterMetricFamily(
+            "simdb_thrift_answers",
+            "Calls per method by what answered: stub, binding, recording, generated, fault, error.",
+            labels=[*labels, "source"],
+        )
+        for (service, method, source), count in sorted(list(self._sources.items())):
+            answers.add_metric([self.fake_name, service, method, source], count)
         yield calls
         yield errors
+        yield answers
         yield latency
 
 

@@ -46,8 +46,11 @@ CACHE_MAX_REPLY = 256 * 1024
 CACHE_MAX_BYTES = 64 * 1024 * 1024
 
 
-Resolver = Callable[[MethodModel, Any], tuple[Any, bool]]
-"""``(method, args) -> (reply, cacheable)``; the reply is a ``simdb.thrift.stubs.Reply``."""
+Resolver = Callable[[MethodModel, Any], tuple[Any, "bool | Callable[[], bool]"]]
+"""``(method, args) -> (reply, cacheable)``; the reply is a ``simdb.thrift.stubs.Reply``.
+
+``cacheable`` may be a check instead of True: the reply is cached, and a cache hit is used only
+while the check returns True (a data binding: while its store has not changed)."""
 
 FaultHook = Callable[[MethodModel], Any]
 """``method -> FaultDecision | None``; None when the method has no fault rule."""
@@ -85,6 +88,8 @@ class Cached:
     model: MethodModel | None
     answered: str
     error: bool
+    valid: Callable[[], bool] | None = None
+    """When set, the hit is used only while this returns True (else the call is answered afresh)."""
 
 
 NO_REPLY = Answer(b"", b"", has_reply=False)
@@ -139,13 +144,16 @@ class Processor:
             self._cache_bytes = 0
 
     def lookup(self, key: bytes) -> Cached | None:
-        """The cached reply for request bytes ``key`` (the message without its seqid)."""
-        return self.cache.get(key)
+        """The cached reply for request bytes ``key`` (the message without its seqid), if still valid."""
+        hit = self.cache.get(key)
+        if hit is not None and hit.valid is not None and not hit.valid():
+            return None
+        return hit
 
     def record_cached(self, hit: Cached, latency_s: float) -> None:
         """Journal and count a call answered from the cache."""
         self.journal.record(Entry(time.time(), hit.service, hit.method, hit.args, hit.answered, latency_s))
-        self.metrics.observe(hit.service, hit.method, latency_s, hit.error)
+        self.metrics.observe(hit.service, hit.method, latency_s, hit.error, hit.answered)
 
     # -- the slow path -----------------------------------------------------------------------------
     def process(self, msg: bytes, header: Header, started: float) -> Answer:
@@ -225,6 +233,7 @@ class Processor:
                 cache_key=None,
             )
         oneway = method.oneway or header.mtype == ONEWAY
+        valid: Callable[[], bool] | None = None
         delay = 0.0
         cacheable = True
         reply: Any = None
@@ -256,7 +265,9 @@ class Processor:
                     oneway=oneway,
                     delay=delay,
                 )
-            cacheable = cacheable and cacheable_stub
+            if callable(cacheable_stub):
+                valid = cacheable_stub
+            cacheable = cacheable and bool(cacheable_stub)
         notes = [f"latency fault +{delay * 1000:.1f} ms"] if delay else []
         stub_delay = float(getattr(reply, "delay_s", 0.0) or 0.0)
         if stub_delay:
@@ -286,7 +297,7 @@ class Processor:
             detail="; ".join(d for d in (detail, latency_note) if d),
         )
         if cacheable and key is not None and not delay:
-            self._store(key, answer, service, method_name, args, method, answered, error)
+            self._store(key, answer, service, method_name, args, method, answered, error, valid)
         if delay:
             return Answer(answer.prefix, answer.suffix, delay_s=delay)
         return answer
@@ -389,7 +400,7 @@ class Processor:
     ) -> None:
         latency = time.perf_counter() - started + delay
         self.journal.record(Entry(time.time(), service, method, args, answered, latency, detail))
-        self.metrics.observe(service, method, latency, error)
+        self.metrics.observe(service, method, latency, error, answered)
 
     def _store(
         self,
@@ -401,6 +412,7 @@ class Processor:
         model: MethodModel | None,
         answered: str,
         error: bool,
+        valid: Callable[[], bool] | None = None,
     ) -> None:
         size = len(key) + len(answer.prefix) + len(answer.suffix)
         if len(answer.suffix) > CACHE_MAX_REPLY:
@@ -408,7 +420,7 @@ class Processor:
         if len(self.cache) >= CACHE_MAX_ENTRIES or self._cache_bytes + size > CACHE_MAX_BYTES:
             self.cache = {}  # bounded: start over rather than track recency
             self._cache_bytes = 0
-        self.cache[key] = Cached(answer, service, method, args, model, answered, error)
+        self.cache[key] = Cached(answer, service, method, args, model, answered, error, valid)
         self._cache_bytes += size
 
 

@@ -349,7 +349,7 @@ class ThriftServer:
                 return False
         started = time.perf_counter()
         hit = self.processor.cache.get(data[off:a] + data[b:])
-        if hit is None:
+        if hit is None or (hit.valid is not None and not hit.valid()):
             return False
         conn.buf = b""
         answer = hit.answer
