@@ -69,7 +69,7 @@ def test_scrub_and_synth(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("sql:\n  users.email: shred\n")
     result = runner.invoke(app, ["snapshot", "scrub", str(src), "--rules", str(bad)])
-    assert result.exit_code == 1 and "unknown action 'shred'" in result.output
+    assert result.exit_code == 2 and "unknown action 'shred'" in result.output
     schema = tmp_path / "schema.sql"
     schema.write_text("CREATE TABLE t (id INT NOT NULL PRIMARY KEY, name VARCHAR(10));")
     result = runner.invoke(
@@ -93,7 +93,7 @@ def test_scrub_and_synth(tmp_path: Path) -> None:
 
 def test_capture_needs_a_source(tmp_path: Path) -> None:
     result = runner.invoke(app, ["snapshot", "capture", "--out", str(tmp_path / "x")])
-    assert result.exit_code == 1 and "nothing to capture" in result.output
+    assert result.exit_code == 2 and "nothing to capture" in result.output
 
 
 def test_capture_load_reset_through_a_fake(tmp_path: Path) -> None:
@@ -121,7 +121,7 @@ def test_capture_load_reset_through_a_fake(tmp_path: Path) -> None:
         broken = Path(shutil.copytree(out, tmp_path / "broken"))
         (broken / "redis/cache/db0.jsonl").write_text("{}\n")
         result = runner.invoke(app, ["snapshot", "load", str(broken), "--admin", admin])
-        assert result.exit_code == 1 and "checksum mismatch" in result.output
+        assert result.exit_code == 2 and "checksum mismatch" in result.output
         assert c.get("user:1:name") == b"Ann"
     finally:
         fake.stop()
