@@ -221,8 +221,11 @@ def verify(
 
     Example: simdb snapshot verify seeds/homefeed --idl ranker=thrift/homefeed/ranker.thrift:Ranker
     """
+    from simdb.snapshot.format import MANIFEST_NAME
     from simdb.snapshot.verify import ThriftIdl, verify_snapshot
 
+    if not (snapshot / MANIFEST_NAME).is_file():  # a wrong path is a usage error, not a failed check
+        raise _fail(SimdbError(f"{snapshot}: not a snapshot directory (no {MANIFEST_NAME} in it)"))
     idls = {}
     for item in idl:
         part, sep, rest = item.partition("=")
