@@ -216,8 +216,13 @@ def verify(
     ),
     include_dir: list[Path] = typer.Option([], "--include-dir", help="IDL include directory (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    pii: bool = typer.Option(
+        False, "--pii", help="Also report anything that looks like an e-mail, phone number or IP address."
+    ),
 ) -> None:
     """Check checksums, format, records, SQL rows against the DDL, stubs against IDL, cross-references.
+
+    Exit 1 when anything is an error (with --pii: also when personal data is found).
 
     Example: simdb snapshot verify seeds/homefeed --idl ranker=thrift/homefeed/ranker.thrift:Ranker
     """
@@ -234,7 +239,7 @@ def verify(
             raise _fail(SimdbError(f"--idl {item!r}: expected PART=IDL_FILE:Service"))
         idls[part] = ThriftIdl(Path(path), service, tuple(include_dir))
     with _progress() as adv:
-        report = verify_snapshot(snapshot, idls, progress=lambda p, n: adv(f"verify {p}", n, None))
+        report = verify_snapshot(snapshot, idls, progress=lambda p, n: adv(f"verify {p}", n, None), pii=pii)
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:

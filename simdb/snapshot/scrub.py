@@ -91,7 +91,7 @@ _PROVIDER_BY_NAME: tuple[tuple[str, str], ...] = (
     ("postcode", "postcode"),
     ("company", "company"),
     ("url", "url"),
-    ("ip", "ipv4"),
+    ("ip", "ipv4_private"),  # private: names no one on the internet (verify --pii accepts it)
     ("birth", "date_of_birth"),
     ("title", "sentence"),
     ("description", "paragraph"),
@@ -328,6 +328,8 @@ class Scrubber:
     def _fake(self, provider: str, text: str) -> str:
         seed = int.from_bytes(self._mac("fake:" + provider, text)[:8], "big")
         self._faker.seed_instance(seed)
+        if provider == "phone_number":  # the fictional 555-01xx range: never a real line
+            return f"+1-{200 + seed % 800}-555-01{seed // 800 % 100:02d}"
         method = getattr(self._faker, provider, None)
         if method is None or not callable(method):
             raise ConfigError(f"unknown Faker provider {provider!r} in a fake:<provider> action")
