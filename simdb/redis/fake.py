@@ -19,7 +19,7 @@ from simdb.fake import Endpoint, FakeKind, Health
 from simdb.redis.engine import RedisEngine
 from simdb.redis.real import RealRedis
 from simdb.redis.seed import Template, fill_engine, read_template
-from simdb.redis.seed_real import Spool
+from simdb.redis.seed_real import Spool, load_real
 from simdb.redis.server import RespServer
 from simdb.snapshot.twophase import Staged
 
@@ -150,6 +150,15 @@ class RedisFake:
 
     def load(self, snapshot_dir: Path) -> None:
         """Load part ``redis/<name>/`` of a snapshot; on any error the previous state stays."""
+        if self._real is not None:  # one fake: stream into scratch databases, swap them in at once
+            real = self._real
+            with self._load_lock:
+                spool = load_real(Path(snapshot_dir), self.name, real.host, real.port, real.password)
+                if self._spool is not None:
+                    self._spool.close()
+                self._spool, self._loaded_from = spool, Path(snapshot_dir)
+            log.info("redis fake %r loaded %d keys from %s", self.name, spool.keys, snapshot_dir)
+            return
         staged = self.prepare(snapshot_dir)
         staged.commit()
         staged.release()
