@@ -264,27 +264,3 @@ def test_a_new_prepare_drops_the_older_one(fakes: Fakes, tmp_path: Path) -> None
     assert _phase(url, {"phase": "commit", "staged": first})[0] == 400
     assert _phase(url, {"phase": "abort", "staged": second})[0] == 200
     _unchanged(fakes, before)
-
-
-def test_real_engine_redis_fake_prepares_commits_and_rolls_back(tmp_path: Path) -> None:
-    fake = RedisFake(RedisConfig(name="cache", engine="real", admin_port=0))
-    fake.start()
-    try:
-        url = f"http://127.0.0.1:{fake.endpoint.admin_port}"
-        load_into_fakes(SEED, {"cache": url})
-        c = redis.Redis.from_url(f"redis://{fake.endpoint.address}")
-        seed = _new_values(tmp_path)
-        staged = _phase(url, {"phase": "prepare", "path": str(seed)})[1]["staged"]
-        assert c.get("~only:in:new") is None
-        assert _phase(url, {"phase": "commit", "staged": staged})[0] == 200
-        assert c.get("~only:in:new") == b"1"
-        assert _phase(url, {"phase": "rollback", "staged": staged})[0] == 200
-        assert c.get("~only:in:new") is None and c.zrange("followees:1", 0, -1) != []
-        bad = Path(shutil.copytree(SEED, tmp_path / "bad"))
-        _edit(bad, "redis/cache/db0.jsonl", lambda lines: lines.__setitem__(4, lines[4][:20]))
-        with pytest.raises(LoadFailed, match=r"db0\.jsonl:5"):
-            load_into_fakes(bad, {"cache": url})
-        assert c.zrange("followees:1", 0, -1) != []
-        c.close()
-    finally:
-        fake.stop()
