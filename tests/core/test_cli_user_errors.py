@@ -74,7 +74,7 @@ def _args(cmd: Any, bad: str, port: str | None = None) -> list[str]:
 
 
 def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200", "SIMDB_NO_DOCKER": "1"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
     return subprocess.run(
         [sys.executable, "-m", "simdb", *argv],
         capture_output=True,
