@@ -1,7 +1,8 @@
 """The admin HTTP API: one reserved namespace, ``/_simdb/``, served on loopback.
 
 Every fake gets the generic endpoints for free (``GET /_simdb/health``,
-``POST /_simdb/reset``, ``POST /_simdb/snapshot`` with ``{"path": DIR}``);
+``POST /_simdb/reset``, ``POST /_simdb/snapshot`` with ``{"path": DIR}``, or one
+phase of a two-phase load: :mod:`simdb.snapshot.twophase`);
 a fake kind adds its own (stubs, faults, journal, metrics) by passing
 extra :class:`Route` objects.
 """
@@ -93,16 +94,12 @@ def generic_routes(fake: Fake) -> list[Route]:
         fake.reset()
         return Response(200, {"ok": True, "reset": fake.name})
 
-    def snapshot(req: Request) -> Response:
-        if not isinstance(req.body, dict) or not isinstance(req.body.get("path"), str):
-            raise AdminError('body must be JSON {"path": "<snapshot directory>"}')
-        fake.load(req.policy.snapshot_dir(req.body["path"]))
-        return Response(200, {"ok": True, "loaded": req.body["path"]})
+    from simdb.snapshot.twophase import snapshot_route  # one-shot and two-phase loads
 
     return [
         Route("GET", "/health", health),
         Route("POST", "/reset", reset),
-        Route("POST", "/snapshot", snapshot),
+        snapshot_route(fake),
     ]
 
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from simdb.snapshot.twophase import StagedLoad
 
 FakeKind = Literal["thrift", "redis", "mysql"]
 
@@ -91,6 +94,15 @@ class Fake(Protocol):
 
         On any error the previous state is kept and a
         :class:`simdb.errors.SnapshotError` names the file and line.
+        """
+        ...
+
+    def prepare(self, snapshot_dir: Path) -> StagedLoad:
+        """Read and check this fake's part into staged state, changing nothing clients see.
+
+        The first phase of a load across several fakes (:mod:`simdb.snapshot.twophase`):
+        a bad part raises :class:`simdb.errors.SnapshotError` (file and line) here, and
+        the returned load's ``commit`` swaps it in. ``load`` is ``prepare`` then ``commit``.
         """
         ...
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -23,6 +24,9 @@ from rich.progress import (
 from rich.table import Table
 
 from simdb.errors import SimdbError
+
+if TYPE_CHECKING:
+    from simdb.snapshot.reader import Snapshot
 
 app = typer.Typer(
     help=(
@@ -42,7 +46,7 @@ console = Console(stderr=True)
 
 def _fail(exc: Exception) -> typer.Exit:
     console.print(f"[red]error:[/red] {exc}")
-    return typer.Exit(1)
+    return typer.Exit(2)
 
 
 @contextmanager
@@ -212,13 +216,21 @@ def verify(
     ),
     include_dir: list[Path] = typer.Option([], "--include-dir", help="IDL include directory (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    pii: bool = typer.Option(
+        False, "--pii", help="Also report anything that looks like an e-mail, phone number or IP address."
+    ),
 ) -> None:
     """Check checksums, format, records, SQL rows against the DDL, stubs against IDL, cross-references.
 
+    Exit 1 when anything is an error (with --pii: also when personal data is found).
+
     Example: simdb snapshot verify seeds/homefeed --idl ranker=thrift/homefeed/ranker.thrift:Ranker
     """
+    from simdb.snapshot.format import MANIFEST_NAME
     from simdb.snapshot.verify import ThriftIdl, verify_snapshot
 
+    if not (snapshot / MANIFEST_NAME).is_file():  # a wrong path is a usage error, not a failed check
+        raise _fail(SimdbError(f"{snapshot}: not a snapshot directory (no {MANIFEST_NAME} in it)"))
     idls = {}
     for item in idl:
         part, sep, rest = item.partition("=")
@@ -227,7 +239,7 @@ def verify(
             raise _fail(SimdbError(f"--idl {item!r}: expected PART=IDL_FILE:Service"))
         idls[part] = ThriftIdl(Path(path), service, tuple(include_dir))
     with _progress() as adv:
-        report = verify_snapshot(snapshot, idls, progress=lambda p, n: adv(f"verify {p}", n, None))
+        report = verify_snapshot(snapshot, idls, progress=lambda p, n: adv(f"verify {p}", n, None), pii=pii)
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:
@@ -284,27 +296,27 @@ def load(
     """
     from simdb.snapshot.load import (
         admins_from_endpoints,
-        load_into_fakes,
-        load_into_servers,
+        check_names,
+        load_all,
         parse_targets,
         reset_fakes,
     )
+    from simdb.snapshot.reader import open_snapshot
 
     try:
-        admins = parse_targets(admin, "--admin")
+        named = parse_targets(admin, "--admin")
+        admins = dict(named)
         if endpoints is not None:
             admins = {**admins_from_endpoints(endpoints), **admins}
         if reset:
             results = reset_fakes(admins)
         else:
-            snap_parts = set()
-            from simdb.snapshot.reader import open_snapshot
-
-            snap_parts = set(open_snapshot(snapshot).manifest.parts)
-            admins = {k: v for k, v in admins.items() if k in snap_parts}
-            results = load_into_fakes(snapshot, admins) if admins else []
-            results += load_into_servers(
-                snapshot, parse_targets(redis_url, "--redis"), parse_targets(sql_url, "--sql")
+            snap = open_snapshot(snapshot)
+            check_names(snap, named, "--admin")  # a name given by hand must be a part
+            # a stack's other fakes (no part in this snapshot) are left alone
+            admins = {k: v for k, v in admins.items() if k in named or _has_part(snap, k)}
+            results = load_all(
+                snapshot, admins, parse_targets(redis_url, "--redis"), parse_targets(sql_url, "--sql")
             )
     except SimdbError as exc:
         raise _fail(exc) from exc
@@ -314,6 +326,10 @@ def load(
     for r in results:
         t.add_row(r.part, r.target, r.detail)
     console.print(t)
+
+
+def _has_part(snap: Snapshot, name: str) -> bool:
+    return any(p == name or p.startswith(name + "/") for p in snap.manifest.parts)
 
 
 @app.command()

@@ -227,6 +227,15 @@ class Store:
 
     def load(self, snapshot_dir: Path, part: str = "db") -> dict[str, int]:
         """Load the SQL part ``part`` atomically; returns rows per table."""
+        path, tables, counts = self.stage(snapshot_dir, part)
+        self.install(path, tables, str(snapshot_dir))
+        return counts
+
+    def stage(self, snapshot_dir: Path, part: str = "db") -> tuple[Path, dict[str, Table], dict[str, int]]:
+        """Seed the SQL part into a new template file that nothing uses yet (see :meth:`install`).
+
+        Returns the file, the catalog and rows per table; the caller deletes the file if unused.
+        """
         sql_part = open_part(Path(snapshot_dir), part)
         path = self._new_template()
         eng = sa.create_engine(f"sqlite:///{path}", poolclass=NullPool)
@@ -251,12 +260,23 @@ class Store:
             raise
         finally:
             eng.dispose()
-        tables = {t.name.lower(): t for t in sql_part.tables}
+        return path, {t.name.lower(): t for t in sql_part.tables}, counts
+
+    def install(
+        self, path: Path, tables: dict[str, Table], loaded_from: str | None, keep_old: bool = False
+    ) -> tuple[Path | None, dict[str, Table], str | None]:
+        """Make a staged template the loaded state and the live database a copy of it.
+
+        Returns the previous (template, catalog, loaded_from); its file is deleted unless ``keep_old``.
+        """
         with self.lock:
+            old = (self._template_path, self._template_tables, self.loaded_from)
+            if keep_old:
+                self._template_path = None
             self._set_template(path, tables)
+            self.loaded_from = loaded_from
             self._restore()
-        self.loaded_from = str(snapshot_dir)
-        return counts
+        return old
 
     def unload(self) -> None:
         """Forget the loaded snapshot: the loaded state becomes an empty database."""

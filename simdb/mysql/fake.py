@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -17,6 +18,7 @@ from simdb.mysql.engine import Store
 from simdb.mysql.real import RealMariaDB
 from simdb.mysql.server import FakeServer, ServerThread
 from simdb.mysql.wire import WireLimits
+from simdb.snapshot.twophase import Staged
 
 log = logging.getLogger("simdb.mysql")
 
@@ -169,14 +171,67 @@ class MySQLFake:
 
     def load(self, snapshot_dir: Path) -> None:
         """Load the SQL part atomically: on error the previous state stays."""
-        with self._lock:
-            if self._store is not None:
-                counts = self._store.load(Path(snapshot_dir), self.config.part)
-            elif self._real is not None:
-                counts = self._real.load(Path(snapshot_dir), self.config.part)
-            else:
-                raise SimdbError(f"mysql fake {self.name!r} is not started")
-        log.info("mysql fake %s loaded %s: %s", self.name, snapshot_dir, counts)
+        staged = self.prepare(snapshot_dir)
+        staged.commit()
+        staged.release()
+
+    def prepare(self, snapshot_dir: Path) -> Staged:
+        """Seed the SQL part into a staged template (fake engine) or check every row (real engine)."""
+        snapshot_dir = Path(snapshot_dir)
+        store, real, part = self._store, self._real, self.config.part
+        if store is not None:
+            path, tables, counts = store.stage(snapshot_dir, part)
+
+            kept: list[Path] = []  # the previous template, until released or rolled back to
+
+            def commit() -> Callable[[], None]:
+                with self._lock:
+                    old_path, old_tables, old_from = store.install(path, tables, str(snapshot_dir), True)
+                if old_path is not None:
+                    kept.append(old_path)
+                log.info("mysql fake %s loaded %s: %s", self.name, snapshot_dir, counts)
+
+                def undo() -> None:
+                    if old_path is not None:
+                        with self._lock:  # deletes the staged template, now unused
+                            store.install(old_path, old_tables, old_from)
+                        kept.clear()
+
+                return undo
+
+            def release() -> None:
+                for old in kept:
+                    old.unlink(missing_ok=True)
+
+            rows = sum(counts.values())
+            return Staged(
+                f"{rows} rows in {len(counts)} tables",
+                commit,
+                abort=lambda: path.unlink(missing_ok=True),
+                release=release,
+            )
+        if real is not None:
+            from simdb.snapshot.load_sql import check_sql_part
+
+            check_sql_part(snapshot_dir, part)  # decodes every row against its DDL, file:line on error
+            before = real.loaded_from
+
+            def commit_real() -> Callable[[], None]:
+                with self._lock:
+                    counts = real.load(snapshot_dir, part)
+                log.info("mysql fake %s loaded %s: %s", self.name, snapshot_dir, counts)
+
+                def undo() -> None:
+                    with self._lock:
+                        if before is None:
+                            real.unload()
+                        else:
+                            real.load(Path(before), part)
+
+                return undo
+
+            return Staged("rows checked", commit_real)
+        raise SimdbError(f"mysql fake {self.name!r} is not started")
 
     def reset(self) -> None:
         """Back to the last loaded state (open transactions are rolled back)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,6 +21,7 @@ from simdb.redis.real import RealRedis
 from simdb.redis.seed import Template, fill_engine, read_template
 from simdb.redis.seed_real import Spool, load_real
 from simdb.redis.server import RespServer
+from simdb.snapshot.twophase import Staged
 
 log = logging.getLogger("simdb.redis")
 
@@ -148,31 +150,77 @@ class RedisFake:
 
     def load(self, snapshot_dir: Path) -> None:
         """Load part ``redis/<name>/`` of a snapshot; on any error the previous state stays."""
-        snapshot_dir = Path(snapshot_dir)
-        started = time.monotonic()
-        with self._load_lock:
-            if self._engine is not None:
-                template = read_template(snapshot_dir, self.name)  # raises before anything changes
-                self._template = template
-                keys = self._fill()
-            elif self._real is not None:
-                # Streams into scratch databases, swapped in only when all is read and accepted.
-                real = self._real
-                spool = load_real(snapshot_dir, self.name, real.host, real.port, real.password)
-                keys = spool.keys
+        if self._real is not None:  # one fake: stream into scratch databases, swap them in at once
+            real = self._real
+            with self._load_lock:
+                spool = load_real(Path(snapshot_dir), self.name, real.host, real.port, real.password)
                 if self._spool is not None:
                     self._spool.close()
-                self._spool = spool
-            else:
-                raise SimdbError(f"redis fake {self.name!r} is not started")
-            self._loaded_from = snapshot_dir
+                self._spool, self._loaded_from = spool, Path(snapshot_dir)
+            log.info("redis fake %r loaded %d keys from %s", self.name, spool.keys, snapshot_dir)
+            return
+        staged = self.prepare(snapshot_dir)
+        staged.commit()
+        staged.release()
+
+    def prepare(self, snapshot_dir: Path) -> Staged:
+        """Read and check part ``redis/<name>/`` into memory (fake engine) or a spool (real engine)."""
+        snapshot_dir = Path(snapshot_dir)
+        started = time.monotonic()
+        if self._engine is not None:
+            template = read_template(snapshot_dir, self.name)  # raises before anything changes
+            keys = sum(len(k) for plain, rich in template.values() for k, _ in plain) + sum(
+                len(rich) for _, rich in template.values()
+            )
+
+            def commit() -> Callable[[], None]:
+                with self._load_lock:
+                    old = (self._template, self._loaded_from)
+                    self._template, self._loaded_from = template, snapshot_dir
+                    self._fill()
+
+                def undo() -> None:
+                    with self._load_lock:
+                        self._template, self._loaded_from = old
+                        self._fill()
+
+                return undo
+
+            staged = Staged(f"{keys} keys", commit)
+        elif self._real is not None:
+            spool = Spool.from_snapshot(snapshot_dir, self.name)  # reads and checks the whole part
+            real = self._real
+
+            def commit_real() -> Callable[[], None]:
+                with self._load_lock:
+                    spool.send(real.host, real.port, real.password)
+                    old = (self._spool, self._loaded_from)
+                    self._spool, self._loaded_from = spool, snapshot_dir
+
+                def undo() -> None:
+                    with self._load_lock:
+                        self._spool, self._loaded_from = old
+                    self.reset()
+                    spool.close()
+
+                return undo
+
+            def release() -> None:
+                if old_spool is not None and old_spool is not self._spool:
+                    old_spool.close()
+
+            old_spool = self._spool
+            staged = Staged(f"{spool.keys} keys", commit_real, abort=spool.close, release=release)
+        else:
+            raise SimdbError(f"redis fake {self.name!r} is not started")
         log.info(
-            "redis fake %r loaded %d keys from %s in %.2fs",
+            "redis fake %r staged %s from %s in %.2fs",
             self.name,
-            keys,
+            staged.detail,
             snapshot_dir,
             time.monotonic() - started,
         )
+        return staged
 
     def reset(self) -> None:
         """Back to exactly the last loaded snapshot (empty if none), TTLs counted from now."""

@@ -141,9 +141,27 @@ def read_manifest(snapshot_dir: Path) -> Manifest:
     try:
         return Manifest.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = exc.errors()
+        extra = [e for e in errors if e["type"] == "extra_forbidden"]
+        first = extra[0] if extra else errors[0]
         key = ".".join(str(p) for p in first["loc"])
+        if extra:
+            raise SnapshotError(f"unknown manifest key {key!r}{_hint(first['loc'])}", str(path)) from exc
         raise SnapshotError(f"manifest key {key!r}: {first['msg']}", str(path)) from exc
+
+
+def _hint(loc: tuple[int | str, ...]) -> str:
+    """`` (did you mean 'kind'?)`` for a misspelled key below ``parts``."""
+    model: type[BaseModel] | None = None
+    if len(loc) == 3 and loc[0] == "parts":
+        model = Part
+    elif len(loc) == 5 and loc[0] == "parts" and loc[2] == "files":
+        model = FileEntry
+    if model is None:
+        return ""
+    known = sorted(model.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(known)})"
 
 
 def write_manifest(snapshot_dir: Path, manifest: Manifest) -> None:

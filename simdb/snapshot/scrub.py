@@ -10,6 +10,8 @@ A rules file (YAML) names what to scrub and how::
     redis:                                 # key glob [#hash-field glob]: action
       "session:*": "null"                  # null drops the key
       "user:*:profile#email": hash
+      "cust:email:<*>": hash               # <...>: scrub that part of the key name
+      "user:*:profile#<*@*>": hash         # ... or of hash field names
     thrift:                                # part.method.path (``*`` = any key or element)
       "pinstore.getPin.reply.return.description": mask
 
@@ -21,8 +23,12 @@ field name when not given).
 
 Deterministic everywhere: the output depends only on the action, the input
 value and the secret key (``SIMDB_SCRUB_KEY``), never on where the value
-sits, so the same e-mail scrubbed in SQL, in a Redis value and in a Thrift
-stub becomes the same fake e-mail, and joins and cross-store references hold.
+sits, so the same e-mail scrubbed in SQL, in a Redis value, a key name, a hash
+field or a set member and in a Thrift stub becomes the same fake e-mail, and
+joins and cross-store references hold. Redis stores text as bytes: bytes that
+are UTF-8 are scrubbed as the text they hold, and ``hash`` of a decimal integer
+written as text (``"42"`` in a key name) is the text of ``hash`` of the integer,
+so ``user:42:*`` keys still name the hashed ``users.id``.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from typing import Any
 
 import yaml
 
-from simdb.errors import ConfigError
+from simdb.errors import ConfigError, SnapshotError
 from simdb.snapshot.format import (
     decode_bytes,
     decode_score,
@@ -59,6 +65,7 @@ from simdb.snapshot.reader import (
     sql_schema,
     sql_table_files,
 )
+from simdb.snapshot.scrub_names import has_marker, name_regex, plain_glob, rename
 from simdb.snapshot.sqlschema import parse_schema
 from simdb.snapshot.writer import SnapshotWriter
 
@@ -84,7 +91,7 @@ _PROVIDER_BY_NAME: tuple[tuple[str, str], ...] = (
     ("postcode", "postcode"),
     ("company", "company"),
     ("url", "url"),
-    ("ip", "ipv4"),
+    ("ip", "ipv4_private"),  # private: names no one on the internet (verify --pii accepts it)
     ("birth", "date_of_birth"),
     ("title", "sentence"),
     ("description", "paragraph"),
@@ -93,6 +100,7 @@ _PROVIDER_BY_NAME: tuple[tuple[str, str], ...] = (
     ("comment", "sentence"),
 )
 _UNIQUE_PROVIDERS = frozenset({"email", "user_name"})
+_DECIMAL = re.compile(r"(0|-?[1-9][0-9]{0,17})")
 
 
 @dataclass(frozen=True)
@@ -122,11 +130,22 @@ class Action:
 
 @dataclass(frozen=True)
 class RedisRule:
-    """Scrub the values of keys matching ``key_glob`` (hash fields matching ``field_glob``)."""
+    """Scrub the values of keys matching ``key_glob`` (hash fields matching ``field_glob``).
+
+    With ``key_name`` (a ``<...>`` in the key glob) the rule scrubs those parts of the key
+    name instead; with ``field_name`` (``<...>`` after ``#``), those parts of hash field names.
+    """
 
     key_glob: str
     field_glob: str | None
     action: Action
+    key_name: re.Pattern[str] | None = None
+    field_name: re.Pattern[str] | None = None
+
+    @property
+    def on_values(self) -> bool:
+        """Whether the rule scrubs values (not names)."""
+        return self.key_name is None and self.field_name is None
 
 
 @dataclass(frozen=True)
@@ -172,7 +191,20 @@ def parse_rules(data: Any, where: str = "rules") -> ScrubRules:
     redis: list[RedisRule] = []
     for key, value in (data.get("redis") or {}).items():
         glob, _, field_glob = str(key).partition("#")
-        redis.append(RedisRule(glob, field_glob or None, Action.parse(value, f"{where}: redis.{key}")))
+        here = f"{where}: redis.{key}"
+        key_name = name_regex(glob, here) if has_marker(glob) else None
+        field_name = name_regex(field_glob, here) if has_marker(field_glob) else None
+        if key_name is not None and field_glob:
+            raise ConfigError(f"{here}: scrub a key name or a hash field, not both in one rule")
+        redis.append(
+            RedisRule(
+                plain_glob(glob),
+                plain_glob(field_glob) or None,
+                Action.parse(value, here),
+                key_name,
+                field_name,
+            )
+        )
     thrift: list[ThriftRule] = []
     for key, value in (data.get("thrift") or {}).items():
         bits = str(key).split(".")
@@ -261,34 +293,43 @@ class Scrubber:
         if isinstance(value, int):
             if action.kind == "mask":
                 return 0
-            mac = int.from_bytes(self._mac("int:" + str(action), value)[:8], "big")
-            return 1 + mac % 2_147_483_646
+            return self._hash_int(action, value)
         if isinstance(value, float):
             if action.kind == "mask":
                 return 0.0
             mac = int.from_bytes(self._mac("float:" + str(action), value)[:8], "big")
             return round((mac % 10_000_000) / 100.0, 2)
-        text = str(value)
+        return self._apply_text(action, str(value), name)
+
+    def _apply_text(self, action: Action, text: str, name: str) -> str:
         if action.kind == "mask":
             return _mask(text)
         if action.kind == "hash":
+            if _DECIMAL.fullmatch(text):  # "42" in a key name hashes like the integer 42 in SQL
+                return str(self._hash_int(action, int(text)))
             return self._mac("hash", text).hex()[:16]
         return self._fake(action.provider or _provider_for(name), text)
 
+    def _hash_int(self, action: Action, value: int) -> int:
+        mac = int.from_bytes(self._mac("int:" + str(action), value)[:8], "big")
+        return 1 + mac % 2_147_483_646
+
     def _apply_bytes(self, action: Action, value: bytes, name: str) -> bytes:
-        if action.kind == "mask":
-            return b"*" * len(value)
-        if action.kind == "hash":
-            return self._mac("hash", value)[:16]
-        try:
+        try:  # text stored as bytes (every Redis value) scrubs as that text, as in SQL
             text = value.decode("utf-8")
         except UnicodeDecodeError:
+            if action.kind == "mask":
+                return b"*" * len(value)
+            if action.kind == "hash":
+                return self._mac("hash", value)[:16]
             return self._mac("fake-bytes", value)[: max(1, len(value))]
-        return str(self.apply(action, text, name)).encode("utf-8")
+        return str(self._apply_text(action, text, name)).encode("utf-8")
 
     def _fake(self, provider: str, text: str) -> str:
         seed = int.from_bytes(self._mac("fake:" + provider, text)[:8], "big")
         self._faker.seed_instance(seed)
+        if provider == "phone_number":  # the fictional 555-01xx range: never a real line
+            return f"+1-{200 + seed % 800}-555-01{seed // 800 % 100:02d}"
         method = getattr(self._faker, provider, None)
         if method is None or not callable(method):
             raise ConfigError(f"unknown Faker provider {provider!r} in a fake:<provider> action")
@@ -315,10 +356,48 @@ class Scrubber:
         return [r for r in self.rules.redis if fnmatch.fnmatchcase(text, r.key_glob)]
 
     def redis_record(self, obj: dict[str, Any]) -> dict[str, Any] | None:
-        """Scrub one Redis record (snapshot JSON); None when the key is dropped."""
+        """Scrub one Redis record (snapshot JSON): values, then names; None when the key is dropped."""
         rules = self.redis_rule(decode_bytes(obj["key"]))
         if not rules:
             return obj
+        out = self._redis_values(obj, [r for r in rules if r.on_values])
+        for rule in rules:
+            if out is not None and not rule.on_values:
+                out = self._redis_names(out, rule)
+        return out
+
+    def _redis_names(self, obj: dict[str, Any], rule: RedisRule) -> dict[str, Any] | None:
+        act = rule.action
+
+        def scrub(text: str, label: str) -> str | None:
+            return None if act.kind == "null" else str(self.apply(act, text, label))
+
+        if rule.key_name is not None:
+            key = decode_bytes(obj["key"]).decode("utf-8", "surrogateescape")
+            new = rename(key, rule.key_name, scrub)
+            if new is None:
+                return None
+            return {**obj, "key": encode_bytes(new.encode("utf-8", "surrogateescape"))}
+        if obj["type"] != "hash" or rule.field_name is None:
+            return obj
+        fields: dict[bytes, Any] = {}
+        for f, v in obj["value"]:
+            name = decode_bytes(f).decode("utf-8", "surrogateescape")
+            renamed = rename(name, rule.field_name, scrub)
+            if renamed is None:
+                continue
+            raw = renamed.encode("utf-8", "surrogateescape")
+            if raw in fields:
+                raise ConfigError(
+                    f"redis rule {rule.key_glob}#{rule.field_glob}: two fields of key "
+                    f"{decode_bytes(obj['key'])!r} scrub to the same field {raw!r}"
+                )
+            fields[raw] = v
+        if not fields:
+            return None
+        return {**obj, "value": [[encode_bytes(f), fields[f]] for f in sorted(fields)]}
+
+    def _redis_values(self, obj: dict[str, Any], rules: list[RedisRule]) -> dict[str, Any] | None:
         rtype = obj["type"]
         value = obj["value"]
         for rule in rules:
@@ -439,14 +518,30 @@ def scrub_snapshot(
 def _scrub_redis(
     snap: Snapshot, name: str, writer: SnapshotWriter, sc: Scrubber, progress: Progress | None
 ) -> None:
+    renames = any(not r.on_values for r in sc.rules.redis)
     for db, entry in redis_files(snap, name):
         fw = writer.open_file(name, "redis", f"redis/{name}/db{db}.jsonl", jsonl=True)
         path = str(snap.path_of(entry))
+        renamed: dict[bytes, tuple[int, dict[str, Any]]] = {}  # new key -> (line, record)
         for line, obj in iter_jsonl(snap.path_of(entry)):
             parse_redis_record(obj, db, path, line)  # validate before touching it
             new = sc.redis_record(obj)
-            if new is not None:
+            if new is None:
+                continue
+            if not renames:
                 fw.write(new)
+                continue
+            key = decode_bytes(new["key"])
+            if key in renamed:  # key names scrubbed: two keys may not become one
+                raise SnapshotError(
+                    f"scrubbing key names makes this key and the one on line {renamed[key][0]} "
+                    f"the same key {key!r}",
+                    path,
+                    line,
+                )
+            renamed[key] = (line, new)
+        for key in sorted(renamed):  # new names, new order: lines stay sorted by key bytes
+            fw.write(renamed[key][1])
         writer.add_file(name, fw.close())
         if progress is not None:
             progress(name, entry.records)

@@ -141,8 +141,13 @@ def verify_snapshot(
     idls: Mapping[str, ThriftIdl] | None = None,
     progress: Progress | None = None,
     max_findings: int = 200,
+    pii: bool = False,
 ) -> VerifyReport:
-    """Check everything in the snapshot at ``path``; never raises for snapshot problems."""
+    """Check everything in the snapshot at ``path``; never raises for snapshot problems.
+
+    With ``pii``, anything that still looks like an e-mail, a phone number or an IP address is an
+    error naming file, line and where in the part (:mod:`simdb.snapshot.pii`).
+    """
     report = VerifyReport(root=str(path))
     try:
         snap = open_snapshot(Path(path))
@@ -169,6 +174,9 @@ def verify_snapshot(
                 report.records[name] = _verify_thrift(snap, name, idl, report, refs, progress)
         except SnapshotError as exc:
             report.findings.append(Finding("error", name, str(exc)))
+            continue
+        if pii:
+            _verify_pii(snap, name, report, max_findings)
     for part_name, stats in refs.stats.items():
         report.references[part_name] = dict(stats)
         if stats["missing"]:
@@ -183,6 +191,24 @@ def verify_snapshot(
                 )
             )
     return report
+
+
+def _verify_pii(snap: Snapshot, name: str, report: VerifyReport, max_findings: int) -> None:
+    from simdb.snapshot.pii import scan_part
+
+    found = 0
+    for hit in scan_part(snap, name):
+        found += 1
+        if found <= max_findings:
+            report.findings.append(
+                Finding(
+                    "error", name, f"looks like {hit.kind} ({hit.shown}) in {hit.where}", hit.path, hit.line
+                )
+            )
+    if found > max_findings:
+        report.findings.append(
+            Finding("error", name, f"{found - max_findings} more PII-looking values not listed")
+        )
 
 
 def _verify_redis(snap: Snapshot, name: str, refs: _RefIndex, progress: Progress | None) -> int:

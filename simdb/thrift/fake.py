@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -20,6 +20,7 @@ from simdb.admin import AdminServer
 from simdb.admin_security import AdminPolicy
 from simdb.errors import ConfigError, SimdbError, SnapshotError
 from simdb.fake import Endpoint, FakeKind, Health
+from simdb.snapshot.twophase import Staged
 from simdb.thrift.codec import args_key, args_to_json
 from simdb.thrift.faults import FaultPlan
 from simdb.thrift.generate import ValueGenerator
@@ -322,6 +323,13 @@ class ThriftFake:
 
     def load(self, snapshot_dir: Path) -> None:
         """Load ``thrift/<name>/`` of a snapshot into every served service, all or nothing."""
+        staged = self.prepare(snapshot_dir)
+        staged.commit()
+        staged.release()
+
+    def prepare(self, snapshot_dir: Path) -> Staged:
+        """Read and check ``thrift/<name>/`` into new stub sets; the served ones stay until commit."""
+        snapshot_dir = Path(snapshot_dir)
         with self._lock:
             loaded: dict[str, StubSet] = {}
             parts = {name: self._part_name(name) for name in self.states}
@@ -342,11 +350,27 @@ class ThriftFake:
                     continue
                 stubs.add_part(snapshot_dir, part)
                 loaded[name] = stubs
-            for name, stubs in loaded.items():
-                self.states[name].stubs = stubs
-            self._snapshot = snapshot_dir
-            self.journal.clear()
-            self._changed()
+
+        def commit() -> Callable[[], None]:
+            with self._lock:
+                old = ({name: st.stubs for name, st in self.states.items()}, self._snapshot)
+                for name, stubs in loaded.items():
+                    self.states[name].stubs = stubs
+                self._snapshot = snapshot_dir
+                self.journal.clear()
+                self._changed()
+
+            def undo() -> None:
+                with self._lock:
+                    for name, stubs in old[0].items():
+                        if name in self.states:
+                            self.states[name].stubs = stubs
+                    self._snapshot = old[1]
+                    self._changed()
+
+            return undo
+
+        return Staged(f"{sum(len(s) for s in loaded.values())} stubs", commit)
 
     def reset(self) -> None:
         """Stubs, sequences, faults and the journal back to the last loaded state."""

@@ -825,6 +825,8 @@ def _check_file_shape(data: Any, where: str) -> None:
                 f"{where}: unknown top-level key(s) {', '.join(sorted(map(str, unknown)))} "
                 "(expected 'stubs', 'faults' and optionally 'service')"
             )
+        if "stubs" in data and data["stubs"] is None:  # "stubs:" and nothing after: a cut-off file
+            raise ConfigError(f"{where}: stubs: is empty (a truncated file? write 'stubs: []' for no stubs)")
         if not isinstance(data.get("stubs") or [], list):
             raise ConfigError(f"{where}: stubs: expected a list of stubs")
         faults = data.get("faults")

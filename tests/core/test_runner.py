@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from simdb.errors import SimdbError
 from simdb.fake import Endpoint, Fake, Health
 from simdb.runner import EmbeddedStack, endpoints_env, write_endpoints
+from simdb.snapshot.twophase import Staged
 
 pytestmark = pytest.mark.fake
 
@@ -45,6 +47,13 @@ class RecordingFake:
 
     def load(self, snapshot_dir: Path) -> None:
         self.calls.append(f"load {self._name} {snapshot_dir.name}")
+
+    def prepare(self, snapshot_dir: Path) -> Staged:
+        def commit() -> Callable[[], None]:
+            self.load(snapshot_dir)
+            return lambda: self.calls.append(f"rollback {self._name}")
+
+        return Staged("recorded", commit)
 
     def reset(self) -> None:
         self.calls.append(f"reset {self._name}")

@@ -69,7 +69,7 @@ def test_scrub_and_synth(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("sql:\n  users.email: shred\n")
     result = runner.invoke(app, ["snapshot", "scrub", str(src), "--rules", str(bad)])
-    assert result.exit_code == 1 and "unknown action 'shred'" in result.output
+    assert result.exit_code == 2 and "unknown action 'shred'" in result.output
     schema = tmp_path / "schema.sql"
     schema.write_text("CREATE TABLE t (id INT NOT NULL PRIMARY KEY, name VARCHAR(10));")
     result = runner.invoke(
@@ -93,7 +93,7 @@ def test_scrub_and_synth(tmp_path: Path) -> None:
 
 def test_capture_needs_a_source(tmp_path: Path) -> None:
     result = runner.invoke(app, ["snapshot", "capture", "--out", str(tmp_path / "x")])
-    assert result.exit_code == 1 and "nothing to capture" in result.output
+    assert result.exit_code == 2 and "nothing to capture" in result.output
 
 
 def test_capture_load_reset_through_a_fake(tmp_path: Path) -> None:
@@ -121,7 +121,7 @@ def test_capture_load_reset_through_a_fake(tmp_path: Path) -> None:
         broken = Path(shutil.copytree(out, tmp_path / "broken"))
         (broken / "redis/cache/db0.jsonl").write_text("{}\n")
         result = runner.invoke(app, ["snapshot", "load", str(broken), "--admin", admin])
-        assert result.exit_code == 1 and "checksum mismatch" in result.output
+        assert result.exit_code == 2 and "checksum mismatch" in result.output
         assert c.get("user:1:name") == b"Ann"
     finally:
         fake.stop()
@@ -171,3 +171,35 @@ def test_capture_sql_with_filters_and_scrub(tmp_path: Path) -> None:
     assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
     verify = runner.invoke(app, ["snapshot", "verify", str(out)])
     assert verify.exit_code == 0, verify.output
+
+
+def test_load_into_a_fake_the_snapshot_has_no_part_for_names_the_parts() -> None:
+    result = runner.invoke(
+        app, ["snapshot", "load", str(SEED), "--admin", "cahce=http://127.0.0.1:9/"], env={"COLUMNS": "300"}
+    )
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.output.split())
+    assert "has no part 'cahce'" in flat and "did you mean 'cache'?" in flat, flat
+    assert "candidates, db, pinstore" in flat and "nothing loaded" not in flat
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("format: 1", "fromat: 1", "unknown manifest key 'fromat' (did you mean 'format'?)"),
+        (
+            "    kind: redis",
+            "    kidn: redis",
+            "unknown manifest key 'parts.cache.kidn' (did you mean 'kind'?)",
+        ),
+    ],
+)
+def test_a_misspelled_manifest_key_is_named(tmp_path: Path, old: str, new: str, message: str) -> None:
+    snap = Path(shutil.copytree(SEED, tmp_path / "s"))
+    manifest = snap / "snapshot.yaml"
+    text = manifest.read_text()
+    assert old in text
+    manifest.write_text(text.replace(old, new, 1))
+    result = runner.invoke(app, ["snapshot", "diff", str(snap), str(SEED)], env={"COLUMNS": "300"})
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split()), result.output

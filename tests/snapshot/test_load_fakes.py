@@ -18,7 +18,7 @@ from simdb.redis.fake import RedisConfig, RedisFake
 from simdb.snapshot.capture_redis import capture_redis
 from simdb.snapshot.capture_sql import capture_sql
 from simdb.snapshot.diff import diff_snapshots
-from simdb.snapshot.load import AdminLoadError, load_into_fakes, reset_fakes
+from simdb.snapshot.load import LoadFailed, load_into_fakes, reset_fakes
 from simdb.snapshot.writer import SnapshotWriter
 from tests.snapshot.test_reader_verify import _rewrite
 
@@ -129,7 +129,7 @@ def test_refused_snapshot_leaves_redis_fake_unchanged(
     c = _marker(redis_fake)
     with pytest.raises(SnapshotError, match=expected):
         redis_fake.load(seed)
-    with pytest.raises((AdminLoadError, SnapshotError)):
+    with pytest.raises(LoadFailed):
         load_into_fakes(seed, {"cache": admin(redis_fake)})
     assert c.keys("*") == [b"marker"]
     assert c.get("marker") == b"before"
@@ -146,7 +146,7 @@ def test_refused_sql_part_leaves_mysql_fake_unchanged(mysql_fake: MySQLFake, tmp
     conn = pymysql.connect(host=ep.host, port=ep.port, user="root", database="homefeed", autocommit=True)
     with conn.cursor() as cur:
         cur.execute("UPDATE users SET locale='xx-XX' WHERE id=1")
-    with pytest.raises(AdminLoadError, match=r"pins\.jsonl:7"):
+    with pytest.raises(LoadFailed, match=r"pins\.jsonl:7"):
         load_into_fakes(seed, {"db": admin(mysql_fake)})
     with conn.cursor() as cur:
         cur.execute("SELECT locale FROM users WHERE id=1")

@@ -132,7 +132,7 @@ def test_an_emptied_stub_file_is_refused_and_the_stubs_stay(watched: ThriftFake,
             "  - {method: getPin, args: {id: 1}, reply: {return: {id: 1, ownerId: 2, title: kept}}}\n"
         )
         wait_until(lambda: c.getPin(1).title == "kept", timeout=10, what="reloaded stub")
-        for broken in ("", "   \n", "# only a comment\n"):
+        for broken in ("", "   \n", "# only a comment\n", "stubs:\n", "faults: {}\nstubs:\n"):
             (workdir / "stubs.yaml").write_text(broken)
             wait_until(lambda: "empty" in (watcher.last_error or ""), timeout=10, what="empty-file error")
             assert c.getPin(1).title == "kept"
