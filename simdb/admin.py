@@ -2,7 +2,7 @@
 
 Every fake gets the generic endpoints for free (``GET /_simdb/health``,
 ``POST /_simdb/reset``, ``POST /_simdb/snapshot`` with ``{"path": DIR}``, or one
-phase of a two-phase load: :mod:`simdb.snapshot.twophase`);
+phase of a two-phase load: :mod:`simdb.staging`);
 a fake kind adds its own (stubs, faults, journal, metrics) by passing
 extra :class:`Route` objects.
 """
@@ -94,7 +94,7 @@ def generic_routes(fake: Fake) -> list[Route]:
         fake.reset()
         return Response(200, {"ok": True, "reset": fake.name})
 
-    from simdb.snapshot.twophase import snapshot_route  # one-shot and two-phase loads
+    from simdb.staging import snapshot_route  # one-shot and two-phase loads
 
     return [
         Route("GET", "/health", health),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 from urllib.parse import quote
 
 if TYPE_CHECKING:
-    from simdb.snapshot.twophase import StagedLoad
+    from simdb.staging import StagedLoad
 
 FakeKind = Literal["thrift", "redis", "mysql"]
 
@@ -100,7 +100,7 @@ class Fake(Protocol):
     def prepare(self, snapshot_dir: Path) -> StagedLoad:
         """Read and check this fake's part into staged state, changing nothing clients see.
 
-        The first phase of a load across several fakes (:mod:`simdb.snapshot.twophase`):
+        The first phase of a load across several fakes (:mod:`simdb.staging`):
         a bad part raises :class:`simdb.errors.SnapshotError` (file and line) here, and
         the returned load's ``commit`` swaps it in. ``load`` is ``prepare`` then ``commit``.
         """

@@ -18,7 +18,7 @@ from simdb.mysql.engine import Store
 from simdb.mysql.real import RealMariaDB
 from simdb.mysql.server import FakeServer, ServerThread
 from simdb.mysql.wire import WireLimits
-from simdb.snapshot.twophase import Staged
+from simdb.staging import Staged
 
 log = logging.getLogger("simdb.mysql")
 

@@ -21,7 +21,7 @@ from simdb.redis.real import RealRedis
 from simdb.redis.seed import Template, fill_engine, read_template
 from simdb.redis.seed_real import Spool, load_real
 from simdb.redis.server import RespServer
-from simdb.snapshot.twophase import Staged
+from simdb.staging import Staged
 
 log = logging.getLogger("simdb.redis")
 

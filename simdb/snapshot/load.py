@@ -11,7 +11,7 @@ Into real servers directly: ``redis://`` URLs through
 
 Every part is checked (checksums, and the records of the servers' parts) before any fake or server
 is touched, and a load into several fakes is all or nothing: each fake first prepares its part
-(``{"phase": "prepare"}``, :mod:`simdb.snapshot.twophase`), then all commit; if one fails the
+(``{"phase": "prepare"}``, :mod:`simdb.staging`), then all commit; if one fails the
 committed ones are rolled back, and the error says exactly what happened (:func:`load_all`).
 """
 

@@ -20,7 +20,7 @@ from simdb.admin import AdminServer
 from simdb.admin_security import AdminPolicy
 from simdb.errors import ConfigError, SimdbError, SnapshotError
 from simdb.fake import Endpoint, FakeKind, Health
-from simdb.snapshot.twophase import Staged
+from simdb.staging import Staged
 from simdb.thrift.codec import args_key, args_to_json
 from simdb.thrift.faults import FaultPlan
 from simdb.thrift.generate import ValueGenerator

@@ -11,7 +11,7 @@ import pytest
 from simdb.errors import SimdbError
 from simdb.fake import Endpoint, Fake, Health
 from simdb.runner import EmbeddedStack, endpoints_env, write_endpoints
-from simdb.snapshot.twophase import Staged
+from simdb.staging import Staged
 
 pytestmark = pytest.mark.fake
 

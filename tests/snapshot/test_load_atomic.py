@@ -24,7 +24,7 @@ from simdb.errors import SimdbError
 from simdb.mysql.fake import MySQLConfig, MySQLFake
 from simdb.redis.fake import RedisConfig, RedisFake
 from simdb.snapshot.load import LoadFailed, load_into_fakes
-from simdb.snapshot.twophase import Staged
+from simdb.staging import Staged
 from simdb.thrift.fake import ThriftConfig, ThriftFake
 from simdb.thrift.idl import load_idl
 from tests.snapshot.test_reader_verify import _rewrite

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from simdb.admin import Request, Response, Route
     from simdb.fake import Fake
 
-log = logging.getLogger("simdb.snapshot")
+log = logging.getLogger("simdb.staging")
 
 PHASES = ("prepare", "commit", "abort", "rollback", "release")
 
