@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import importlib
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from simdb.errors import SimdbError
+
+if TYPE_CHECKING:
+    from simdb.fake import Endpoint
 
 PROBE_METHOD = "__simdb_probe__"
 
@@ -145,6 +149,31 @@ def _mysql(target: Target, timeout: float) -> None:
                 raise ProbeError(f"mysql at {target.host}:{target.port}: SELECT 1 gave a wrong answer")
     finally:
         conn.close()
+
+
+def probe_url(endpoint: Endpoint) -> str:
+    """The probe URL of a running fake: its client URL, plus the wire settings of a Thrift fake."""
+    if endpoint.kind != "thrift":
+        return endpoint.url()
+    extra = dict(endpoint.extra)
+    query = {"protocol": extra.get("protocol", "binary"), "transport": extra.get("transport", "buffered")}
+    if extra.get("multiplexed") == "true":
+        query["service"] = extra.get("services", "").split(",")[0].rpartition(".")[2]
+    return f"{endpoint.url()}?{urlencode(query)}"
+
+
+def protocol_probe(url: str, timeout: float = 1.0) -> Callable[[], bool]:
+    """A :func:`simdb.wait.wait_for` probe: ``True`` once :func:`probe` succeeds; a failure is a
+    ``ConnectionError`` (transient: the fake may still be starting)."""
+
+    def attempt() -> bool:
+        try:
+            probe(url, timeout)
+        except ProbeError as exc:
+            raise ConnectionError(str(exc)) from exc
+        return True
+
+    return attempt
 
 
 def reachable(host: str, port: int, timeout: float = 1.0) -> bool:

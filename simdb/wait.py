@@ -8,7 +8,6 @@ tests both use it.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -53,53 +52,3 @@ def wait_for(
             raise NotReady(f"{what} not ready after {timeout:g}s{seen}")
         time.sleep(delay)  # between probes, not instead of one
         delay = min(delay * 1.5, 0.2)
-
-
-def tcp_probe(host: str, port: int, timeout: float = 1.0) -> Callable[[], bool]:
-    """A probe that connects to ``host:port`` (and closes)."""
-
-    def probe() -> bool:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-
-    return probe
-
-
-def redis_probe(host: str, port: int, password: str | None = None) -> Callable[[], bool]:
-    """A probe that sends Redis ``PING`` and expects ``PONG``."""
-
-    def probe() -> bool:
-        import redis
-
-        client = redis.Redis(host=host, port=port, password=password, socket_timeout=1.0)
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError as exc:
-            raise ConnectionError(str(exc)) from exc
-        finally:
-            client.close()
-
-    return probe
-
-
-def mysql_probe(host: str, port: int, user: str = "root", password: str = "") -> Callable[[], bool]:
-    """A probe that runs MySQL ``SELECT 1``."""
-
-    def probe() -> bool:
-        import pymysql
-
-        try:
-            conn = pymysql.connect(
-                host=host, port=port, user=user, password=password, connect_timeout=1, read_timeout=2
-            )
-        except pymysql.err.OperationalError as exc:
-            raise ConnectionError(str(exc)) from exc
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SELECT 1")
-                row = cur.fetchone()
-                return bool(row and row[0] == 1)
-        finally:
-            conn.close()
-
-    return probe

@@ -14,22 +14,18 @@ from types import TracebackType
 
 from simdb.errors import SimdbError
 from simdb.fake import Endpoint, Fake, StackAware
+from simdb.probe import probe_url, protocol_probe
 from simdb.runner import EmbeddedStack, FakeFailed, Started
 from simdb.stack.load import Stack
 from simdb.stack.serverset import ZooKeeperRegistry, remove_serversets, write_serversets
-from simdb.wait import mysql_probe, redis_probe, tcp_probe, wait_for
+from simdb.wait import wait_for
 
 log = logging.getLogger("simdb.stack")
 
 
 def probe_for(fake: Fake, ep: Endpoint) -> Callable[[], bool]:
-    """The readiness probe of a fake over its own protocol."""
-    extra = dict(ep.extra)
-    if ep.kind == "redis":
-        return redis_probe(ep.host, ep.port, extra.get("password") or None)
-    if ep.kind == "mysql":
-        return mysql_probe(ep.host, ep.port, extra.get("user", "root"), extra.get("password", ""))
-    return tcp_probe(ep.host, ep.port)
+    """The readiness probe of a fake over its own protocol (a Thrift call, Redis PING, MySQL SELECT 1)."""
+    return protocol_probe(probe_url(ep))
 
 
 class StackRun:

@@ -1,0 +1,51 @@
+"""simdb's readiness probes speak each fake's own protocol, from the fake's endpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simdb.mysql.fake import MySQLConfig, MySQLFake
+from simdb.probe import ProbeError, probe, probe_url, protocol_probe
+from simdb.redis.fake import RedisConfig, RedisFake
+from simdb.thrift.fake import ThriftConfig, ThriftFake
+
+pytestmark = pytest.mark.fake
+
+IDL = Path(__file__).resolve().parents[2] / "thrift" / "homefeed"
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"services": ("PinStore",)},
+        {"services": ("PinStore",), "protocol": "compact", "transport": "framed"},
+        {"services": ("PinStore",), "multiplexed": True},
+    ],
+    ids=["binary-buffered", "compact-framed", "multiplexed"],
+)
+def test_thrift_probe_url_carries_the_wire_settings(config: dict[str, object]) -> None:
+    fake = ThriftFake(ThriftConfig(idl=IDL / "pinstore.thrift", include_dirs=(IDL,), **config))  # type: ignore[arg-type]
+    fake.start()
+    try:
+        assert protocol_probe(probe_url(fake.endpoint))() is True
+    finally:
+        fake.stop()
+
+
+def test_storage_probes_and_a_wrong_password() -> None:
+    redis_fake = RedisFake(RedisConfig(password="pw"))
+    mysql_fake = MySQLFake(MySQLConfig(database="x"))
+    redis_fake.start()
+    mysql_fake.start()
+    try:
+        probe(probe_url(redis_fake.endpoint))
+        probe(probe_url(mysql_fake.endpoint))
+        with pytest.raises(ProbeError):
+            probe(f"redis://:wrong@127.0.0.1:{redis_fake.endpoint.port}/0")
+        with pytest.raises(ConnectionError):
+            protocol_probe(f"redis://127.0.0.1:{redis_fake.endpoint.port}/0")()
+    finally:
+        redis_fake.stop()
+        mysql_fake.stop()
