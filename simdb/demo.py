@@ -1,17 +1,19 @@
 """The demo home-feed stack: four Thrift services, a Redis cache and a MySQL database.
 
-The stack is built from ``thrift/homefeed/`` and seeded from ``seeds/homefeed/``; :func:`home_feed`
-walks one home-feed request through it, the way a feed service would.
+The stack is ``examples/homefeed/simdb.yaml`` (shipped in the package as ``simdb/_demo/``), built
+from ``thrift/homefeed/`` and seeded from ``seeds/homefeed/``; its Thrift methods answer from the
+seeded stores (``bindings.yaml``). :func:`home_feed` walks one home-feed request through it, the
+way a feed service would.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from simdb.errors import ConfigError
-from simdb.fake import Endpoint, Fake
+from simdb.fake import Endpoint
 
 THRIFT_SERVICES: dict[str, tuple[str, str]] = {
     "pinstore": ("pinstore.thrift", "PinStore"),
@@ -21,52 +23,27 @@ THRIFT_SERVICES: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class DemoPaths:
-    """Where the demo's IDL and snapshot live (the repository root by default)."""
+def demo_stack_file() -> Path:
+    """The demo's stack file: shipped inside the package (a wheel), else this source checkout's."""
+    from importlib import resources
 
-    idl_dir: Path
-    snapshot: Path
-
-    @classmethod
-    def find(cls, root: Path | None = None, snapshot: Path | None = None) -> DemoPaths:
-        """Locate ``thrift/homefeed`` and ``seeds/homefeed`` under ``root`` (default: the working dir)."""
-        base = Path.cwd() if root is None else root
-        paths = cls(base / "thrift" / "homefeed", snapshot or base / "seeds" / "homefeed")
-        if not (paths.idl_dir / "types.thrift").is_file():
-            raise ConfigError(f"demo IDL not found at {paths.idl_dir} (run from the simdb repository root)")
-        if not (paths.snapshot / "snapshot.yaml").is_file():
-            raise ConfigError(f"demo snapshot not found at {paths.snapshot} (no snapshot.yaml)")
-        return paths
+    packaged = Path(str(resources.files("simdb"))) / "_demo" / "examples" / "homefeed" / "simdb.yaml"
+    if packaged.is_file():
+        return packaged
+    checkout = Path(__file__).resolve().parent.parent / "examples" / "homefeed" / "simdb.yaml"
+    if checkout.is_file():
+        return checkout
+    raise ConfigError(f"the demo stack is not installed (looked for {packaged} and {checkout})")
 
 
-def build_fakes(paths: DemoPaths, host: str = "127.0.0.1", admin: bool = True) -> list[Fake]:
-    """The demo stack's fakes, unstarted, all on free ports."""
-    from simdb.mysql.fake import MySQLConfig, MySQLFake
-    from simdb.redis.fake import RedisConfig, RedisFake
-    from simdb.thrift.fake import ThriftConfig, ThriftFake
-
-    admin_port = 0 if admin else None
-    fakes: list[Fake] = [
-        ThriftFake(
-            ThriftConfig(
-                idl=paths.idl_dir / idl,
-                services=(service,),
-                name=name,
-                host=host,
-                include_dirs=(paths.idl_dir,),
-                admin_port=admin_port,
-            )
-        )
-        for name, (idl, service) in THRIFT_SERVICES.items()
-    ]
-    fakes.append(RedisFake(RedisConfig(name="cache", host=host, admin_port=admin_port)))
-    fakes.append(MySQLFake(MySQLConfig(name="db", host=host, database="homefeed", admin_port=admin_port)))
-    return fakes
+def demo_idl_dir(stack_file: Path | None = None) -> Path:
+    """``thrift/homefeed`` next to the demo stack file (the IDLs its Thrift fakes serve)."""
+    base = (stack_file or demo_stack_file()).resolve().parent.parent.parent
+    return base / "thrift" / "homefeed"
 
 
 def home_feed(
-    endpoints: dict[str, Endpoint], paths: DemoPaths, user_id: int = 1, size: int = 5
+    endpoints: Mapping[str, Endpoint], idl_dir: Path | None = None, user_id: int = 1, size: int = 5
 ) -> dict[str, Any]:
     """One home-feed request through the fakes: graph, candidates, pins, features, ranking, rows.
 
@@ -78,13 +55,12 @@ def home_feed(
     from thriftpy2.rpc import make_client
 
     def client(name: str) -> Any:
-        idl, service = THRIFT_SERVICES[name]
-        module = thriftpy2.load(
-            str(paths.idl_dir / idl), module_name=f"demo_{name}_thrift", include_dirs=[str(paths.idl_dir)]
-        )
+        file, service = THRIFT_SERVICES[name]
+        module = thriftpy2.load(str(idl / file), module_name=f"demo_{name}_thrift", include_dirs=[str(idl)])
         ep = endpoints[name]
         return module, make_client(getattr(module, service), ep.host, ep.port, timeout=10_000)
 
+    idl = idl_dir or demo_idl_dir()
     out: dict[str, Any] = {}
     _, usergraph = client("usergraph")
     cg_mod, candidates = client("candidates")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from urllib.parse import quote
 
 if TYPE_CHECKING:
@@ -51,6 +51,30 @@ class Endpoint:
             auth = quote(user, safe="") + (":" + quote(password, safe="") if password else "") + "@"
             return f"mysql+pymysql://{auth}{self.host}:{self.port}/{database}"
         return f"thrift://{self.host}:{self.port}"
+
+    @classmethod
+    def from_url(cls, url: str) -> Endpoint:
+        """The endpoint a ``redis://``, ``mysql://`` (or ``mysql+pymysql://``) or ``thrift://`` URL names."""
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(url)
+        scheme = parts.scheme.split("+")[0]
+        if scheme not in ("redis", "mysql", "thrift"):
+            raise ValueError(f"{url!r}: a URL is redis://, mysql:// or thrift://")
+        try:
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError(f"{url!r}: {exc}") from None
+        if not parts.hostname or port is None:
+            raise ValueError(f"{url!r}: give host and port")
+        extra: list[tuple[str, str]] = []
+        if parts.password:
+            extra.append(("password", unquote(parts.password)))
+        if scheme == "mysql":
+            extra.append(("user", unquote(parts.username or "root")))
+            extra.append(("database", parts.path.lstrip("/")))
+        kind: FakeKind = "redis" if scheme == "redis" else "mysql" if scheme == "mysql" else "thrift"
+        return cls(kind, parts.hostname, port, None, tuple(sorted(extra)))
 
 
 @dataclass(frozen=True)
@@ -122,6 +146,10 @@ class StackAware(Protocol):
     The stack runner calls :meth:`bind_stack` once every fake of the stack has started.
     """
 
-    def bind_stack(self, endpoints: Mapping[str, Endpoint]) -> None:
-        """Connect to the stack's other fakes, by fake name."""
+    def bind_stack(self, endpoints: Mapping[str, Endpoint], fakes: Mapping[str, Any] | None = None) -> None:
+        """Connect to the stack's other fakes, by fake name.
+
+        ``fakes``: the stack's fake objects by name when they run in this process (an embedded
+        stack), so a fake may use them directly instead of over a socket.
+        """
         ...

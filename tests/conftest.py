@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.fixtures.common",
     "tests.fixtures.redis",
     "tests.fixtures.mysql",
+    "tests.fixtures.zookeeper",
 ]
 
 

@@ -18,6 +18,7 @@ from simdb import __version__
 #: name -> (module, attribute: a typer.Typer sub-app, or a function), in the order --help lists them.
 _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("simdb.cli.demo_cmd", "demo"),
+    "init": ("simdb.cli.demo_cmd", "init"),
     "up": ("simdb.cli.stack_cmd", "up"),
     "down": ("simdb.cli.stack_cmd", "down"),
     "ps": ("simdb.cli.stack_cmd", "ps"),

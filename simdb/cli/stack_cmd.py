@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -143,8 +144,19 @@ def _detach(stack: Stack, directory: Path) -> None:
     console.print(f"endpoints written to {directory}/endpoints.json; log: {log_path}")
 
 
-def serve_stack(stack: Stack, directory: Path, verbose: bool = False, detached: bool = False) -> None:
-    """Run a stack in this process until a signal: state file, endpoints, table; stop cleanly."""
+def serve_stack(
+    stack: Stack,
+    directory: Path,
+    verbose: bool = False,
+    detached: bool = False,
+    after_start: Callable[[dict[str, Endpoint]], None] | None = None,
+    once: bool = False,
+) -> None:
+    """Run a stack in this process until a signal: state file, endpoints, table; stop cleanly.
+
+    ``after_start`` runs once every fake is ready (``simdb demo``'s request); ``once``: stop right
+    after it instead of serving.
+    """
     from simdb.cli.lifetime import StopSignals
     from simdb.runner import write_endpoints
     from simdb.stack.run import StackRun
@@ -171,6 +183,10 @@ def serve_stack(stack: Stack, directory: Path, verbose: bool = False, detached: 
         )
         console.print(endpoint_table(f"stack {stack.name} ready in {run.seconds:.2f}s", endpoints))
         console.print(f"endpoints written to {directory}/endpoints.json")
+        if after_start is not None:
+            after_start(endpoints)
+        if once:
+            return
         if not detached:
             console.print("serving; press Ctrl-C to stop (or run: simdb down)")
         sys.stdout.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import sys
@@ -13,6 +14,7 @@ import typer
 from simdb.cli.admin_options import ADMIN_HOST, ADMIN_TOKEN, SNAPSHOT_ROOT
 from simdb.cli.lifetime import StopSignals
 from simdb.errors import SimdbError
+from simdb.fake import Endpoint
 
 app = typer.Typer(
     help=(
@@ -38,7 +40,47 @@ SERVE_HELP = (
     " --stubs examples/pins.yaml --strict --watch\n\n"
     "  simdb thrift serve all.thrift --service PinStore --service UserGraph"
     " --multiplexed --admin-port 9190\n\n"
+    "  simdb thrift serve thrift/homefeed/pinstore.thrift --service PinStore --bindings pins.yaml"
+    " --store db=mysql://root@127.0.0.1:3306/homefeed\n\n"
 )
+
+
+def _mapping(value: str | None, option: str) -> dict[str, object]:
+    """An option given as inline JSON (``{...}``) or as a YAML/JSON file: a mapping."""
+    import json
+
+    import yaml
+
+    if value is None:
+        return {}
+    try:
+        if value.lstrip().startswith("{"):
+            data = json.loads(value)
+        else:
+            data = yaml.safe_load(Path(value).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {value}: {exc.strerror or exc}", param_hint=option) from None
+    except (ValueError, yaml.YAMLError) as exc:
+        raise typer.BadParameter(f"not valid JSON/YAML: {exc}", param_hint=option) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise typer.BadParameter(f"expected a mapping, got {type(data).__name__}", param_hint=option)
+    return data
+
+
+def _stores(items: list[str]) -> dict[str, Endpoint]:
+    """``--store NAME=URL`` options as endpoints by name."""
+    out: dict[str, Endpoint] = {}
+    for item in items:
+        name, sep, url = item.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"{item!r}: use NAME=URL", param_hint="--store")
+        try:
+            out[name] = Endpoint.from_url(url)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--store") from None
+    return out
 
 
 def _parse_size(text: str, option: str) -> int:
@@ -90,6 +132,18 @@ def serve(
     read_timeout: float = typer.Option(10.0, "--read-timeout", help="Seconds a half-sent message may stall."),
     watch: bool = typer.Option(False, "--watch", help="Reload the IDL and stub files when they change."),
     name: str = typer.Option("", "--name", help="Fake name (snapshot part thrift/NAME/)."),
+    bindings: str | None = typer.Option(
+        None, "--bindings", help="Data-backed methods: a YAML/JSON file (method -> binding) or inline JSON."
+    ),
+    store: list[str] = typer.Option(
+        [], "--store", help="A store the bindings use, NAME=URL (redis://..., mysql://...); repeatable."
+    ),
+    faults: str | None = typer.Option(
+        None, "--faults", help="Fault rules by method: a YAML/JSON file or inline JSON."
+    ),
+    snapshot_stubs: str = typer.Option(
+        "all", "--snapshot-stubs", help="Snapshot stubs to serve: all, unbound (not bound methods), none."
+    ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ) -> None:
     """Map the flags onto a ThriftConfig, start a ThriftFake, print its endpoint, serve until stopped."""
@@ -104,6 +158,16 @@ def serve(
         raise typer.BadParameter(f"{protocol!r}: use binary or compact", param_hint="--protocol")
     if transport not in ("buffered", "framed"):
         raise typer.BadParameter(f"{transport!r}: use buffered or framed", param_hint="--transport")
+    if snapshot_stubs not in ("all", "unbound", "none"):
+        raise typer.BadParameter(
+            f"{snapshot_stubs!r}: use all, unbound or none", param_hint="--snapshot-stubs"
+        )
+    stub_mode: Literal["all", "unbound", "none"] = (
+        "all" if snapshot_stubs == "all" else "unbound" if snapshot_stubs == "unbound" else "none"
+    )
+    raw_bindings = _mapping(bindings, "--bindings")
+    fault_rules = _mapping(faults, "--faults")
+    stores = _stores(store)
     proto: Literal["binary", "compact"] = "binary" if protocol == "binary" else "compact"
     trans: Literal["buffered", "framed"] = "buffered" if transport == "buffered" else "framed"
     limits = Limits(
@@ -132,7 +196,15 @@ def serve(
             journal_size=journal_size,
             limits=limits,
             watch=watch,
+            faults=fault_rules,
+            snapshot_stubs=stub_mode,
         )
+        if raw_bindings:
+            from simdb.thrift.databind import check_bindings, parse_bindings
+
+            parsed = parse_bindings(raw_bindings, "--bindings")
+            config = dataclasses.replace(config, bindings=parsed)
+            check_bindings(parsed, config, {n: e.kind for n, e in stores.items()}, "--bindings")
         # Loading thousands of stubs allocates a million long-lived objects: no cyclic garbage collection
         # meanwhile, then move them out of the collector's way for good (gc.freeze), so neither start-up nor
         # the first calls pay for scanning them.
@@ -141,12 +213,14 @@ def serve(
             fake = ThriftFake(config)
             signals = StopSignals()  # before starting: a signal during start is kept
             endpoint = fake.start()
-            if snapshot is not None:
-                try:
+            try:
+                if snapshot is not None:
                     fake.load(snapshot)
-                except SimdbError:
-                    fake.stop()
-                    raise
+                if raw_bindings:
+                    fake.bind_stack(stores)
+            except SimdbError:
+                fake.stop()
+                raise
         finally:
             gc.freeze()
             gc.enable()

@@ -3,6 +3,7 @@ with the IDL, stub files and snapshot mounted read-only."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from simdb import __version__
@@ -46,9 +47,6 @@ def container_stack(
         port = PORTS[fake.kind]
         common = ["--host", "0.0.0.0", "--port", str(port)]
         if isinstance(fake, ThriftSpec):
-            if fake.bindings or fake.faults:
-                what = "bindings" if fake.bindings else "faults"
-                raise ConfigError(f"{stack.where(f'fakes.{name}.{what}')}: not supported with --docker yet")
             args = [
                 "thrift",
                 "serve",
@@ -72,6 +70,14 @@ def container_stack(
             args += ["-I", mount(fake.idl.parent)]
             for stub in fake.stubs:
                 args += ["--stubs", mount(stub)]
+            if fake.faults:
+                args += ["--faults", json.dumps(fake.faults, sort_keys=True)]
+            if fake.snapshot_stubs != "all":
+                args += ["--snapshot-stubs", fake.snapshot_stubs]
+            if fake.bindings:
+                args += ["--bindings", json.dumps(fake.bindings, sort_keys=True)]
+                for store, url in _network_stores(stack).items():
+                    args += ["--store", f"{store}={url}"]
             template = f"thrift://{{host}}:{{port}}?protocol={fake.protocol}&transport={fake.transport}"
         elif isinstance(fake, RedisSpec):
             args = ["redis", "serve", *common, "--part", part_of(name, fake), "--engine", fake.engine]
@@ -105,6 +111,20 @@ def container_stack(
             ContainerSpec(name, fake.kind, chosen, tuple(args), port, template, fake.port, mount.pairs())
         )
     return StackSpec(spec.name, tuple(out))
+
+
+def _network_stores(stack: Stack) -> dict[str, str]:
+    """The URL of every Redis and MySQL fake of the stack from inside its network (container names)."""
+    out: dict[str, str] = {}
+    for name, fake in stack.spec.fakes.items():
+        host = f"{stack.name}-{name}"
+        if isinstance(fake, RedisSpec):
+            extra: tuple[tuple[str, str], ...] = (("password", fake.password),) if fake.password else ()
+            out[name] = Endpoint("redis", host, PORTS["redis"], None, extra).url()
+        elif isinstance(fake, MySQLSpec):
+            extra = (("user", fake.user), ("password", fake.password), ("database", fake.database))
+            out[name] = Endpoint("mysql", host, PORTS["mysql"], None, extra).url()
+    return out
 
 
 def docker_endpoints(stack: Stack, views: dict[str, dict[str, object]], view: str) -> dict[str, Endpoint]:

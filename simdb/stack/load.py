@@ -27,10 +27,18 @@ _MAX_EXTENDS = 10
 class Stack:
     """A validated stack: its spec, the file it came from and the files it extends."""
 
-    def __init__(self, spec: StackSpec, path: Path, bases: Sequence[Path] = ()) -> None:
+    def __init__(
+        self,
+        spec: StackSpec,
+        path: Path,
+        bases: Sequence[Path] = (),
+        binding_origins: Mapping[tuple[str, str], str] | None = None,
+    ) -> None:
         self.spec = spec
         self.path = path
         self.bases = tuple(bases)
+        self.binding_origins = dict(binding_origins or {})
+        """``(fake, method)`` -> ``FILE: KEY`` where the binding was declared (for error messages)."""
 
     @property
     def name(self) -> str:
@@ -46,7 +54,9 @@ def find_stack_file(file: Path | None) -> Path:
     """``file`` or ``./simdb.yaml``; a ConfigError if it does not exist."""
     path = file if file is not None else Path.cwd() / DEFAULT_FILE
     if not path.is_file():
-        hint = "" if file is not None else " (name one with -f FILE)"
+        hint = (
+            "" if file is not None else " (name one with -f FILE, or write the demo stack here: simdb init)"
+        )
         raise ConfigError(f"{path}: stack file not found{hint}")
     return path.resolve()
 
@@ -114,6 +124,10 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
 
     if "snapshot" in raw:
         raw["snapshot"] = fix(raw["snapshot"])
+    if isinstance(raw.get("bindings"), str):
+        raw["bindings"] = [raw["bindings"]]
+    if isinstance(raw.get("bindings"), list):
+        raw["bindings"] = [fix(v) for v in raw["bindings"]]
     disc = raw.get("discovery")
     if isinstance(disc, dict) and "serverset_dir" in disc:
         disc["serverset_dir"] = fix(disc["serverset_dir"])
@@ -199,11 +213,62 @@ def parse(raw: dict[str, Any], path: Path) -> StackSpec:
     return spec
 
 
+def _merge_binding_files(raw: dict[str, Any], path: Path) -> dict[tuple[str, str], str]:
+    """Fold each ``bindings:`` file (fake name -> method -> binding) into the fakes' ``bindings``, in place.
+
+    Returns where each binding was declared: ``(fake, method)`` -> ``FILE: KEY``.
+    """
+    declared: dict[tuple[str, str], str] = {}
+    files = raw.get("bindings")
+    fakes = raw.get("fakes")
+    if not isinstance(fakes, dict):
+        return declared
+    for name, fake in fakes.items():
+        if isinstance(fake, dict) and isinstance(fake.get("bindings"), dict):
+            for method in fake["bindings"]:
+                declared[(str(name), str(method))] = f"{path}: fakes.{name}.bindings"
+    if not isinstance(files, list):
+        return declared
+    for i, file in enumerate(files):
+        if not isinstance(file, str):
+            continue  # the model reports the wrong type
+        bpath = Path(file)
+        if not bpath.is_file():
+            raise ConfigError(f"{path}: bindings.{i}: binding file {bpath} does not exist")
+        content = _read(bpath)
+        for name, methods in content.items():
+            fake = fakes.get(name)
+            if not isinstance(fake, dict):
+                close = difflib.get_close_matches(str(name), [str(n) for n in fakes], n=1, cutoff=0.5)
+                hint = (
+                    f" (did you mean {close[0]!r}?)" if close else f" (fakes: {', '.join(map(str, fakes))})"
+                )
+                raise ConfigError(f"{bpath}: {name}: no fake {name!r} in the stack {path}{hint}")
+            if fake.get("kind") != "thrift":
+                raise ConfigError(
+                    f"{bpath}: {name}: bindings are for Thrift fakes; {name!r} is {fake.get('kind')}"
+                )
+            if not isinstance(methods, dict):
+                raise ConfigError(
+                    f"{bpath}: {name}: a mapping of method -> binding, got {type(methods).__name__}"
+                )
+            merged = dict(fake.get("bindings") or {})
+            for method, binding in methods.items():
+                other = declared.get((str(name), str(method)))
+                if other is not None:
+                    raise ConfigError(f"{bpath}: {name}.{method}: this method is already bound in {other}")
+                declared[(str(name), str(method))] = f"{bpath}: {name}"
+                merged[method] = binding
+            fake["bindings"] = merged
+    return declared
+
+
 def load_stack(file: Path | None = None) -> Stack:
     """Read, merge and validate the stack file (shape only: see :func:`check_files`)."""
     path = find_stack_file(file)
     raw, bases = _read_chain(path)
-    return Stack(parse(raw, path), path, bases)
+    origins = _merge_binding_files(raw, path)
+    return Stack(parse(raw, path), path, bases, origins)
 
 
 def check_files(stack: Stack) -> None:

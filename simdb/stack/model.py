@@ -36,6 +36,8 @@ class ThriftSpec(_Frozen):
     """Fault rules by method (keyed by service first when multiplexed), as ``simdb thrift serve --faults``."""
     bindings: dict[str, Any] = {}
     """Data-backed methods: method name -> binding (kept raw; parsed by ``simdb.thrift.databind``)."""
+    snapshot_stubs: Literal["all", "unbound", "none"] = "all"
+    """Which stubs of the snapshot part to serve: ``unbound`` leaves bound methods to their bindings."""
     part: str | None = None
     """Snapshot part to load (default: the fake's name)."""
 
@@ -97,6 +99,8 @@ class StackSpec(_Frozen):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     fakes: dict[str, FakeSpec] = Field(min_length=1)
     snapshot: Path | None = None
+    bindings: tuple[Path, ...] = ()
+    """Binding files (fake name -> method -> binding), merged into the fakes' ``bindings``."""
     discovery: DiscoverySpec = DiscoverySpec()
     settings: Settings = Settings()
 

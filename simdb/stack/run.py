@@ -70,7 +70,7 @@ class StackRun:
             for fake in self.fakes:
                 if isinstance(fake, StackAware):
                     try:
-                        fake.bind_stack(endpoints)
+                        fake.bind_stack(endpoints, self.by_name)
                     except SimdbError as exc:
                         raise FakeFailed(fake.name, str(exc)) from exc
             self._discover(endpoints)

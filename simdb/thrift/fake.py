@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from simdb.admin import AdminServer
 from simdb.admin_security import AdminPolicy
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("simdb.thrift")
 
 __all__ = ["ThriftConfig", "ThriftFake"]
+
+SnapshotStubs = Literal["all", "unbound", "none"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,18 @@ class ThriftConfig:
     watch: bool = False
     bindings: tuple[DataBinding, ...] = ()
     """Methods answered from the stack's stores (:mod:`simdb.thrift.databind`), once bound."""
+    snapshot_stubs: SnapshotStubs = "all"
+    """Which stubs of a loaded snapshot part to serve: ``all``, ``unbound`` (not those of bound
+    methods, which then answer from the stores) or ``none`` (recordings only)."""
+
+    def bound_methods(self, service: str) -> frozenset[str]:
+        """Methods of ``service`` that have a binding (``Service.method`` keys when multiplexed)."""
+        out = set()
+        for b in self.bindings:
+            svc, _, method = b.method.rpartition(".")
+            if not svc or svc == service:
+                out.add(method)
+        return frozenset(out)
 
     @property
     def fake_name(self) -> str:
@@ -348,7 +362,7 @@ class ThriftFake:
                 if self.config.multiplexed and not (snapshot_dir / "thrift" / part).is_dir():
                     loaded[name] = stubs
                     continue
-                stubs.add_part(snapshot_dir, part)
+                stubs.add_part(snapshot_dir, part, self._skipped_snapshot_methods(name))
                 loaded[name] = stubs
 
         def commit() -> Callable[[], None]:
@@ -382,6 +396,15 @@ class ThriftFake:
                 st.loaded_plan = st.plan
             self.journal.clear()
             self._changed()
+
+    def _skipped_snapshot_methods(self, service: str) -> frozenset[str]:
+        """Methods whose snapshot stubs are not served (``snapshot_stubs``)."""
+        mode = self.config.snapshot_stubs
+        if mode == "none":
+            return frozenset(self.states[service].model.methods)
+        if mode == "unbound":
+            return self.config.bound_methods(service)
+        return frozenset()
 
     def _part_name(self, service: str) -> str:
         """``<name>`` (one service) or ``<name>/<Service>`` (multiplexed) below ``thrift/`` of a snapshot."""

@@ -27,6 +27,7 @@ from typing import Any
 
 from thriftpy2.thrift import TApplicationException, TType
 
+from simdb.probe import PROBE_METHOD
 from simdb.thrift.journal import Entry, Journal
 from simdb.thrift.metrics import Metrics
 from simdb.thrift.model import MethodModel, ServiceModel
@@ -369,20 +370,24 @@ class Processor:
         oneway: bool = False,
         delay: float = 0.0,
     ) -> Answer:
-        log.warning("thrift: %s", message)
+        # simdb's own readiness probe (health checks every few seconds) is neither a warning nor a call.
+        probe = method_name == PROBE_METHOD
+        if not probe:
+            log.warning("thrift: %s", message)
         kind = {
             UNKNOWN_METHOD: "unknown_method",
             INVALID_MESSAGE_TYPE: "invalid_message_type",
             PROTOCOL_ERROR: "protocol_error",
         }.get(error_type, "internal_error")
         answered = f"error:{kind}"
-        self._journal(service, method_name, args, answered, started, delay, error=True, detail=message)
+        if not probe:
+            self._journal(service, method_name, args, answered, started, delay, error=True, detail=message)
         if oneway:
             return Answer(b"", b"", has_reply=False, delay_s=delay)
         answer = _split(
             self.protocol, reply_name, encode_app_error(self.protocol, reply_name, 0, error_type, message)
         )
-        if cache_key is not None and not delay:
+        if cache_key is not None and not delay and not probe:
             self._store(cache_key, answer, service, method_name, args, method, answered, True)
         return Answer(answer.prefix, answer.suffix, delay_s=delay) if delay else answer
 

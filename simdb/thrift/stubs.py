@@ -966,11 +966,14 @@ class StubSet:
         stubs.add_part(snapshot_dir, part_name)
         return stubs
 
-    def add_part(self, snapshot_dir: Path | str, part_name: str) -> None:
+    def add_part(
+        self, snapshot_dir: Path | str, part_name: str, skip_methods: frozenset[str] = frozenset()
+    ) -> None:
         """Add ``thrift/<part>/stubs.jsonl`` and ``recordings.jsonl`` of a snapshot to the loaded state.
 
         Either file may be absent (not both). All or nothing; errors are
-        :class:`SnapshotError` naming the file and line.
+        :class:`SnapshotError` naming the file and line. Stubs of ``skip_methods`` are checked
+        like the others but not installed (a stack that answers those methods from its stores).
         """
         from simdb.snapshot.format import iter_jsonl  # only when a snapshot is loaded
 
@@ -999,7 +1002,8 @@ class StubSet:
                     if stub.id in self._loaded or stub.id in self._live or stub.id in seen:
                         raise SnapshotError(f"duplicate stub id {stub.id!r}", str(stubs_path), line)
                     seen.add(stub.id)
-                    parsed.append(stub)
+                    if stub.method.name not in skip_methods:
+                        parsed.append(stub)
             recordings: list[tuple[MethodModel, Any, Reply]] = []
             if rec_path.exists():
                 for line, raw in iter_jsonl(rec_path):

@@ -34,6 +34,20 @@ def test_thrift_probe_url_carries_the_wire_settings(config: dict[str, object]) -
         fake.stop()
 
 
+def test_thrift_probe_is_neither_a_warning_nor_a_journaled_call(caplog: pytest.LogCaptureFixture) -> None:
+    """Health checks run every few seconds: they must not fill the log or the journal."""
+    fake = ThriftFake(ThriftConfig(idl=IDL / "pinstore.thrift", include_dirs=(IDL,), services=("PinStore",)))
+    fake.start()
+    try:
+        with caplog.at_level("DEBUG", logger="simdb"):
+            for _ in range(3):
+                assert protocol_probe(probe_url(fake.endpoint))() is True
+        assert fake.journal.total == 0
+        assert not [r for r in caplog.records if r.levelname == "WARNING"], caplog.text
+    finally:
+        fake.stop()
+
+
 def test_storage_probes_and_a_wrong_password() -> None:
     redis_fake = RedisFake(RedisConfig(password="pw"))
     mysql_fake = MySQLFake(MySQLConfig(database="x"))

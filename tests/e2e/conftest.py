@@ -14,13 +14,12 @@ from tests.fixtures.common import require_program
 
 @pytest.fixture(scope="session")
 def demo_endpoints() -> Iterator[dict[str, Endpoint]]:
-    """The demo home-feed stack (4 Thrift fakes, Redis, MySQL) seeded from seeds/homefeed."""
-    from simdb.demo import DemoPaths, build_fakes
-    from simdb.runner import EmbeddedStack
+    """The demo home-feed stack file (4 Thrift fakes answering from Redis and MySQL), embedded."""
+    from simdb.stack.load import load_stack
+    from simdb.stack.run import StackRun
 
-    paths = DemoPaths.find(REPO)
-    with EmbeddedStack(build_fakes(paths, admin=False), snapshot=paths.snapshot) as stack:
-        yield stack.endpoints()
+    with StackRun(load_stack(REPO / "examples" / "homefeed" / "simdb.yaml")) as run:
+        yield run.endpoints()
 
 
 @pytest.fixture(scope="session")

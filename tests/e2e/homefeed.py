@@ -95,6 +95,7 @@ def check_feed(feed: Any, user_id: int, count: int) -> None:
     """Every item of ``feed`` agrees with the snapshot: titles and image URLs are the pins table's rows,
     followees are the Redis sorted set, no item repeats, at most ``count`` items."""
     pins = {int(row["id"]): row for row in snapshot_rows("pins")}
+    board_owner = {int(row["id"]): int(row["owner_id"]) for row in snapshot_rows("boards")}
     assert feed.userId == user_id
     assert list(feed.followees) == expected_followees(user_id)
     assert len(feed.items) <= count
@@ -103,3 +104,5 @@ def check_feed(feed: Any, user_id: int, count: int) -> None:
     for item in feed.items:
         assert item.pinId in pins, item
         assert (item.title, item.imageUrl) == (pins[item.pinId]["title"], pins[item.pinId]["image_url"])
+        # a candidate is a pin on a board of someone the user follows (the stack answers from its data)
+        assert board_owner[int(pins[item.pinId]["board_id"])] in feed.followees, item

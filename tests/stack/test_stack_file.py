@@ -24,6 +24,10 @@ def demo_copy(tmp_path: Path) -> Path:
     """The demo stack file in ``tmp_path`` with absolute paths (so it can be edited freely)."""
     data = yaml.safe_load(DEMO.read_text())
     data["snapshot"] = str(REPO / "seeds" / "homefeed")
+    data["bindings"] = [
+        str(DEMO.parent / b)
+        for b in ([data["bindings"]] if isinstance(data.get("bindings"), str) else data.get("bindings", []))
+    ]
     for fake in data["fakes"].values():
         if fake["kind"] == "thrift":
             fake["idl"] = str(REPO / "thrift" / "homefeed" / Path(fake["idl"]).name)
@@ -66,8 +70,15 @@ def test_the_demo_stack_is_valid() -> None:
             "7777",
         ),
     ],
-    ids=["unknown-key", "unknown-top-key", "wrong-type", "unknown-kind", "missing-idl", "unknown-service",
-         "same-port"],
+    ids=[
+        "unknown-key",
+        "unknown-top-key",
+        "wrong-type",
+        "unknown-kind",
+        "missing-idl",
+        "unknown-service",
+        "same-port",
+    ],
 )
 def test_each_error_names_file_key_and_problem(
     tmp_path: Path, change: object, key: str, problem: str
@@ -106,11 +117,84 @@ def test_extends_overrides_per_key(tmp_path: Path) -> None:
 
 
 def test_check_command_exit_codes(tmp_path: Path) -> None:
-    good = subprocess.run([sys.executable, "-m", "simdb", "check", "-f", str(DEMO)], capture_output=True,
-                          text=True, timeout=60)
+    good = subprocess.run(
+        [sys.executable, "-m", "simdb", "check", "-f", str(DEMO)], capture_output=True, text=True, timeout=60
+    )
     assert good.returncode == 0 and "valid" in good.stdout, good.stderr
     bad_path = edit(demo_copy(tmp_path), lambda d: d["fakes"]["cache"].update(prot=1))
-    bad = subprocess.run([sys.executable, "-m", "simdb", "check", "-f", str(bad_path)], capture_output=True,
-                         text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "simdb", "check", "-f", str(bad_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode != 0
     assert "fakes.cache.prot" in bad.stderr + bad.stdout and "Traceback" not in bad.stderr + bad.stdout
+
+
+def _bindings_file(tmp_path: Path, content: object) -> Path:
+    path = tmp_path / "more-bindings.yaml"
+    path.write_text(yaml.safe_dump(content, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "where", "problem"),
+    [
+        ({"pinstor": {"version": {}}}, "pinstor", "did you mean 'pinstore'"),
+        ({"cache": {"get": {}}}, "cache", "bindings are for Thrift fakes"),
+        ({"pinstore": ["getPin"]}, "pinstore", "a mapping of method -> binding"),
+        (
+            {"pinstore": {"getPin": {"sql": {"store": "db", "query": "SELECT 1"}}}},
+            "pinstore.getPin",
+            "already bound in",
+        ),
+    ],
+    ids=["unknown-fake", "not-thrift", "not-a-mapping", "bound-twice"],
+)
+def test_binding_file_errors_name_the_binding_file(
+    tmp_path: Path, content: object, where: str, problem: str
+) -> None:
+    extra = _bindings_file(tmp_path, content)
+    path = edit(demo_copy(tmp_path), lambda d: d["bindings"].append(str(extra)))
+    with pytest.raises(ConfigError) as info:
+        full_check(path)
+    assert str(info.value).startswith(f"{extra}: {where}"), info.value
+    assert problem in str(info.value)
+
+
+def test_a_missing_binding_file_is_named_with_its_key(tmp_path: Path) -> None:
+    path = edit(demo_copy(tmp_path), lambda d: d["bindings"].append(str(tmp_path / "gone.yaml")))
+    with pytest.raises(
+        ConfigError, match=r"simdb\.yaml: bindings\.1: binding file .*gone\.yaml does not exist"
+    ):
+        full_check(path)
+
+
+def test_a_bad_binding_from_a_file_is_reported_at_that_file(tmp_path: Path) -> None:
+    """Errors inside a binding name the binding file, not the stack file that includes it."""
+    bad = {"pinstore": {"getBoardPins": {"sql": {"store": "db", "query": "SELECT nope FROM pins"}}}}
+    extra = _bindings_file(tmp_path, bad)
+    path = edit(demo_copy(tmp_path), lambda d: d["bindings"].append(str(extra)))
+    from simdb.stack.build import check
+
+    with pytest.raises(ConfigError) as info:
+        check(load_stack(path))
+    assert str(info.value).startswith(f"{extra}: pinstore.getBoardPins"), info.value
+    assert "nope" in str(info.value)
+
+
+def test_a_binding_the_snapshot_also_stubs_is_refused_by_check(tmp_path: Path) -> None:
+    """Stubs answer before bindings: serving the snapshot's stubs of a bound method would hide the data."""
+    from simdb.stack.build import check
+
+    path = edit(demo_copy(tmp_path), lambda d: d["fakes"]["ranker"].update(snapshot_stubs="all"))
+    with pytest.raises(ConfigError) as info:
+        check(load_stack(path))
+    text = str(info.value)
+    assert "bindings.yaml: ranker.rank" in text and "stubs answer before bindings" in text
+    assert "snapshot_stubs: unbound" in text
+    proc = subprocess.run(
+        [sys.executable, "-m", "simdb", "check", "-f", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2 and "ranker.rank" in proc.stdout
