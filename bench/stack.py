@@ -15,6 +15,7 @@ Also: ``reset`` of the whole running stack (target < 100 ms). Data-backed call t
 bench/databind.py's job. Targets (issue 8): embedded ready < 1 s and >= 3x faster than the baseline.
 
     .venv/bin/python bench/stack.py [--runs N]
+    .venv/bin/python bench/stack.py --docker [--base IMAGE] [--runs N]   (bench/docker_stack.py: issue 9)
 """
 
 from __future__ import annotations
@@ -230,6 +231,12 @@ def baseline(prepared: Prepared) -> float:
 
 
 def main() -> None:
+    if "--docker" in sys.argv:
+        import runpy
+
+        sys.argv = [str(REPO / "bench" / "docker_stack.py"), *(a for a in sys.argv[1:] if a != "--docker")]
+        runpy.run_path(sys.argv[0], run_name="__main__")
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of each; the median is reported")
     opts = parser.parse_args()

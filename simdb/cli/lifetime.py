@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -28,3 +30,27 @@ class StopSignals:
         while not self._stop.wait(poll):
             if done is not None and done():
                 return
+
+
+READY_FILE_ENV = "SIMDB_READY_FILE"
+"""Names a file a serving command creates once it is started *and seeded* (removed at start-up).
+
+A container's health check (``simdb probe --from-env``) and ``simdb up --docker`` wait for it:
+a port that answers is not yet a fake that holds its snapshot.
+"""
+
+
+def clear_ready() -> None:
+    """Remove a ready file left by an earlier run (a restarted container keeps its files)."""
+    path = os.environ.get(READY_FILE_ENV)
+    if path:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def mark_ready() -> None:
+    """Create the ready file, if one is asked for."""
+    path = os.environ.get(READY_FILE_ENV)
+    if path:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(f"{os.getpid()}\n")

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from simdb.cli.admin_options import ADMIN_HOST, ADMIN_TOKEN, SNAPSHOT_ROOT
-from simdb.cli.lifetime import StopSignals
+from simdb.cli.lifetime import StopSignals, clear_ready, mark_ready
 from simdb.errors import SimdbError
 
 app = typer.Typer(
@@ -55,11 +55,13 @@ def serve(
             part=part,
         )
         fake = MySQLFake(config)
+        clear_ready()
         signals = StopSignals()  # before starting: a signal during start is kept
         ep = fake.start()
     except SimdbError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    mark_ready()
     typer.echo(f"mysql ({engine}) ready on {ep.address}  url: {ep.url()}", err=False)
     if ep.admin_port is not None:
         typer.echo(f"admin API on http://{admin_host}:{ep.admin_port}/_simdb/health")

@@ -7,6 +7,7 @@ import os
 import typer
 
 ENV = "SIMDB_PROBE"
+READY_FILE_ENV = "SIMDB_READY_FILE"  # simdb.cli.lifetime.READY_FILE_ENV (not imported: the probe stays light)
 
 
 def probe(
@@ -36,6 +37,10 @@ def probe(
     except ProbeError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    ready_file = os.environ.get(READY_FILE_ENV, "") if from_env else ""
+    if ready_file and not os.path.exists(ready_file):
+        typer.echo(f"not ready: still starting or seeding (no {ready_file} yet)", err=True)
+        raise typer.Exit(1)
     try:
         run_probe(chosen, timeout)
     except ProbeError as exc:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from simdb.cli.admin_options import ADMIN_HOST, ADMIN_TOKEN, SNAPSHOT_ROOT
-from simdb.cli.lifetime import StopSignals
+from simdb.cli.lifetime import StopSignals, clear_ready, mark_ready
 
 app = typer.Typer(
     help=(
@@ -57,11 +57,13 @@ def serve(
                 snapshot=snapshot,
             )
         )
+        clear_ready()
         signals = StopSignals()  # before starting: a signal during start is kept
         endpoint = fake.start()
     except SimdbError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    mark_ready()
     typer.echo(
         f"redis ({engine}) ready at redis://{endpoint.host}:{endpoint.port}/0",
     )

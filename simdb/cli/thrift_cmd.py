@@ -12,7 +12,7 @@ from typing import Literal
 import typer
 
 from simdb.cli.admin_options import ADMIN_HOST, ADMIN_TOKEN, SNAPSHOT_ROOT
-from simdb.cli.lifetime import StopSignals
+from simdb.cli.lifetime import StopSignals, clear_ready, mark_ready
 from simdb.errors import SimdbError
 from simdb.fake import Endpoint
 
@@ -211,6 +211,7 @@ def serve(
         gc.disable()
         try:
             fake = ThriftFake(config)
+            clear_ready()
             signals = StopSignals()  # before starting: a signal during start is kept
             endpoint = fake.start()
             try:
@@ -227,6 +228,7 @@ def serve(
     except SimdbError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    mark_ready()
     served = ", ".join(fake.states)
     typer.echo(
         f"serving {served} from {idl} on {endpoint.url()} ({protocol}, {transport}"

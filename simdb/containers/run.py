@@ -60,6 +60,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+READY_FILE = "/tmp/simdb-ready"
+"""``SIMDB_READY_FILE`` of simdb's image: the serve command makes it once started and seeded."""
+
+
+def _seeded(container: Any) -> bool:
+    """True once the container's serve command has loaded its snapshot (a port can answer before)."""
+    result = container.exec_run(["test", "-f", READY_FILE])
+    return int(result.exit_code) == 0
+
+
 def _published(container: Any, port: int) -> int | None:
     container.reload()
     bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
@@ -152,16 +162,26 @@ class DockerStack:
     def _wait_ready(
         self, spec: ContainerSpec, container: Any, deadline: float, allow_restarts: bool = False
     ) -> EndpointViews:
+        # Probing the published port is a cheap TCP round trip; asking the engine about the container
+        # is not (six fakes polling it would slow every container's start), so that is done 4x a second.
         last = "no answer yet"
+        port: int | None = None
+        checked = 0.0
         while time.monotonic() < deadline:
-            container.reload()
-            if container.status == "exited" or (container.attrs["RestartCount"] > 0 and not allow_restarts):
-                last = f"the container exited (code {container.attrs['State']['ExitCode']})"
-                break
-            port = _published(container, spec.container_port)
+            now = time.monotonic()
+            if port is None or now - checked >= 0.25:
+                checked = now
+                container.reload()
+                restarted = container.attrs["RestartCount"] > 0 and not allow_restarts
+                if container.status == "exited" or restarted:
+                    last = f"the container exited (code {container.attrs['State']['ExitCode']})"
+                    break
+                port = _published(container, spec.container_port)
             if port is not None:
                 try:
                     probe(spec.url("127.0.0.1", port), timeout=1.0)
+                    if not _seeded(container):
+                        raise ProbeError("answers, but is still loading its snapshot")
                     ready = views(self.stack, spec, port)
                     log.info("%s ready at %s (network %s)", spec.fake, ready.host_url, ready.network_url)
                     return ready

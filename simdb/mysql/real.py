@@ -97,7 +97,10 @@ class RealMariaDB:
         install = find_program("mariadb-install-db")
         self.dir = Path(tempfile.mkdtemp(prefix="simdb-mariadb-"))
         datadir = self.dir / "data"
-        user = getpass.getuser()
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):  # a uid with no passwd entry (containers run as a bare uid)
+            user = str(os.getuid())
         init = subprocess.run(
             [
                 install,

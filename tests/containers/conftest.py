@@ -47,6 +47,15 @@ def simdb_image(docker_engine: Any, base_image: str) -> Iterator[str]:
     yield built.tag
 
 
+@pytest.fixture(scope="session")
+def simdb_real_image(docker_engine: Any, base_image: str, simdb_image: str) -> Iterator[str]:
+    """simdb's image with the real engines (redis-server, MariaDB), built once for the session."""
+    from simdb.images.build import BuildOptions, build_image
+
+    built = build_image(BuildOptions("real", base_image, "simdb-test-real:session"))
+    yield built.tag
+
+
 @pytest.fixture
 def containers(docker_engine: Any) -> Iterator[list[Any]]:
     """Containers a test starts; removed after it, whatever happened."""

@@ -6,11 +6,14 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pymysql
 import pytest
 import redis
+import thriftpy2
+from thriftpy2.rpc import make_client
 
 from simdb.containers.run import DockerStack, StackRunning, StackStartError
 from simdb.containers.spec import LABEL_STACK, EndpointViews
@@ -18,6 +21,7 @@ from simdb.probe import ProbeError, probe
 from tests.containers.demo_spec import demo_stack
 
 pytestmark = [pytest.mark.real, pytest.mark.docker]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +49,34 @@ def test_every_fake_answers_on_127_0_0_1(running: tuple[DockerStack, dict[str, E
             assert cur.fetchone()
     finally:
         conn.close()
+
+
+def test_bound_methods_answer_from_the_stores_across_the_network(
+    running: tuple[DockerStack, dict[str, EndpointViews]],
+) -> None:
+    """The Thrift containers reach the db and cache containers by name: answers are the stores' data."""
+    _, views = running
+    idl = REPO / "thrift" / "homefeed"
+    pins_mod = thriftpy2.load(str(idl / "pinstore.thrift"), module_name="dock_pinstore_thrift",
+                              include_dirs=[str(idl)])
+    rk_mod = thriftpy2.load(str(idl / "ranker.thrift"), module_name="dock_ranker_thrift",
+                            include_dirs=[str(idl)])
+    conn = pymysql.connect(host="127.0.0.1", port=views["db"].host[1], user="root", database="homefeed")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id, title FROM pins ORDER BY id LIMIT 5")
+            titles = dict(cur.fetchall())
+    finally:
+        conn.close()
+    pins = make_client(pins_mod.PinStore, "127.0.0.1", views["pinstore"].host[1], timeout=20_000)
+    ranker = make_client(rk_mod.Ranker, "127.0.0.1", views["ranker"].host[1], timeout=20_000)
+    try:
+        assert {pin_id: pins.getPin(pin_id).title for pin_id in titles} == titles
+        ranked = ranker.rank(rk_mod.RankRequest(userId=1, candidates=list(titles), userFeatures={})).ranked
+        assert sorted(s.pinId for s in ranked) == sorted(titles)
+    finally:
+        pins.close()
+        ranker.close()
 
 
 def test_the_network_view_resolves_inside_the_stack_network(
@@ -99,8 +131,11 @@ def test_a_killed_fake_comes_back_with_the_snapshot(
         assert client.zrevrange("followees:1", 0, -1)
 
 
-def test_a_failing_fake_leaves_nothing_behind(docker_engine: Any, simdb_image: str) -> None:
-    stack = DockerStack(demo_stack(simdb_image, name="simdbfail", snapshot="/nowhere"), docker_engine)
+def test_a_failing_fake_leaves_nothing_behind(docker_engine: Any, simdb_image: str, tmp_path: Path) -> None:
+    empty = tmp_path / "nowhere"
+    empty.mkdir()
+    empty.chmod(0o755)
+    stack = DockerStack(demo_stack(simdb_image, name="simdbfail", snapshot=empty), docker_engine)
     with pytest.raises(StackStartError) as info:
         stack.up(timeout=60)
     message = str(info.value)

@@ -63,3 +63,40 @@ def test_storage_probes_and_a_wrong_password() -> None:
     finally:
         redis_fake.stop()
         mysql_fake.stop()
+
+
+def test_probe_from_env_waits_for_the_ready_file_serve_makes_once_seeded(tmp_path: Path) -> None:
+    """A port that answers is not yet a seeded fake: ``serve`` makes the ready file after loading."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.fixtures.common import free_port, wait_until
+
+    ready = tmp_path / "ready"
+    ready.write_text("stale, from a run before a restart\n")
+    port = free_port()
+    env = {**os.environ, "SIMDB_READY_FILE": str(ready), "SIMDB_PROBE": f"redis://127.0.0.1:{port}/0"}
+
+    def probe_cmd() -> int:
+        return subprocess.run(
+            [sys.executable, "-m", "simdb", "probe", "--from-env"], env=env, capture_output=True, timeout=60
+        ).returncode
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simdb", "redis", "serve", "--port", str(port), "--snapshot",
+         str(IDL.parents[1] / "seeds" / "homefeed"), "--part", "cache"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert "ready at redis://" in first, first
+        assert ready.read_text().strip() == str(proc.pid)  # the stale file was replaced after seeding
+        assert probe_cmd() == 0
+        ready.unlink()
+        assert probe_cmd() == 1  # answers on its port, but no ready file: not ready
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    wait_until(lambda: probe_cmd() == 1, timeout=10, what="probe failing after stop")
