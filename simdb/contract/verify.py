@@ -23,8 +23,10 @@ import json
 import random
 import shlex
 import time
+import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
@@ -280,12 +282,22 @@ def _check_properties(
             outcome = p.function(args_obj, raised if raised is not None else value)
         except AssertionError as exc:
             detail = f": {exc}" if str(exc) else ""
-            return f"property {p.name} failed{detail}"
+            return f"property {p.name} failed{detail}{_where(exc)}"
         except Exception as exc:
             return f"property {p.name} raised {type(exc).__name__}: {exc}"
         if outcome is False:
             return f"property {p.name} returned False"
     return None
+
+
+def _where(exc: BaseException) -> str:
+    """`` (at FILE:LINE: source)`` of the innermost frame that raised ``exc``."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    last = frames[-1]
+    source = f": {last.line.strip()}" if last.line else ""
+    return f" (at {Path(last.filename).name}:{last.lineno}{source})"
 
 
 def reproduce_command(prefix: Sequence[str], method: str, args_json: dict[str, Any]) -> str:

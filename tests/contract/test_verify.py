@@ -254,3 +254,26 @@ def test_load_properties_names_the_file_on_errors(tmp_path: Path) -> None:
     broken.write_text("import no_such_module_here\n")
     with pytest.raises(SimdbError, match=r"broken.py: cannot load properties: ModuleNotFoundError"):
         load_properties(broken)
+
+
+EXAMPLE_PROPS = ROOT / "examples" / "contract" / "homefeed_props.py"
+
+
+def test_the_documented_properties_run_against_the_demo_fakes(pinstore: ThriftFake) -> None:
+    """docs/contracts.md: the fake's generated answers (no stub matched) know the types, not the rules."""
+    props = tuple(load_properties(EXAMPLE_PROPS))
+    assert [p.name for p in props] == [
+        "every_pin_was_asked_for",
+        "rank_returns_a_permutation",
+        "not_found_names_the_id",
+    ]
+    settings = VerifySettings(examples=40, seed=1, properties=props)
+    model = service_model(load_idl(HOMEFEED / "pinstore.thrift"), "PinStore")
+    report = verify(model, Target(pinstore.endpoint.host, pinstore.endpoint.port), settings)
+    assert _failure(report, "getPin") is None
+    failure = _failure(report, "getPins")
+    assert failure.problem.startswith("property every_pin_was_asked_for failed (at homefeed_props.py:")
+    assert "assert set(result.pins or {}) <= set(args.ids)" in failure.problem
+    assert len(failure.args["ids"]) == 1  # shrunk to a single id
+    ranker, _ = _fake_report("ranker", "Ranker", settings, stubs=(STUBS / "ranker.yaml",))
+    assert "rank_returns_a_permutation failed" in _failure(ranker, "rank").problem
