@@ -9,10 +9,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from simdb.contract.diff import DiffReport
 from simdb.contract.verify import Report, report_json
 from simdb.thrift.codec import canonical_dumps
 
-__all__ = ["print_report", "write_json", "write_junit"]
+__all__ = ["print_diff", "print_report", "write_json", "write_junit"]
 
 
 def print_report(report: Report, console: Console) -> None:
@@ -80,3 +81,34 @@ def write_junit(report: Report, path: Path) -> None:
                 f"reproduce: {m.failure.reproduce}\nexamples run: {m.examples}\n"
             )
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def print_diff(report: DiffReport, console: Console) -> None:
+    """Per method: calls made and whether the answers matched; then each difference with its call."""
+    table = Table(title=f"contract diff {report.service}: A {report.a} vs B {report.b} (seed {report.seed})")
+    table.add_column("method")
+    table.add_column("calls", justify="right")
+    table.add_column("seconds", justify="right")
+    table.add_column("result")
+    for m in report.methods:
+        verdict = "[green]same[/green]" if m.same else f"[red]{len(m.differences)} difference(s)[/red]"
+        table.add_row(m.method, str(m.calls), f"{m.seconds:.2f}", verdict)
+    console.print(table)
+    for m in report.methods:
+        if m.same:
+            continue
+        call = f"{m.method}({canonical_dumps(m.args or {})})"
+        console.print(f"[red bold]{escape(m.method)}[/red bold]: answers differ for {escape(call)}")
+        for d in m.differences[:20]:
+            console.print(f"  {escape(d.path or '(answer)')}: A {escape(_show(d.a))}  B {escape(_show(d.b))}")
+        console.print(f"  reproduce: {escape(m.reproduce)}", soft_wrap=True)
+    differing = sum(1 for m in report.methods if not m.same)
+    if differing:
+        console.print(f"[red]{differing} of {len(report.methods)} methods answered differently[/red]")
+    else:
+        console.print(f"[green]all {len(report.methods)} methods answered alike[/green]")
+
+
+def _show(value: object) -> str:
+    text = canonical_dumps(value) if value is not None else "(absent)"
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -167,7 +167,8 @@ class _Violation(Exception):
     """One call broke the contract (raised inside the hypothesis test so it shrinks)."""
 
 
-def _describe_app_error(body: bytes, protocol: ProtocolName) -> str:
+def describe_app_error(body: bytes, protocol: ProtocolName) -> str:
+    """``TApplicationException KIND: message`` of an encoded application error."""
     try:
         error = wire.decode_struct(protocol, body, TApplicationException())
     except Exception:
@@ -214,7 +215,7 @@ class _Caller:
         if header.seqid != seqid:
             return f"the reply has sequence id {header.seqid}, the call {seqid}", None
         if header.mtype == EXCEPTION:
-            text = _describe_app_error(reply.body, self.target.protocol)
+            text = describe_app_error(reply.body, self.target.protocol)
             if not self.allowed_app_error(method):
                 return f"{text} (not allowed for {method.name}; see --allow-app-error)", None
             return self._still_open(), None

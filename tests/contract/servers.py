@@ -30,6 +30,7 @@ VARIANTS: dict[str, tuple[str, str]] = {
     ),
     "wrong_type": ("2: required string name", "2: required i32 name"),
     "app_error": ("", ""),
+    "renamed": ("", ""),
 }
 
 
@@ -66,6 +67,8 @@ class Handler:
             return m.Item(id=id, name="x", size=4)
         if v == "wrong_type":
             return m.Item(id=id, name=5)
+        if v == "renamed":
+            return m.Item(id=id, name=f"thing {id}", tags=["a"])
         return m.Item(id=id, name=f"item {id}", tags=["a"])
 
     def count(self, ids: list[int]) -> int:
