@@ -32,6 +32,7 @@ import copy
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
@@ -39,7 +40,7 @@ from thriftpy2.thrift import TType
 
 from simdb.errors import SimdbError
 from simdb.thrift.codec import norm_desc, type_name
-from simdb.thrift.idl import is_union
+from simdb.thrift.idl import is_union, load_idl
 from simdb.thrift.model import FieldModel, MethodModel, ServiceModel, field_models, service_model
 from simdb.thrift.pywire import UUID
 from simdb.thrift.thriftpy2_compat import FrozenDict
@@ -50,6 +51,7 @@ __all__ = [
     "args",
     "for_type",
     "from_type",
+    "idl_module",
     "method_of",
     "resolve_type",
     "result",
@@ -253,13 +255,44 @@ def resolve_type(module: types.ModuleType, name: str) -> tuple[int, Any]:
     raise ContractError(f"{file}: no type {name!r} (a base type, struct, union, exception, enum or typedef)")
 
 
-def for_type(module: types.ModuleType, name: str, options: Options | None = None) -> st.SearchStrategy[Any]:
-    """Strategy for values of the IDL type ``name`` in ``module`` (a module from :func:`load_idl`)."""
+def for_type(
+    module: types.ModuleType | str | Path, name: str, options: Options | None = None
+) -> st.SearchStrategy[Any]:
+    """Strategy for values of the IDL type ``name`` in ``module`` (from :func:`load_idl`, or an IDL file)."""
+    if isinstance(module, str | Path):
+        module = idl_module(module)
     return from_type(*resolve_type(module, name), options)
 
 
-def method_of(target: types.ModuleType | ServiceModel | MethodModel, name: str = "") -> MethodModel:
-    """The method ``Service.method`` of a module, ``method`` of a service model, or ``target`` itself."""
+Target = types.ModuleType | ServiceModel | MethodModel | str | Path
+"""What :func:`args`, :func:`returns` and :func:`result` take: a loaded IDL module or an IDL file
+(with ``name`` as ``"Service.method"``), a :class:`ServiceModel` (``name`` the method), or a method."""
+
+_IDLS: dict[tuple[str, int], types.ModuleType] = {}
+
+
+def idl_module(path: str | Path) -> types.ModuleType:
+    """The IDL file ``path`` loaded (once per file version; includes next to it or in its directory)."""
+    file = Path(path).resolve()
+    try:
+        key = (str(file), file.stat().st_mtime_ns)
+    except OSError:
+        raise ContractError(f"{path}: no such IDL file") from None
+    module = _IDLS.get(key)
+    if module is None:
+        if len(_IDLS) > 32:
+            _IDLS.clear()
+        try:
+            module = _IDLS[key] = load_idl(file)
+        except SimdbError as exc:
+            raise ContractError(str(exc)) from None
+    return module
+
+
+def method_of(target: Target, name: str = "") -> MethodModel:
+    """The method ``Service.method`` of a module or IDL file, ``method`` of a service model, or ``target``."""
+    if isinstance(target, str | Path):
+        target = idl_module(target)
     if isinstance(target, MethodModel):
         return target
     if isinstance(target, ServiceModel):
@@ -279,13 +312,11 @@ def method_of(target: types.ModuleType | ServiceModel | MethodModel, name: str =
     return found
 
 
-def args(
-    target: types.ModuleType | ServiceModel | MethodModel, name: str = "", options: Options | None = None
-) -> st.SearchStrategy[Any]:
+def args(target: Target, name: str = "", options: Options | None = None) -> st.SearchStrategy[Any]:
     """Strategy for a method's arguments: ``<method>_args`` objects with every argument set.
 
-    ``target`` is a loaded IDL module with ``name`` as ``"Service.method"``, a
-    :class:`ServiceModel` with ``name`` the method, or a :class:`MethodModel`.
+    ``target`` is a loaded IDL module or an IDL file with ``name`` as ``"Service.method"``,
+    a :class:`ServiceModel` with ``name`` the method, or a :class:`MethodModel`.
     """
     method = method_of(target, name)
     builder = _builder(options)
@@ -294,9 +325,7 @@ def args(
     return st.fixed_dictionaries(parts).map(lambda kw: _build(cls, kw))
 
 
-def returns(
-    target: types.ModuleType | ServiceModel | MethodModel, name: str = "", options: Options | None = None
-) -> st.SearchStrategy[Any]:
+def returns(target: Target, name: str = "", options: Options | None = None) -> st.SearchStrategy[Any]:
     """Strategy for a method's return value (``None`` for void)."""
     method = method_of(target, name)
     if not method.has_return:
@@ -305,7 +334,7 @@ def returns(
 
 
 def result(
-    target: types.ModuleType | ServiceModel | MethodModel,
+    target: Target,
     name: str = "",
     options: Options | None = None,
     exceptions: bool = True,

@@ -8,8 +8,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from thrift.protocol.TBinaryProtocol import TBinaryProtocol
-from thrift.protocol.TCompactProtocol import TCompactProtocol
+from thrift.protocol.TBinaryProtocol import TBinaryProtocol, TBinaryProtocolAccelerated
+from thrift.protocol.TCompactProtocol import TCompactProtocol, TCompactProtocolAccelerated
 from thrift.transport.TTransport import TMemoryBuffer
 
 from simdb.thrift import wire
@@ -34,19 +34,26 @@ def generate_everything(thrift: str, out: Path) -> dict[str, ModuleType]:
     }
 
 
-def _proto(protocol: str, trans: Any) -> Any:
+def _proto(protocol: str, trans: Any, accelerated: bool) -> Any:
+    if accelerated:  # the C extension (fastbinary) of Apache's library
+        if protocol == "binary":
+            return TBinaryProtocolAccelerated(trans, fallback=False)
+        return TCompactProtocolAccelerated(trans, fallback=False)
     return TBinaryProtocol(trans) if protocol == "binary" else TCompactProtocol(trans)
 
 
-def apache_roundtrip(protocol: str, apache_cls: type, message: bytes) -> bytes:
-    """Decode a whole message with the Apache-generated class ``apache_cls`` and encode it again."""
-    iprot = _proto(protocol, TMemoryBuffer(message))
+def apache_roundtrip(protocol: str, apache_cls: type, message: bytes, accelerated: bool = False) -> bytes:
+    """Decode a whole message with the Apache-generated class ``apache_cls`` and encode it again.
+
+    ``accelerated``: with the library's C extension (pure Python otherwise).
+    """
+    iprot = _proto(protocol, TMemoryBuffer(message), accelerated)
     name, mtype, seqid = iprot.readMessageBegin()
     obj = apache_cls()
     obj.read(iprot)
     iprot.readMessageEnd()
     out = TMemoryBuffer()
-    oprot = _proto(protocol, out)
+    oprot = _proto(protocol, out, accelerated)
     oprot.writeMessageBegin(name, mtype, seqid)
     obj.write(oprot)
     oprot.writeMessageEnd()

@@ -63,10 +63,11 @@ def _check_roundtrips(protocol: str, name: str, mtype: int, obj: Any, apache_cls
     assert canonical(pywire.decode_struct(protocol, own[header.body_start :], cls())) == expected  # type: ignore[arg-type]
     # ... the canonical JSON codec ...
     assert canonical(from_json(TType.STRUCT, cls, to_json(TType.STRUCT, cls, obj), "value")) == expected
-    # ... and the official Apache library: decode, encode again, decode with simdb.
+    # ... and the official Apache library (pure Python and C): decode, encode again, decode with simdb.
     if apache_cls is not None:
-        again = apache_roundtrip(protocol, apache_cls, message)
-        assert canonical(simdb_decode(protocol, again, cls)) == expected
+        for accelerated in (False, True):
+            again = apache_roundtrip(protocol, apache_cls, message, accelerated)
+            assert canonical(simdb_decode(protocol, again, cls)) == expected
 
 
 def _apache_cls(apache: dict[str, ModuleType], idl: str, method: MethodModel, suffix: str) -> type:
@@ -267,3 +268,20 @@ def test_errors_name_what_is_wrong(tmp_path: Any) -> None:
     loop.write_text("struct Loop { 1: required i32 n, 2: required Loop next }\n")
     with pytest.raises(ContractError, match=r"Loop has no finite value: required field.s. 'next' nest"):
         _finds(for_type(load_idl(loop), "Loop"), lambda value: True)
+
+
+_PINSTORE_FILE = str(HOMEFEED / "pinstore.thrift")
+
+
+@pytest.mark.fake
+@given(args(_PINSTORE_FILE, "PinStore.getPin"), for_type(_PINSTORE_FILE, "types.Pin"))
+def test_an_idl_file_names_the_method_or_type(call: Any, pin: Any) -> None:
+    """``@given(simdb.contract.args("pinstore.thrift", "PinStore.getPin"))`` in a user's own tests."""
+    assert type(call).__name__ == "getPin_args" and isinstance(call.id, int)
+    assert type(pin).__name__ == "Pin" and isinstance(pin.id, int) and isinstance(pin.ownerId, int)
+
+
+@pytest.mark.fake
+def test_a_missing_idl_file_is_named() -> None:
+    with pytest.raises(ContractError, match=r"nope\.thrift: no such IDL file"):
+        args("nope.thrift", "PinStore.getPin")
