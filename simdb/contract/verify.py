@@ -211,8 +211,10 @@ class _Caller:
         header = reply.header
         name_ok = header.name in (method.name, self.wire_name(method.name))
         if not name_ok:
+            self.conn.close()  # out of step with the server: start afresh for the next call
             return f"the reply is for method {header.name!r}, not {method.name!r}", None
         if header.seqid != seqid:
+            self.conn.close()
             return f"the reply has sequence id {header.seqid}, the call {seqid}", None
         if header.mtype == EXCEPTION:
             text = describe_app_error(reply.body, self.target.protocol)
@@ -220,6 +222,7 @@ class _Caller:
                 return f"{text} (not allowed for {method.name}; see --allow-app-error)", None
             return self._still_open(), None
         if header.mtype != REPLY:
+            self.conn.close()
             return f"the answer has message type {header.mtype}, not a reply", None
         problems = check_struct(self.target.protocol, reply.body, method.result_cls, "result")
         decoded = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import socket
 import xml.etree.ElementTree as ET
@@ -179,8 +180,20 @@ def test_cli_passes_against_the_fake_with_reports(pinstore: ThriftFake, tmp_path
     junit, out = tmp_path / "junit.xml", tmp_path / "report.json"
     idl = str(HOMEFEED / "pinstore.thrift")
     result = _cli(
-        "--idl", idl, "--service", "PinStore", "--target", _target(pinstore), "--examples", "20",
-        "--seed", "3", "--junit", str(junit), "--json", str(out),
+        "--idl",
+        idl,
+        "--service",
+        "PinStore",
+        "--target",
+        _target(pinstore),
+        "--examples",
+        "20",
+        "--seed",
+        "3",
+        "--junit",
+        str(junit),
+        "--json",
+        str(out),
     )
     assert result.exit_code == 0, result.output
     assert "all 5 methods passed" in result.output
@@ -194,7 +207,7 @@ def test_cli_passes_against_the_fake_with_reports(pinstore: ThriftFake, tmp_path
     assert [c.get("name") for c in suite.iter("testcase")] == [m["method"] for m in report["methods"]]
 
 
-PROPS = '''
+PROPS = """
 from simdb.contract import prop
 
 @prop("getPins")
@@ -204,7 +217,7 @@ def asks_for_few_pins(args, result):
 @prop("PinStore.getPin")
 def the_pin_asked_for(args, result):
     return result.id == args.id or result.id > 0
-'''
+"""
 
 
 def test_a_failing_user_property_is_shrunk_and_reproducible(pinstore: ThriftFake, tmp_path: Path) -> None:
@@ -213,8 +226,22 @@ def test_a_failing_user_property_is_shrunk_and_reproducible(pinstore: ThriftFake
     junit, out = tmp_path / "junit.xml", tmp_path / "report.json"
     idl = str(HOMEFEED / "pinstore.thrift")
     result = _cli(
-        "--idl", idl, "--service", "PinStore", "--target", _target(pinstore), "--examples", "40",
-        "--seed", "5", "--properties", str(props), "--junit", str(junit), "--json", str(out),
+        "--idl",
+        idl,
+        "--service",
+        "PinStore",
+        "--target",
+        _target(pinstore),
+        "--examples",
+        "40",
+        "--seed",
+        "5",
+        "--properties",
+        str(props),
+        "--junit",
+        str(junit),
+        "--json",
+        str(out),
     )
     assert result.exit_code == 1, result.output
     assert "property asks_for_few_pins failed: too many ids" in result.output
@@ -277,3 +304,44 @@ def test_the_documented_properties_run_against_the_demo_fakes(pinstore: ThriftFa
     assert len(failure.args["ids"]) == 1  # shrunk to a single id
     ranker, _ = _fake_report("ranker", "Ranker", settings, stubs=(STUBS / "ranker.yaml",))
     assert "rank_returns_a_permutation failed" in _failure(ranker, "rank").problem
+
+
+def _answering(name: str | None, seqid_shift: int) -> Any:
+    """A raw server answering every call with a correct getItem result, under another name or seqid."""
+    from simdb.thrift import wire
+    from simdb.thrift.scan import REPLY, Incomplete, Limits, message_end
+
+    method = SHOP_MODEL.method("getItem")
+    assert method is not None
+    item = SHOP_MODEL.module.Item(id=1, name="x")  # type: ignore[union-attr]
+
+    def serve(conn: socket.socket) -> None:
+        buf = b""
+        while True:
+            try:
+                header, end = message_end("binary", buf, 0, Limits())
+            except Incomplete:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                buf += chunk
+                continue
+            buf = buf[end:]
+            reply = method.result_cls(success=item)
+            conn.sendall(
+                wire.encode_message("binary", name or header.name, REPLY, header.seqid + seqid_shift, reply)
+            )
+
+    return serve
+
+
+def test_a_reply_to_another_call_fails() -> None:
+    settings = VerifySettings(examples=3, seed=1, methods=("getItem",))
+    with raw_server(_answering(None, 7)) as (host, port):
+        report = verify(SHOP_MODEL, Target(host, port, timeout=2.0), settings)
+    problem = _failure(report, "getItem").problem
+    found = re.fullmatch(r"the reply has sequence id (\d+), the call (\d+)", problem)
+    assert found is not None and int(found[1]) == int(found[2]) + 7
+    with raw_server(_answering("count", 0)) as (host, port):
+        report = verify(SHOP_MODEL, Target(host, port, timeout=2.0), settings)
+    assert _failure(report, "getItem").problem == "the reply is for method 'count', not 'getItem'"
