@@ -149,7 +149,9 @@ def diff(
     idl: Path = typer.Option(..., "--idl", help="The service's IDL file."),
     service: str = typer.Option(..., "--service", help="Service name in the IDL."),
     a: str = typer.Option(..., "--a", help="HOST:PORT of one side (e.g. the fake)."),
-    b: str = typer.Option(..., "--b", help="HOST:PORT of the other side (e.g. the real service)."),
+    b: str | None = typer.Option(
+        None, "--b", help="HOST:PORT of the other side (default: the replies in --from-recordings)."
+    ),
     include_dir: list[Path] = typer.Option([], "--include-dir", help="IDL include directory (repeatable)."),
     protocol: str = typer.Option("binary", "--protocol", help="binary or compact (both sides)."),
     transport: str = typer.Option("buffered", "--transport", help="buffered or framed (both sides)."),
@@ -183,7 +185,7 @@ def diff(
     """
     from rich.console import Console
 
-    from simdb.contract.diff import DiffSettings, load_recordings
+    from simdb.contract.diff import DiffSettings, Recorded, load_recordings
     from simdb.contract.diff import diff as run_diff
     from simdb.contract.report import print_diff
     from simdb.contract.strategies import Options
@@ -193,14 +195,22 @@ def diff(
     from simdb.thrift.model import service_model
 
     host_a, port_a = _target(a, "--a")
-    host_b, port_b = _target(b, "--b")
+    host_b, port_b = _target(b, "--b") if b is not None else ("", 0)
+    if b is None and from_recordings is None:
+        raise typer.BadParameter(
+            "give --b, or --from-recordings to compare with the replies", param_hint="--b"
+        )
+    if b is None and args_json is not None:
+        raise typer.BadParameter(
+            "a single call is compared between two targets: give --b", param_hint="--args"
+        )
     _check_wire(protocol, transport)
     replay = _replay(method, args_json)
     try:
         model = service_model(load_idl(idl, include_dir), service)
         recordings = None
         if replay is not None:
-            recordings = tuple(replay.items())
+            recordings = tuple(Recorded(m, data) for m, data in replay.items())
         elif from_recordings is not None:
             recordings = load_recordings(from_recordings, model)
         settings = DiffSettings(
@@ -212,14 +222,19 @@ def diff(
             float_tolerance=float_tolerance,
             recordings=recordings,
         )
-        prefix = ["simdb", "contract", "diff", "--idl", str(idl), "--service", service, "--a", a, "--b", b]
+        prefix = ["simdb", "contract", "diff", "--idl", str(idl), "--service", service, "--a", a]
+        prefix += ["--b", b] if b is not None else ["--from-recordings", str(from_recordings)]
         prefix += _wire_flags(include_dir, protocol, transport, multiplexed)
         for pattern in ignore:
             prefix += ["--ignore", pattern]
         if float_tolerance != 1e-9:
             prefix += ["--float-tolerance", repr(float_tolerance)]
         wire_a = Target(host_a, port_a, protocol, transport, multiplexed, timeout)  # type: ignore[arg-type]
-        wire_b = Target(host_b, port_b, protocol, transport, multiplexed, timeout)  # type: ignore[arg-type]
+        wire_b = (
+            Target(host_b, port_b, protocol, transport, multiplexed, timeout)  # type: ignore[arg-type]
+            if b is not None
+            else None
+        )
         report = run_diff(model, wire_a, wire_b, settings, prefix)
     except SimdbError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -14,7 +14,9 @@ and compared:
   crosses dots): ``return.latencyMicros``, ``*.debugInfo``.
 
 Calls are generated (shrunk to a smallest call that shows a difference) or
-replayed from recordings (``simdb thrift record``'s ``recordings.jsonl``).
+replayed from recordings (``simdb thrift record``'s ``recordings.jsonl``). With
+recordings and no target B, A's answers are compared with the recorded replies
+(does the fake still answer like the service it was recorded from?).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import random
+import shlex
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +36,7 @@ from hypothesis.errors import Flaky
 
 from simdb.contract.client import Connection, ConnectionProblem
 from simdb.contract.strategies import ContractError, Options, args
-from simdb.contract.verify import Target, describe_app_error, reproduce_command
+from simdb.contract.verify import APP_ERRORS, Target, describe_app_error, reproduce_command
 from simdb.errors import SimdbError
 from simdb.thrift import wire
 from simdb.thrift.codec import args_from_json, args_to_json, canonical_dumps, struct_to_json, to_json
@@ -45,10 +48,20 @@ __all__ = [
     "DiffReport",
     "DiffSettings",
     "Difference",
+    "Recorded",
     "compare",
     "diff",
     "load_recordings",
 ]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One recorded call: the method, its arguments as JSON, and the reply recorded (normal form) or None."""
+
+    method: str
+    args: dict[str, Any]
+    reply: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -61,8 +74,8 @@ class DiffSettings:
     methods: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     float_tolerance: float = 1e-9
-    recordings: tuple[tuple[str, dict[str, Any]], ...] | None = None
-    """``(method, arguments as JSON)`` calls to replay instead of generating."""
+    recordings: tuple[Recorded, ...] | None = None
+    """Calls to replay instead of generating (with their recorded replies, if any)."""
 
 
 @dataclass(frozen=True)
@@ -224,7 +237,7 @@ class _Found(Exception):
 def _run_method(
     model: ServiceModel,
     method: MethodModel,
-    conns: tuple[Connection, Connection],
+    conns: tuple[Connection, Connection | None],
     target: Target,
     chosen: DiffSettings,
     run_seed: int,
@@ -234,20 +247,24 @@ def _run_method(
     name = f"{model.name}:{method.name}" if target.multiplexed else method.name
     last: list[Any] = []
 
-    def one(args_obj: Any) -> None:
+    def one(args_obj: Any, recorded: dict[str, Any] | None) -> None:
         outcome.calls += 1
-        answers = [_answer(conn, name, method, args_obj) for conn in conns]
-        found = compare(answers[0], answers[1], chosen.ignore, chosen.float_tolerance)
+        first = _answer(conns[0], name, method, args_obj)
+        second = recorded if conns[1] is None else _answer(conns[1], name, method, args_obj)
+        found = compare(first, second, chosen.ignore, chosen.float_tolerance)
         if found:
             last[:] = [args_obj, found]
             raise _Found(found[0].path)
 
+    def generated(args_obj: Any) -> None:
+        one(args_obj, None)
+
     started = time.perf_counter()
     try:
         if chosen.recordings is not None:
-            for recorded_method, data in chosen.recordings:
-                if recorded_method == method.name:
-                    one(args_from_json(method, data, f"recorded call of {method.name}"))
+            for call in chosen.recordings:
+                if call.method == method.name and (conns[1] is not None or call.reply is not None):
+                    one(args_from_json(method, call.args, f"recorded call of {method.name}"), call.reply)
         else:
             test = settings(
                 max_examples=chosen.examples,
@@ -258,7 +275,7 @@ def _run_method(
                 phases=(Phase.explicit, Phase.generate, Phase.shrink),
                 suppress_health_check=list(HealthCheck),
                 verbosity=Verbosity.quiet,
-            )(seed(run_seed)(given(args(method, options=chosen.options))(one)))
+            )(seed(run_seed)(given(args(method, options=chosen.options))(generated)))
             test()
     except (_Found, Flaky):
         pass
@@ -267,21 +284,24 @@ def _run_method(
         args_obj, found = last
         outcome.args = args_to_json(method, args_obj)
         outcome.differences = list(found)
-        outcome.reproduce = reproduce_command(prefix, method.name, outcome.args)
+        if conns[1] is None:  # against recordings: replay that method's recorded calls
+            outcome.reproduce = " ".join([*(shlex.quote(p) for p in prefix), "--method", method.name])
+        else:
+            outcome.reproduce = reproduce_command(prefix, method.name, outcome.args)
     return outcome
 
 
 def diff(
     model: ServiceModel,
     a: Target,
-    b: Target,
+    b: Target | None,
     settings_: DiffSettings | None = None,
     reproduce_prefix: Sequence[str] = (),
 ) -> DiffReport:
     """Send the same calls of every method (or ``settings_.methods``) to ``a`` and ``b``; report differences.
 
     Both targets speak ``a``'s protocol, transport and multiplexing. Oneway methods are sent but
-    have no answer to compare.
+    have no answer to compare. ``b`` None: compare ``a`` with the replies in ``settings_.recordings``.
     """
     chosen = settings_ or DiffSettings()
     for name in chosen.methods:
@@ -289,15 +309,17 @@ def diff(
             raise ContractError(
                 f"service {model.name} has no method {name!r} (methods: {', '.join(model.methods)})"
             )
+    if b is None and chosen.recordings is None:
+        raise ContractError("diff: give target B, or recordings to compare target A with")
     run_seed = chosen.seed if chosen.seed is not None else random.randrange(2**32)
-    report = DiffReport(model.name, str(a), str(b), run_seed)
+    report = DiffReport(model.name, str(a), "the recorded replies" if b is None else str(b), run_seed)
     wanted = list(chosen.methods or model.methods)
     if chosen.recordings is not None:
-        recorded = {m for m, _ in chosen.recordings}
+        recorded = {c.method for c in chosen.recordings if b is not None or c.reply is not None}
         wanted = [m for m in wanted if m in recorded]
     conns = (
         Connection(a.host, a.port, a.protocol, a.transport, a.timeout),
-        Connection(b.host, b.port, a.protocol, a.transport, b.timeout),
+        None if b is None else Connection(b.host, b.port, a.protocol, a.transport, b.timeout),
     )
     try:
         for name in wanted:
@@ -306,24 +328,42 @@ def diff(
             )
     finally:
         for conn in conns:
-            conn.close()
+            if conn is not None:
+                conn.close()
     return report
 
 
-def load_recordings(path: Path, service: ServiceModel) -> tuple[tuple[str, dict[str, Any]], ...]:
+def recorded_reply(reply: Any) -> dict[str, Any] | None:
+    """A reply of ``recordings.jsonl`` in the normal form of :func:`compare` (None when it has none)."""
+    if not isinstance(reply, dict) or len(reply) != 1:
+        return None
+    ((kind, value),) = reply.items()
+    if kind == "return":
+        return {"return": value}
+    if kind == "raise":
+        return {"exception": value}
+    if kind == "app_error" and isinstance(value, dict):
+        code = value.get("type")
+        name = APP_ERRORS.get(code, str(code)) if isinstance(code, int) else str(code)
+        return {"app_error": f"{name}: {value.get('message') or ''}".rstrip(": ")}
+    return None
+
+
+def load_recordings(path: Path, service: ServiceModel) -> tuple[Recorded, ...]:
     """The recorded calls of ``service``'s methods in a ``recordings.jsonl`` or a snapshot holding some."""
     from simdb.snapshot.format import iter_jsonl
 
     files = _recording_files(path)
     if not files:
         raise SimdbError(f"{path}: no recordings.jsonl here (give the file or a snapshot directory)")
-    calls: list[tuple[str, dict[str, Any]]] = []
+    calls: list[Recorded] = []
     for file in files:
         for line, entry in iter_jsonl(file):
             if not isinstance(entry, dict) or not isinstance(entry.get("method"), str):
                 raise SimdbError(f"{file}:{line}: a recording must be an object with a string 'method'")
             if service.method(entry["method"]) is not None:
-                calls.append((entry["method"], entry.get("args") or {}))
+                reply = recorded_reply(entry.get("reply"))
+                calls.append(Recorded(entry["method"], entry.get("args") or {}, reply))
     if not calls:
         raise SimdbError(f"{path}: no recorded calls of service {service.name}")
     return tuple(calls)

@@ -45,7 +45,8 @@ from simdb.thrift.scan import EXCEPTION, REPLY, ProtocolName
 
 __all__ = ["Failure", "MethodResult", "Report", "Target", "VerifySettings", "verify"]
 
-_APP_ERRORS = {
+#: TApplicationException type codes by number.
+APP_ERRORS = {
     0: "UNKNOWN",
     1: "UNKNOWN_METHOD",
     2: "INVALID_MESSAGE_TYPE",
@@ -173,7 +174,7 @@ def describe_app_error(body: bytes, protocol: ProtocolName) -> str:
         error = wire.decode_struct(protocol, body, TApplicationException())
     except Exception:
         return "TApplicationException (undecodable)"
-    kind = _APP_ERRORS.get(int(error.type or 0), str(error.type))
+    kind = APP_ERRORS.get(int(error.type or 0), str(error.type))
     return f"TApplicationException {kind}: {error.message or ''}".rstrip(": ")
 
 

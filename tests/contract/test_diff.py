@@ -69,8 +69,22 @@ def test_a_deliberate_difference_is_found_shrunk_and_ignorable(tmp_path: Path) -
     with shop_server("correct", tmp_path) as (ha, pa), shop_server("renamed", tmp_path) as (hb, pb):
         a, b = f"{ha}:{pa}", f"{hb}:{pb}"
         out = tmp_path / "diff.json"
-        result = _cli("--idl", str(SHOP), "--service", "Shop", "--a", a, "--b", b, "--examples", "30",
-                      "--seed", "4", "--json", str(out))
+        result = _cli(
+            "--idl",
+            str(SHOP),
+            "--service",
+            "Shop",
+            "--a",
+            a,
+            "--b",
+            b,
+            "--examples",
+            "30",
+            "--seed",
+            "4",
+            "--json",
+            str(out),
+        )
         assert result.exit_code == 1, result.output
         assert "answers differ for getItem" in result.output
         methods = {m["method"]: m for m in json.loads(out.read_text())["methods"]}
@@ -80,8 +94,20 @@ def test_a_deliberate_difference_is_found_shrunk_and_ignorable(tmp_path: Path) -
         assert methods["count"]["same"] and methods["touch"]["same"]
         again = _cli(*shlex.split(get_item["reproduce"])[3:])
         assert again.exit_code == 1 and "return.name" in again.output
-        ignored = _cli("--idl", str(SHOP), "--service", "Shop", "--a", a, "--b", b, "--examples", "30",
-                       "--ignore", "return.name")
+        ignored = _cli(
+            "--idl",
+            str(SHOP),
+            "--service",
+            "Shop",
+            "--a",
+            a,
+            "--b",
+            b,
+            "--examples",
+            "30",
+            "--ignore",
+            "return.name",
+        )
         assert ignored.exit_code == 0, ignored.output
 
 
@@ -106,32 +132,77 @@ def test_two_fakes_with_other_seeds_differ_and_with_the_same_seed_do_not() -> No
             fake.stop()
 
 
-def test_recorded_calls_replay(tmp_path: Path) -> None:
-    recordings = tmp_path / "snap" / "thrift" / "shop" / "recordings.jsonl"
-    recordings.parent.mkdir(parents=True)
+def _recordings(tmp_path: Path) -> Path:
+    item = {"id": 5, "name": "item 5", "size": "M", "tags": ["a"]}
     lines = [
-        {"method": "getItem", "args": {"id": 5}, "reply": {"return": {}}, "latency_ms": 1.0},
+        {"method": "getItem", "args": {"id": 5}, "reply": {"return": item}, "latency_ms": 1.0},
         {"method": "count", "args": {"ids": [1, 2]}, "reply": {"return": 2}, "latency_ms": 1.0},
-        {"method": "getItem", "args": {"id": 7}, "reply": {"return": {}}, "latency_ms": 1.0},
+        {"method": "getItem", "args": {"id": 7}, "reply": {"return": {**item, "id": 7, "name": "old 7"}}},
+        {"method": "count", "args": {"ids": []}, "reply": {"app_error": {"type": 6, "message": "boom"}}},
         {"method": "other", "args": {}, "reply": {"return": None}, "latency_ms": 1.0},
     ]
+    recordings = tmp_path / "snap" / "thrift" / "shop" / "recordings.jsonl"
+    recordings.parent.mkdir(parents=True)
     recordings.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    calls = load_recordings(tmp_path / "snap", SHOP_MODEL)
-    assert calls == (("getItem", {"id": 5}), ("count", {"ids": [1, 2]}), ("getItem", {"id": 7}))
+    return tmp_path / "snap"
+
+
+def test_recorded_calls_replay_against_two_targets(tmp_path: Path) -> None:
+    calls = load_recordings(_recordings(tmp_path), SHOP_MODEL)
+    assert [(c.method, c.args) for c in calls] == [
+        ("getItem", {"id": 5}),
+        ("count", {"ids": [1, 2]}),
+        ("getItem", {"id": 7}),
+        ("count", {"ids": []}),
+    ]
+    assert calls[3].reply == {"app_error": "INTERNAL_ERROR: boom"}
     with shop_server("correct", tmp_path) as (ha, pa), shop_server("renamed", tmp_path) as (hb, pb):
         report = diff(SHOP_MODEL, Target(ha, pa), Target(hb, pb), DiffSettings(recordings=calls))
     by_name = {m.method: m for m in report.methods}
     assert list(by_name) == ["getItem", "count"]
     assert by_name["getItem"].args == {"id": 5}  # the first recorded call that differs
     assert by_name["getItem"].calls == 1
-    assert by_name["count"].same and by_name["count"].calls == 1
+    assert by_name["count"].same and by_name["count"].calls == 2
     with pytest.raises(SimdbError, match=r"no recordings\.jsonl here"):
         load_recordings(tmp_path / "nowhere", SHOP_MODEL)
+
+
+def test_a_target_against_the_recorded_replies(tmp_path: Path) -> None:
+    snap = _recordings(tmp_path)
+    with shop_server("correct", tmp_path) as (host, port):
+        report = diff(
+            SHOP_MODEL, Target(host, port), None, DiffSettings(recordings=load_recordings(snap, SHOP_MODEL))
+        )
+        by_name = {m.method: m for m in report.methods}
+        assert report.b == "the recorded replies"
+        assert by_name["getItem"].args == {"id": 7}
+        assert [vars(d) for d in by_name["getItem"].differences] == [
+            {"path": "return.name", "a": "item 7", "b": "old 7"}
+        ]
+        assert by_name["count"].args == {"ids": []}
+        assert [d.path for d in by_name["count"].differences] == ["app_error", "return"]
+        result = _cli(
+            "--idl",
+            str(SHOP),
+            "--service",
+            "Shop",
+            "--a",
+            f"{host}:{port}",
+            "--from-recordings",
+            str(snap),
+            "--json",
+            str(tmp_path / "r.json"),
+        )
+        assert result.exit_code == 1, result.output
+        reproduce = json.loads((tmp_path / "r.json").read_text())["methods"][0]["reproduce"]
+        assert reproduce.endswith(f"--from-recordings {snap} --method getItem")
+        assert _cli(*shlex.split(reproduce)[3:]).exit_code == 1
 
 
 def test_cli_diff_bad_input_exits_2(tmp_path: Path) -> None:
     base = ["--idl", str(SHOP), "--service", "Shop", "--a", "127.0.0.1:1"]
     assert _cli(*base, "--b", "nope").exit_code == 2
+    assert _cli(*base).exit_code == 2  # neither --b nor --from-recordings
     bad = _cli(*base, "--b", "127.0.0.1:2", "--method", "nope")
     assert bad.exit_code == 2 and "no method 'nope'" in bad.output
     bad = _cli(*base, "--b", "127.0.0.1:2", "--from-recordings", str(tmp_path))
