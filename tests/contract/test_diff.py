@@ -207,3 +207,32 @@ def test_cli_diff_bad_input_exits_2(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "no method 'nope'" in bad.output
     bad = _cli(*base, "--b", "127.0.0.1:2", "--from-recordings", str(tmp_path))
     assert bad.exit_code == 2 and "no recordings.jsonl" in bad.output
+
+
+def test_a_recording_proxy_snapshot_replays_against_a_target(tmp_path: Path) -> None:
+    """Record real calls with ``simdb thrift record``'s proxy, then compare servers with what it saw."""
+    from thriftpy2.rpc import make_client
+
+    from simdb.snapshot.record import RecordConfig, RecordingProxy
+
+    snap = tmp_path / "snap"
+    with shop_server("correct", tmp_path) as upstream:
+        proxy = RecordingProxy(RecordConfig(upstream=upstream, idl=SHOP, service="Shop", out=snap)).start()
+        client = make_client(SHOP_MODEL.thrift_service, "127.0.0.1", proxy.port, timeout=5000)
+        try:
+            assert client.getItem(5).name == "item 5"
+            with pytest.raises(SHOP_MODEL.module.NoSuchItem):  # type: ignore[union-attr]
+                client.getItem(-5000)
+            assert client.count([1, 2]) == 2
+        finally:
+            client.close()
+        proxy.stop()
+        calls = load_recordings(snap, SHOP_MODEL)
+        assert [c.method for c in calls] == ["getItem", "getItem", "count"]
+        assert calls[1].reply == {"exception": {"NoSuchItem": {"id": -5000}}}
+        report = diff(SHOP_MODEL, Target(*upstream), None, DiffSettings(recordings=calls))
+        assert report.same, report.to_dict()
+    with shop_server("renamed", tmp_path) as other:
+        report = diff(SHOP_MODEL, Target(*other), None, DiffSettings(recordings=calls))
+    by_name = {m.method: m for m in report.methods}
+    assert by_name["getItem"].args == {"id": 5} and by_name["count"].same
