@@ -31,6 +31,7 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "wrong_type": ("2: required string name", "2: required i32 name"),
     "app_error": ("", ""),
     "renamed": ("", ""),
+    "no_result": ("", ""),
 }
 
 
@@ -71,8 +72,8 @@ class Handler:
             return m.Item(id=id, name=f"thing {id}", tags=["a"])
         return m.Item(id=id, name=f"item {id}", tags=["a"])
 
-    def count(self, ids: list[int]) -> int:
-        return len(ids)
+    def count(self, ids: list[int]) -> int | None:
+        return None if self.variant == "no_result" else len(ids)
 
     def touch(self, id: int) -> None:
         return None

@@ -150,6 +150,15 @@ def test_a_wrong_server_fails_with_the_right_message(tmp_path: Path, variant: st
     assert _failure(report, "count") is None and _failure(report, "touch") is None
 
 
+def test_a_reply_without_a_result_fails(tmp_path: Path) -> None:
+    with shop_server("no_result", tmp_path) as (host, port):
+        report = verify(SHOP_MODEL, Target(host, port), QUICK)
+    failure = _failure(report, "count")
+    assert failure.problem == "count: the result holds neither a return value nor a declared exception"
+    assert failure.args == {"ids": []}
+    assert _failure(report, "getItem") is None
+
+
 def test_a_server_that_hangs_up_fails(tmp_path: Path) -> None:
     def hang_up(conn: socket.socket) -> None:
         conn.recv(1024)
