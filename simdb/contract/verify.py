@@ -231,7 +231,7 @@ class _Caller:
             decoded = wire.decode_struct(self.target.protocol, reply.body, method.result_cls())
             problems = self._result_shape(method, decoded)
         if problems:
-            return f"{method.name}: " + "; ".join(problems), None
+            return "; ".join(problems), None
         return self._still_open(), decoded
 
     def _result_shape(self, method: MethodModel, result: Any) -> list[str]:

@@ -120,13 +120,13 @@ def test_a_reset_connection_fails() -> None:
 # --- deliberately wrong servers ----------------------------------------------------------------------
 
 WRONG = [
-    ("missing_required", "getItem: result.success: required field 'name' of Item is missing"),
-    ("wrong_enum", "getItem: result.success.size: 4 is not a declared value of enum Size (S=1, M=2, L=3)"),
+    ("missing_required", "result.success: required field 'name' of Item is missing"),
+    ("wrong_enum", "result.success.size: 4 is not a declared value of enum Size (S=1, M=2, L=3)"),
     (
         "undeclared_exception",
-        "getItem: result: an exception getItem does not declare (field id 2, struct on the wire)",
+        "result: an exception getItem does not declare (field id 2, struct on the wire)",
     ),
-    ("wrong_type", "getItem: result.success.name: i32 on the wire, the IDL says string"),
+    ("wrong_type", "result.success.name: i32 on the wire, the IDL says string"),
     ("app_error", "the server closed the connection without answering"),
 ]
 
@@ -154,7 +154,7 @@ def test_a_reply_without_a_result_fails(tmp_path: Path) -> None:
     with shop_server("no_result", tmp_path) as (host, port):
         report = verify(SHOP_MODEL, Target(host, port), QUICK)
     failure = _failure(report, "count")
-    assert failure.problem == "count: the result holds neither a return value nor a declared exception"
+    assert failure.problem == "the result holds neither a return value nor a declared exception"
     assert failure.args == {"ids": []}
     assert _failure(report, "getItem") is None
 
