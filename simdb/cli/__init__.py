@@ -34,6 +34,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "mysql": ("simdb.cli.mysql_cmd", "app"),
     "snapshot": ("simdb.cli.snapshot_cmd", "app"),
     "probe": ("simdb.cli.probe_cmd", "probe"),
+    "contract": ("simdb.cli.contract_cmd", "app"),
     "images": ("simdb.cli.images_cmd", "app"),
     "compose": ("simdb.cli.export_cmd", "compose_app"),
     "k8s": ("simdb.cli.export_cmd", "k8s_app"),
