@@ -23,9 +23,6 @@ class SqlStore:
     """Runs binding statements on one MySQL endpoint (autocommit: each write is visible at once)."""
 
     def __init__(self, name: str, endpoint: Endpoint, pool_size: int = 4) -> None:
-        import pymysql
-        from sqlalchemy.pool import QueuePool
-
         extras = dict(endpoint.extra)
         self.name = name
         self.endpoint = endpoint
@@ -41,20 +38,35 @@ class SqlStore:
             "read_timeout": 30,
             "write_timeout": 30,
         }
-        self._pool = QueuePool(
-            lambda: pymysql.connect(**settings),
-            pool_size=pool_size,
-            max_overflow=pool_size * 2,
-            timeout=10,
-            reset_on_return=None,  # autocommit: nothing to roll back, and no round trip per call
-        )
+        self._settings = settings
+        self._pool_size = pool_size
+        self._pool: Any = None
         self._lock = threading.Lock()
+
+    def _connect(self) -> Any:
+        """A pooled connection. The pool (and SQLAlchemy, a large import) is made on the first call,
+        so a fake with SQL bindings starts as fast as one without."""
+        if self._pool is None:
+            with self._lock:
+                if self._pool is None:
+                    import pymysql
+                    from sqlalchemy.pool import QueuePool
+
+                    settings = self._settings
+                    self._pool = QueuePool(
+                        lambda: pymysql.connect(**settings),
+                        pool_size=self._pool_size,
+                        max_overflow=self._pool_size * 2,
+                        timeout=10,
+                        reset_on_return=None,  # autocommit: nothing to roll back, no round trip per call
+                    )
+        return self._pool.connect()
 
     def _run(self, template: SqlTemplate, scope: Mapping[str, Any], fetch: bool) -> Any:
         query, params = template.render(scope)
         for attempt in (1, 2):
             try:
-                conn = self._pool.connect()
+                conn = self._connect()
             except Exception as exc:
                 if _is_connection_error(exc):
                     where = self.endpoint.address
@@ -96,7 +108,8 @@ class SqlStore:
 
     def close(self) -> None:
         """Close every pooled connection."""
-        self._pool.dispose()
+        if self._pool is not None:
+            self._pool.dispose()
 
 
 def _is_connection_error(exc: Exception) -> bool:
