@@ -11,8 +11,8 @@ Thrift: ``rows`` exact-match stubs per method (oneway methods excepted);
 integer arguments and fields named like a table (``userId`` -> ``users``,
 ``pinIds`` -> ``pins``) take ids of the generated rows, so stubs and rows agree.
 
-Note: drawing outside a test uses hypothesis's ``ConjectureData`` and
-``BuildContext`` directly (internal API, exercised by tests/snapshot/test_synth.py).
+Note: drawing outside a test needs hypothesis's internal API, kept in
+:mod:`simdb.hypothesis_compat` (with its canary, run by the tests).
 """
 
 from __future__ import annotations
@@ -29,12 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import hypothesis.strategies as st
-from hypothesis.control import BuildContext
-from hypothesis.errors import HypothesisException, StopTest
-from hypothesis.internal.conjecture.data import ConjectureData
-from hypothesis.internal.conjecture.providers import HypothesisProvider
+from hypothesis.errors import HypothesisException
 
 from simdb.errors import ConfigError, SimdbError
+from simdb.hypothesis_compat import NoValue, draw_with
 from simdb.snapshot.format import encode_bytes
 from simdb.snapshot.sqlschema import (
     BINARY_TYPES,
@@ -75,26 +73,12 @@ def _rng(seed: int, *parts: object) -> random.Random:
     return random.Random(int.from_bytes(hashlib.blake2b(text.encode(), digest_size=16).digest(), "big"))
 
 
-class _StableProvider(HypothesisProvider):
-    """Hypothesis's provider without its "local constants" pool.
-
-    That pool is gathered from every module imported so far (IDL modules
-    included), so it makes draws depend on what was imported before: not
-    deterministic for a seed, and slow to compute.
-    """
-
-    def _maybe_draw_constant(self, choice_type: Any, constraints: Any, *, p: float = 0.05) -> Any:
-        return None
-
-
 def draw(strategy: st.SearchStrategy[Any], seed: int, *parts: object) -> Any:
     """One value of ``strategy``, determined by ``seed`` and ``parts``."""
     for attempt in range(20):
-        data = ConjectureData(random=_rng(seed, *parts, attempt), provider=_StableProvider)
         try:
-            with BuildContext(data, wrapped_test=lambda: None):
-                return data.draw(strategy)
-        except StopTest:  # ran out of choices or a filter kept failing: try the next stream
+            return draw_with(strategy, _rng(seed, *parts, attempt))
+        except NoValue:  # ran out of choices or a filter kept failing: try the next stream
             continue
     raise SimdbError(f"could not generate a value for {parts!r}")
 

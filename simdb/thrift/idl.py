@@ -34,14 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ply import yacc as _ply_yacc  # type: ignore[import-untyped]  # thriftpy2's parser generator
-from thriftpy2.parser import lexer as _tp_lexer
-from thriftpy2.parser import parser as _tp_parser
 from thriftpy2.parser.exc import ThriftParserError
 
 from simdb.errors import IdlError
 from simdb.thrift.pywire import UUID, UUID_MARKER, needs_own_codec
-from simdb.thrift.thriftpy2_compat import grammar_module, patched_parser
+from simdb.thrift.thriftpy2_compat import build_parser, parse_lock, patched_parse
 
 __all__ = ["is_union", "iter_modules", "load_idl", "preprocess"]
 
@@ -61,7 +58,7 @@ _PARSER: Any = None
 def _parser() -> Any:
     global _PARSER
     if _PARSER is None:
-        _PARSER = _ply_yacc.yacc(module=grammar_module(), debug=False, write_tables=False)
+        _PARSER = build_parser()
     return _PARSER
 
 
@@ -385,22 +382,8 @@ def load_idl(path: Path | str, include_dirs: Sequence[Path | str] = ()) -> types
         if not Path(d).is_dir():
             raise IdlError(f"{d}: include directory does not exist")
     loader = _Loader()
-    with _LOAD_LOCK, _tp_parser._parse_lock:
-        saved_cache = _tp_parser._thrift_cache
-        real_parse = _tp_parser.parse
-        saved_reserved = _tp_lexer.thrift_reserved_keywords
-        _tp_parser._thrift_cache = {}
-        _tp_lexer.thrift_reserved_keywords = _PYTHON_RESERVED  # type: ignore[assignment]
-        _tp_parser.open = loader.open  # type: ignore[attr-defined]
-        _tp_parser.parse = loader.wrap_parse(real_parse)
-        try:
-            with patched_parser():
-                module: types.ModuleType = _tp_parser.parse(os.fspath(file), include_dirs=dirs)
-        finally:
-            _tp_parser._thrift_cache = saved_cache
-            _tp_lexer.thrift_reserved_keywords = saved_reserved
-            _tp_parser.parse = real_parse
-            del _tp_parser.open  # type: ignore[attr-defined]
+    with _LOAD_LOCK, parse_lock(), patched_parse(loader.open, loader.wrap_parse, _PYTHON_RESERVED) as parse:
+        module: types.ModuleType = parse(os.fspath(file), include_dirs=dirs)
     _mark_unions(module)
     _resolve_uuid(module)
     for cls in _payload_classes(module):

@@ -22,15 +22,25 @@ from __future__ import annotations
 import contextlib
 import types
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from ply import yacc as _ply_yacc  # type: ignore[import-untyped]  # thriftpy2's parser generator
+from thriftpy2.parser import lexer as _tp_lexer
 from thriftpy2.parser import parser as _tp_parser
 from thriftpy2.parser.exc import ThriftParserError
 
 from simdb.thrift.pywire import UUID_MARKER
 
-__all__ = ["FrozenDict", "grammar_module", "patched_parser"]
+__all__ = [
+    "FrozenDict",
+    "build_parser",
+    "check",
+    "grammar_module",
+    "parse_lock",
+    "patched_parse",
+    "patched_parser",
+]
 
 
 class FrozenDict(dict):  # type: ignore[type-arg]  # keys and values of any Thrift type
@@ -293,3 +303,58 @@ def patched_parser() -> Iterator[None]:
     finally:
         for name, func in saved.items():
             setattr(_tp_parser, name, func)
+
+
+def build_parser() -> Any:
+    """thriftpy2's PLY parser, with the grammar above, built once (tables only depend on the grammar)."""
+    return _ply_yacc.yacc(module=grammar_module(), debug=False, write_tables=False)
+
+
+def parse_lock() -> Any:
+    """thriftpy2's own parse lock (its parser keeps module-level state)."""
+    return _tp_parser._parse_lock
+
+
+@contextlib.contextmanager
+def patched_parse(
+    open_file: Callable[..., Any],
+    wrap_parse: Callable[[Callable[..., Any]], Callable[..., Any]],
+    reserved: tuple[str, ...],
+) -> Iterator[Callable[..., Any]]:
+    """thriftpy2's ``parse`` with simdb's file opener, parse wrapper, reserved words and stricter
+    casts swapped into its module globals, and an empty include cache; everything is put back after.
+    The caller holds :func:`parse_lock`."""
+    saved_cache = _tp_parser._thrift_cache
+    real_parse = _tp_parser.parse
+    saved_reserved = _tp_lexer.thrift_reserved_keywords
+    _tp_parser._thrift_cache = {}
+    _tp_lexer.thrift_reserved_keywords = reserved  # type: ignore[assignment]
+    _tp_parser.open = open_file  # type: ignore[attr-defined]
+    _tp_parser.parse = wrap_parse(real_parse)
+    try:
+        with patched_parser():
+            yield _tp_parser.parse
+    finally:
+        _tp_parser._thrift_cache = saved_cache
+        _tp_lexer.thrift_reserved_keywords = saved_reserved
+        _tp_parser.parse = real_parse
+        del _tp_parser.open  # type: ignore[attr-defined]
+
+
+def check() -> None:
+    """Raise AssertionError naming the internal of thriftpy2 that is gone or changed (the canary)."""
+    import thriftpy2
+
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise AssertionError(f"thriftpy2 {thriftpy2.__version__} changed: {what}")
+
+    for name in ("_parse_lock", "_thrift_cache", "parse", *_CASTS):
+        need(hasattr(_tp_parser, name), f"thriftpy2.parser.parser.{name} is gone")
+    need(
+        isinstance(getattr(_tp_lexer, "thrift_reserved_keywords", None), tuple | list),
+        "thriftpy2.parser.lexer.thrift_reserved_keywords is gone",
+    )
+    for rule in ("p_const_map", "p_const_ref", "p_ref_type"):
+        need(callable(getattr(_tp_parser, rule, None)), f"the grammar rule {rule} is gone")
+    build_parser()
