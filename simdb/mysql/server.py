@@ -13,6 +13,7 @@ import asyncio
 import contextvars
 import logging
 import re
+import struct
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -226,6 +227,8 @@ class CheckedStream:
         self.check_next = True
         self.capabilities = capabilities
         self.limits = limits
+        self.commands = False
+        """Set once the command phase starts: an empty packet is then a command (COM_SLEEP)."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -240,6 +243,8 @@ class CheckedStream:
             except BadHandshake as exc:
                 log.warning("bad handshake (%d bytes): %s", len(data), exc)
                 raise MysqlError("Bad handshake", 1043) from None
+        if self.commands and not data:
+            return b"\x00"  # MariaDB reads an empty command as COM_SLEEP: "Unknown command" (1047)
         return data
 
 
@@ -364,11 +369,46 @@ class FakeConnection(Connection):  # type: ignore[misc]
         self.session.db.found_rows = Capabilities.CLIENT_FOUND_ROWS in self.capabilities
         self._query_attributes = Capabilities.CLIENT_QUERY_ATTRIBUTES in self.capabilities
         self._deprecate_eof = Capabilities.CLIENT_DEPRECATE_EOF in self.capabilities
+        if hasattr(self.stream, "commands"):
+            self.stream.commands = True
         try:
             await super().command_phase()
         except MysqlError as exc:  # from the packet reader: too big, out of order; the connection ends
             log.warning("mysql connection %s: %s (%s); closing it", self.connection_id, exc.msg, exc.code)
             await self.stream.write(self.error(exc))
+
+    # Commands whose packets mysql-mimic parses itself: a cut or garbled one must be MariaDB's
+    # "Malformed communication packet" (1835), not a parser's traceback in the log.
+    async def handle_stmt_prepare(self, data: bytes) -> None:
+        await self._parsed(super().handle_stmt_prepare, data)
+
+    async def handle_stmt_send_long_data(self, data: bytes) -> None:
+        await self._parsed(super().handle_stmt_send_long_data, data)
+
+    async def handle_stmt_execute(self, data: bytes) -> None:
+        await self._parsed(super().handle_stmt_execute, data)
+
+    async def handle_stmt_fetch(self, data: bytes) -> None:
+        await self._parsed(super().handle_stmt_fetch, data)
+
+    async def handle_stmt_reset(self, data: bytes) -> None:
+        await self._parsed(super().handle_stmt_reset, data)
+
+    async def handle_stmt_close(self, data: bytes) -> None:
+        await self._parsed(super().handle_stmt_close, data)
+
+    async def handle_field_list(self, data: bytes) -> None:
+        await self._parsed(super().handle_field_list, data)
+
+    async def handle_change_user(self, data: bytes) -> None:
+        await self._parsed(super().handle_change_user, data)
+
+    async def _parsed(self, handler: Any, data: bytes) -> None:
+        try:
+            await handler(data)
+        except (struct.error, IndexError, UnicodeDecodeError) as exc:
+            log.info("mysql connection %s: malformed packet (%s)", self.connection_id, exc)
+            raise MysqlError("Malformed communication packet", E.MALFORMED_PACKET) from None
 
     def _sync_status(self, db: DbSession) -> None:
         self.status_flags = _STATUS[db.autocommit][db.in_transaction]
