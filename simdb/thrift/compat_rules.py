@@ -307,9 +307,10 @@ _RULE_LIST: tuple[Rule, ...] = (
     Rule(
         "enum-value-renamed",
         "enum value renamed (same number)",
-        _S,
-        _S,
-        "Enums travel as numbers, so the value arrives intact under its new name.",
+        _B,
+        _B,
+        "Enums travel as numbers, so the number arrives and is read under its new name: a pure rename is "
+        "safe on the wire, but simdb cannot tell it from giving the number to a new meaning.",
         data=True,
     ),
 )
