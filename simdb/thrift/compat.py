@@ -171,7 +171,8 @@ def _qualified(cls: type, mains: frozenset[str]) -> str:
     """``Name`` for a type of the main file (module in ``mains``), ``include.Name`` for an included one."""
     if cls.__module__ in mains:
         return cls.__name__
-    return f"{cls.__module__}.{cls.__name__}"
+    module = cls.__module__.removesuffix("_thrift")  # thriftpy2 names an included module file_thrift
+    return f"{module}.{cls.__name__}"
 
 
 def _kind(cls: type) -> str:

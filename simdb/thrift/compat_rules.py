@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-__all__ = ["BREAKING", "RULES", "SAFE", "Rule", "Verdict", "rule", "rules_markdown"]
+__all__ = ["BREAKING", "MIRRORS", "RULES", "SAFE", "Rule", "Verdict", "rule", "rules_markdown"]
 
 Verdict = Literal["breaking", "safe"]
 BREAKING: Verdict = "breaking"
@@ -317,6 +317,24 @@ _RULE_LIST: tuple[Rule, ...] = (
 
 RULES: Mapping[str, Rule] = MappingProxyType({r.id: r for r in _RULE_LIST})
 """Every rule by id, in the order of the docs table."""
+
+_PAIRS = (
+    ("service-removed", "service-added"),
+    ("extends-removed", "extends-added"),
+    ("method-removed", "method-added"),
+    ("oneway-added", "oneway-removed"),
+    ("return-added", "return-removed"),
+    ("exception-added", "exception-removed"),
+    ("field-added-optional", "field-removed-optional"),
+    ("field-added-required", "field-removed-required"),
+    ("required-to-optional", "optional-to-required"),
+    ("union-field-added", "union-field-removed"),
+    ("enum-value-added", "enum-value-removed"),
+)
+MIRRORS: Mapping[str, str] = MappingProxyType(
+    {**{r: r for r in RULES}, **dict(_PAIRS), **{b: a for a, b in _PAIRS}}
+)
+"""The rule a change falls under when the old and the new IDL are swapped (itself for most)."""
 
 
 def rule(rule_id: str) -> Rule:
