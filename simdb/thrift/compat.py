@@ -5,7 +5,8 @@
 :class:`~simdb.thrift.compat_rules.Rule` it falls under (see :data:`~simdb.thrift.compat_rules.RULES`)
 and its two verdicts. A change to a type (a struct, union, exception or enum) gets its verdicts from
 the directions the type travels in the compared services: in a request, as the rule says; in a reply,
-swapped; both ways, the worse of the two; not used by any compared service, the worse of the two.
+swapped; both ways, the worse of the two. Types no compared service uses are left out, unless the IDLs
+declare no service at all (a file of shared types): then every type counts as travelling both ways.
 """
 
 from __future__ import annotations
@@ -407,6 +408,8 @@ class _Comparer:
             o, n = old_types[qname], new_types[qname]
             short = qname
             ways = self.directions.get(qname, set())
+            if not ways and (self.old_services or self.new_services):
+                continue  # no compared service uses it (an included file's other types)
             if _kind(o) == "enum" or _kind(n) == "enum":
                 if _kind(o) == _kind(n):
                     self._enum(f"enum {short}", o, n, ways)

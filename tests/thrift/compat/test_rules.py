@@ -70,9 +70,21 @@ def test_a_nested_type_takes_the_direction_of_its_container(tmp_path: Path) -> N
     assert _report(tmp_path, old, new) == [("enum-value-removed", BREAKING, "safe")]
 
 
-def test_a_type_no_service_uses_gets_the_worse_verdicts(tmp_path: Path) -> None:
+def test_types_only_file_counts_every_type_as_travelling_both_ways(tmp_path: Path) -> None:
     assert _report(tmp_path, "enum E { A = 1, B = 2 }\n", "enum E { A = 1 }\n") == [
         ("enum-value-removed", BREAKING, BREAKING)
+    ]
+
+
+def test_a_type_no_compared_service_uses_is_left_out(tmp_path: Path) -> None:
+    old = "enum E { A = 1, B = 2 }\nenum F { X = 1 }\nservice S { void m(1: F f) }\n"
+    new = "enum E { A = 1 }\nenum F { X = 1 }\nservice S { void m(1: F f) }\n"
+    assert _report(tmp_path, old, new) == []
+    # once a version uses it, it counts (here: only the new one, in a reply)
+    used = new.replace("void m(1: F f)", "E m(1: F f)")
+    assert _report(tmp_path, old, used) == [
+        ("return-added", "safe", BREAKING),
+        ("enum-value-removed", "safe", BREAKING),
     ]
 
 
