@@ -254,6 +254,7 @@ class _Comparer:
     old_services: dict[str, type]
     new_services: dict[str, type]
     directions: dict[str, set[Direction]] = field(default_factory=dict)
+    walked: set[tuple[type, Direction]] = field(default_factory=set)
     out: list[Change] = field(default_factory=list)
     mains: frozenset[str] = frozenset()
 
@@ -288,10 +289,10 @@ class _Comparer:
         todo = list(_referenced(ttype, spec))
         while todo:
             cls = todo.pop()
-            seen = self.directions.setdefault(_qualified(cls, self.mains), set())
-            if direction in seen:
+            if (cls, direction) in self.walked:  # by class: the old and the new R have other fields
                 continue
-            seen.add(direction)
+            self.walked.add((cls, direction))
+            self.directions.setdefault(_qualified(cls, self.mains), set()).add(direction)
             for f in field_models(cls):
                 todo.extend(_referenced(f.ttype, f.spec))
 
@@ -346,8 +347,17 @@ class _Comparer:
             self._add("method-added", f"{name}.{m.name}", "new method")
         for mname, old_m in old_model.methods.items():
             new_m = new_model.methods.get(mname)
-            if new_m is not None:
-                self._method(f"{name}.{mname}", old_m, new_m)
+            if new_m is None:
+                continue
+            base = old_m.service
+            if (
+                base != name
+                and base == new_m.service
+                and base in self.old_services
+                and base in self.new_services
+            ):
+                continue  # inherited from a compared base both times: reported once, under the base
+            self._method(f"{name}.{mname}", old_m, new_m)
 
     def _method(self, where: str, old: MethodModel, new: MethodModel) -> None:
         if old.oneway != new.oneway:

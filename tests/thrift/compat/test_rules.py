@@ -130,3 +130,23 @@ def test_json_report(tmp_path: Path) -> None:
     assert [c["rule"] for c in data["changes"]] == ["method-removed"]
     assert data["changes"][0]["where"] == "S.gone"
     assert data["changes"][0]["reason"] == RULES["method-removed"].reason
+
+
+def test_a_change_to_an_inherited_method_is_reported_once_under_its_base(tmp_path: Path) -> None:
+    old = "service Base { i32 b(1: i32 x) }\nservice S extends Base { i32 m() }\n"
+    new = "service Base { i64 b(1: i32 x) }\nservice S extends Base { i32 m() }\n"
+    (tmp_path / "old.thrift").write_text(old)
+    (tmp_path / "new.thrift").write_text(new)
+    report = compare_files(tmp_path / "old.thrift", tmp_path / "new.thrift")
+    assert [(c.rule.id, c.where) for c in report.changes] == [("return-type-changed", "Base.b")]
+    only_s = compare_files(tmp_path / "old.thrift", tmp_path / "new.thrift", service="S")
+    assert [(c.rule.id, c.where) for c in only_s.changes] == [("return-type-changed", "S.b")]
+
+
+def test_a_type_reached_only_through_a_new_field_still_counts(tmp_path: Path) -> None:
+    old = "enum E { A = 1 }\nstruct R { }\nservice S { R m() }\n"
+    new = "enum E { A = 1, B = 2 }\nstruct R { 1: E e }\nservice S { R m() }\n"
+    assert _report(tmp_path, old, new) == [
+        ("enum-value-added", BREAKING, "safe"),
+        ("field-added-optional", "safe", "safe"),
+    ]
