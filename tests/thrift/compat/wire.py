@@ -21,7 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from thrift.protocol import TBinaryProtocol, TMultiplexedProtocol
+from thrift.protocol import TBinaryProtocol, TCompactProtocol, TMultiplexedProtocol
 from thrift.server import TServer
 from thrift.TMultiplexedProcessor import TMultiplexedProcessor
 from thrift.transport import TSocket, TTransport
@@ -32,7 +32,7 @@ from simdb.thrift.model import FieldModel, MethodModel, ServiceModel, service_mo
 from tests.interop import codegen
 
 #: How long a client waits for a reply (a reply that never comes is a broken exchange).
-TIMEOUT_MS = 1500
+TIMEOUT_MS = 1000
 
 
 class Broken(Exception):
@@ -86,6 +86,7 @@ class Ctx:
     host: str
     port: int
     server_kind: str
+    protocol: str = "binary"
     fake: ThriftFake | None = None
     handler: _Handler | None = None
     transports: list[Any] = field(default_factory=list)
@@ -97,7 +98,7 @@ class Ctx:
         sock = TSocket.TSocket(self.host, self.port)
         sock.setTimeout(TIMEOUT_MS)
         trans = TTransport.TBufferedTransport(sock)
-        proto = TMultiplexedProtocol.TMultiplexedProtocol(TBinaryProtocol.TBinaryProtocol(trans), service)
+        proto = TMultiplexedProtocol.TMultiplexedProtocol(_protocol(self.protocol, trans), service)
         trans.open()
         self.transports.append(trans)
         return self.client_version.apache(service).Client(proto)
@@ -168,8 +169,14 @@ class _Handler:
 
 
 @contextmanager
-def _simdb_server(version: Version) -> Iterator[ThriftFake]:
-    fake = ThriftFake(ThriftConfig(idl=version.path, services=tuple(version.services()), multiplexed=True))
+def _simdb_server(version: Version, protocol: str) -> Iterator[ThriftFake]:
+    config = ThriftConfig(
+        idl=version.path,
+        services=tuple(version.services()),
+        multiplexed=True,
+        protocol="binary" if protocol == "binary" else "compact",
+    )
+    fake = ThriftFake(config)
     fake.start()
     try:
         yield fake
@@ -178,7 +185,7 @@ def _simdb_server(version: Version) -> Iterator[ThriftFake]:
 
 
 @contextmanager
-def _apache_server(version: Version) -> Iterator[tuple[int, _Handler]]:
+def _apache_server(version: Version, protocol: str) -> Iterator[tuple[int, _Handler]]:
     handler = _Handler(version)
     processor = TMultiplexedProcessor()
     for service in version.services():
@@ -189,15 +196,30 @@ def _apache_server(version: Version) -> Iterator[tuple[int, _Handler]]:
     probe.close()
     transport = TSocket.TServerSocket(host="127.0.0.1", port=port)
     transport.listen()
-    server = TServer.TSimpleServer(processor, transport)
+    factory: Any = (
+        TBinaryProtocol.TBinaryProtocolFactory()
+        if protocol == "binary"
+        else TCompactProtocol.TCompactProtocolFactory()
+    )
+    server = TServer.TSimpleServer(processor, transport, TTransport.TBufferedTransportFactory(), factory)
     server.serverTransport.listen = lambda: None  # already listening
     thread = threading.Thread(target=_serve, args=(server,), daemon=True)
     thread.start()
     try:
         yield port, handler
     finally:
+        handle = transport.handle
+        if handle is not None:
+            handle.shutdown(socket.SHUT_RDWR)  # wakes the blocking accept (closing alone does not)
         transport.close()
         thread.join(5)
+        assert not thread.is_alive(), "the Apache server of the wire check did not stop"
+
+
+def _protocol(name: str, trans: Any) -> Any:
+    if name == "binary":
+        return TBinaryProtocol.TBinaryProtocol(trans)
+    return TCompactProtocol.TCompactProtocol(trans)
 
 
 def _serve(server: Any) -> None:
@@ -216,15 +238,17 @@ class Outcome:
     server_kind: str
 
 
-def exchange(check: Any, client: Version, server: Version, server_kind: str) -> Outcome:
+def exchange(
+    check: Any, client: Version, server: Version, server_kind: str, protocol: str = "binary"
+) -> Outcome:
     """Run ``check(ctx)`` with ``client``'s generated code against a ``server_kind`` server of ``server``."""
     if server_kind == "simdb":
-        with _simdb_server(server) as fake:
+        with _simdb_server(server, protocol) as fake:
             ep = fake.endpoint
-            ctx = Ctx(client, server, ep.host, ep.port, server_kind, fake=fake)
+            ctx = Ctx(client, server, ep.host, ep.port, server_kind, protocol, fake=fake)
             return _run(check, ctx)
-    with _apache_server(server) as (port, handler):
-        ctx = Ctx(client, server, "127.0.0.1", port, server_kind, handler=handler)
+    with _apache_server(server, protocol) as (port, handler):
+        ctx = Ctx(client, server, "127.0.0.1", port, server_kind, protocol, handler=handler)
         return _run(check, ctx)
 
 
