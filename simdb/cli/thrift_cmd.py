@@ -303,3 +303,39 @@ def record(
     if faults_out is not None:
         faults_out.write_text(dump_profile(profile_of_part(root, config.part_name)), encoding="utf-8")
         typer.echo(f"wrote the latency profile to {faults_out}")
+
+
+@app.command("compat", no_args_is_help=True)
+def compat(
+    old: Path = typer.Argument(..., help="The old version of the IDL."),
+    new: Path = typer.Argument(..., help="The new version of the IDL."),
+    service: str | None = typer.Option(None, "--service", "-s", help="Compare only this service."),
+    include_dir: list[Path] = typer.Option([], "--include-dir", "-I", help="Where to look for includes."),
+    output: str = typer.Option("text", "--format", help="text or json."),
+    side: str = typer.Option(
+        "both", "--side", help="Which breaks set the exit code: clients (old clients), servers, both."
+    ),
+) -> None:
+    """Report every change from OLD to NEW, breaking or safe for old clients and for old servers.
+
+    Exit 1 when a change is breaking (for --side), 0 otherwise, 2 when an IDL does not load.
+    The rules and their reasons: docs/thrift-compat.md.
+
+    Example: simdb thrift compat main/pinstore.thrift thrift/homefeed/pinstore.thrift --service PinStore
+    """
+    from simdb.thrift.compat import compare_files
+
+    if output not in ("text", "json"):
+        raise typer.BadParameter(f"{output!r}: use text or json", param_hint="--format")
+    if side not in ("clients", "servers", "both"):
+        raise typer.BadParameter(f"{side!r}: use clients, servers or both", param_hint="--side")
+    try:
+        report = compare_files(old, new, service=service, include_dirs=tuple(include_dir))
+    except SimdbError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(report.render_json() if output == "json" else report.render_text())
+    gate: Literal["clients", "servers", "both"] = (
+        "clients" if side == "clients" else "servers" if side == "servers" else "both"
+    )
+    raise typer.Exit(1 if report.breaking(gate) else 0)
