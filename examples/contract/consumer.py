@@ -10,7 +10,7 @@ def digest(sections: dict[str, list[Any]]) -> list[str]:
     lines = []
     for name in sorted(sections):
         pins = sections[name] or []
-        # Generated answers found these: a section may be empty, a title empty, saveCount unset.
+        # Generated answers found this: a section may be empty (and a title may be "").
         best = max(pins, key=lambda p: p.saveCount or 0, default=None)
         top = "-" if best is None else (best.title or "(untitled)")
         lines.append(f"{name or '(no section)'}: {len(pins)} pins; top: {top}")
