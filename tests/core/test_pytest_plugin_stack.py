@@ -6,6 +6,7 @@ assertions, ``@given(simdb.contract.args(...))``); failing files check the failu
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -40,6 +41,19 @@ def test_importing_the_plugin_loads_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, timeout=60
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_a_session_that_uses_no_fixture_loads_nothing_heavy(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_plain="""
+        import sys
+
+        def test_nothing_of_simdb_was_imported():
+            heavy = ("simdb.thrift", "simdb.redis", "simdb.mysql", "simdb.stack", "simdb.testing.session")
+            assert sorted(m for m in sys.modules if m.startswith(heavy)) == []
+        """
+    )
+    _run(pytester, "-q").assert_outcomes(passed=1)
 
 
 PASSING = """
@@ -235,7 +249,10 @@ def test_failure_messages(pytester: pytest.Pytester) -> None:
 
 
 def test_the_stack_file_from_the_ini_file(pytester: pytest.Pytester) -> None:
-    pytester.makeini(f"[pytest]\nsimdb_stack = {STACK}\n")
+    # Relative to the ini file's directory, wherever pytest runs from.
+    (pytester.path / "conf").mkdir()
+    relative = os.path.relpath(STACK, pytester.path / "conf")
+    (pytester.path / "conf" / "pytest.ini").write_text(f"[pytest]\nsimdb_stack = {relative}\n")
     pytester.makepyfile(
         test_ini="""
         def test_every_test_gets_the_stack(simdb_stack):
@@ -244,7 +261,8 @@ def test_the_stack_file_from_the_ini_file(pytester: pytest.Pytester) -> None:
             assert simdb_stack.names == ["cache", "db", "pinstore", "usergraph", "candidates", "ranker"]
         """
     )
-    _run(pytester, "-q").assert_outcomes(passed=1)
+    result = _run(pytester, "-q", "-c", "conf/pytest.ini", "--rootdir", str(pytester.path), "test_ini.py")
+    result.assert_outcomes(passed=1)
 
 
 def test_no_stack_file_is_a_clear_error(pytester: pytest.Pytester) -> None:
