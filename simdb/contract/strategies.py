@@ -29,8 +29,9 @@ containers are empty.
 from __future__ import annotations
 
 import copy
+import re
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -268,14 +269,16 @@ Target = types.ModuleType | ServiceModel | MethodModel | str | Path
 """What :func:`args`, :func:`returns` and :func:`result` take: a loaded IDL module or an IDL file
 (with ``name`` as ``"Service.method"``), a :class:`ServiceModel` (``name`` the method), or a method."""
 
-_IDLS: dict[tuple[str, int], types.ModuleType] = {}
+_IDLS: dict[tuple[str, int, tuple[str, ...]], types.ModuleType] = {}
 
 
-def idl_module(path: str | Path) -> types.ModuleType:
-    """The IDL file ``path`` loaded (once per file version; includes next to it or in its directory)."""
+def idl_module(path: str | Path, include_dirs: Sequence[str | Path] = ()) -> types.ModuleType:
+    """The IDL file ``path`` loaded (once per file version; includes next to it, in its directory or
+    in ``include_dirs``)."""
     file = Path(path).resolve()
+    dirs = tuple(str(Path(d).resolve()) for d in include_dirs)
     try:
-        key = (str(file), file.stat().st_mtime_ns)
+        key = (str(file), file.stat().st_mtime_ns, dirs)
     except OSError:
         raise ContractError(f"{path}: no such IDL file") from None
     module = _IDLS.get(key)
@@ -283,14 +286,47 @@ def idl_module(path: str | Path) -> types.ModuleType:
         if len(_IDLS) > 32:
             _IDLS.clear()
         try:
-            module = _IDLS[key] = load_idl(file)
+            module = _IDLS[key] = load_idl(file, dirs)
         except SimdbError as exc:
             raise ContractError(str(exc)) from None
     return module
 
 
-def method_of(target: Target, name: str = "") -> MethodModel:
-    """The method ``Service.method`` of a module or IDL file, ``method`` of a service model, or ``target``."""
+_METHOD_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+
+
+def _names_method(target: object) -> bool:
+    """Whether ``target`` is ``Service.method`` rather than an IDL file."""
+    return (
+        isinstance(target, str)
+        and bool(_METHOD_NAME.match(target))
+        and not target.endswith(".thrift")
+        and not Path(target).exists()
+    )
+
+
+def method_of(
+    target: Target, name: str = "", *, idl: str | Path | None = None, stack: str | Path | None = None
+) -> MethodModel:
+    """The method ``Service.method`` of a module or IDL file, ``method`` of a service model, or ``target``.
+
+    ``method_of("PinStore.getPin", idl=FILE)`` names the IDL file by keyword;
+    ``method_of("PinStore.getPin")`` (or with ``stack=FILE``) finds the IDL of the stack's fake
+    serving ``PinStore``: the stack file given, else the test session's ``--simdb-stack``, else
+    ``./simdb.yaml``.
+    """
+    if idl is not None or stack is not None or (not name and _names_method(target)):
+        if name or not isinstance(target, str):
+            raise ContractError(
+                f"with idl= or stack=, name the method first: args('Service.method', idl=...), got {target!r}"
+            )
+        name = target
+        if idl is not None:
+            target = idl_module(idl)
+        else:
+            from simdb.contract.stack_idl import stack_idl
+
+            target = stack_idl(name, stack)
     if isinstance(target, str | Path):
         target = idl_module(target)
     if isinstance(target, MethodModel):
@@ -312,22 +348,38 @@ def method_of(target: Target, name: str = "") -> MethodModel:
     return found
 
 
-def args(target: Target, name: str = "", options: Options | None = None) -> st.SearchStrategy[Any]:
+def args(
+    target: Target,
+    name: str = "",
+    options: Options | None = None,
+    *,
+    idl: str | Path | None = None,
+    stack: str | Path | None = None,
+) -> st.SearchStrategy[Any]:
     """Strategy for a method's arguments: ``<method>_args`` objects with every argument set.
 
     ``target`` is a loaded IDL module or an IDL file with ``name`` as ``"Service.method"``,
-    a :class:`ServiceModel` with ``name`` the method, or a :class:`MethodModel`.
+    a :class:`ServiceModel` with ``name`` the method, or a :class:`MethodModel`; or
+    ``"Service.method"`` itself, with ``idl=FILE`` or from a stack (see :func:`method_of`):
+    ``@given(args("PinStore.getPin"))`` in a test run with ``--simdb-stack``.
     """
-    method = method_of(target, name)
+    method = method_of(target, name, idl=idl, stack=stack)
     builder = _builder(options)
     cls = method.args_cls
     parts = {f.name: builder.value(f.ttype, f.spec, 1) for f in method.args}
     return st.fixed_dictionaries(parts).map(lambda kw: _build(cls, kw))
 
 
-def returns(target: Target, name: str = "", options: Options | None = None) -> st.SearchStrategy[Any]:
-    """Strategy for a method's return value (``None`` for void)."""
-    method = method_of(target, name)
+def returns(
+    target: Target,
+    name: str = "",
+    options: Options | None = None,
+    *,
+    idl: str | Path | None = None,
+    stack: str | Path | None = None,
+) -> st.SearchStrategy[Any]:
+    """Strategy for a method's return value (``None`` for void); targets as for :func:`args`."""
+    method = method_of(target, name, idl=idl, stack=stack)
     if not method.has_return:
         return st.none()
     return _builder(options).value(method.return_ttype, method.return_spec, 0)
@@ -338,12 +390,16 @@ def result(
     name: str = "",
     options: Options | None = None,
     exceptions: bool = True,
+    *,
+    idl: str | Path | None = None,
+    stack: str | Path | None = None,
 ) -> st.SearchStrategy[Any]:
     """Strategy for a method's ``<method>_result``: its return value or one of its declared exceptions.
 
-    ``exceptions=False`` gives successful results only. A oneway method has no result.
+    ``exceptions=False`` gives successful results only. A oneway method has no result. Targets as
+    for :func:`args`.
     """
-    method = method_of(target, name)
+    method = method_of(target, name, idl=idl, stack=stack)
     if method.oneway:
         raise ContractError(f"{method.service}.{method.name} is oneway: it has no result")
     cls = method.result_cls

@@ -44,12 +44,20 @@ class Journal:
         self.size = size
         self._entries: deque[Entry] = deque(maxlen=size)
         self._total = 0
+        self._dropped = 0
         self._lock = threading.Lock()
 
     def record(self, entry: Entry) -> None:
         """Append one entry (drops the oldest when full)."""
+        if len(self._entries) == self.size:
+            self._dropped += 1
         self._entries.append(entry)
         self._total += 1
+
+    @property
+    def dropped(self) -> int:
+        """How many entries dropped out since the last :meth:`clear` (0: the journal holds every call)."""
+        return self._dropped
 
     @property
     def total(self) -> int:
@@ -74,6 +82,7 @@ class Journal:
         """Drop every entry."""
         with self._lock:
             self._entries.clear()
+            self._dropped = 0
 
     def to_json(self, args_to_json: ArgsToJson, method: str | None = None) -> list[dict[str, Any]]:
         """The entries as JSON objects (arguments in canonical JSON via ``args_to_json``)."""
