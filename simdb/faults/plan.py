@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 from simdb.errors import ConfigError
 from simdb.faults.decide import NO_DECISION, Decision, Draw, Sampler, stream
 
-__all__ = ["BoundRule", "MatchPlan", "split_plan_json"]
+__all__ = ["BoundRule", "MatchPlan", "RawSource", "split_plan_json"]
 
 S = TypeVar("S")
 
@@ -94,3 +94,14 @@ def split_plan_json(data: Any, where: str) -> tuple[int, list[Any]]:
     if not isinstance(rules, list):
         raise ConfigError(f"{where}.rules: expected a list of rules, each with 'match'")
     return seed, rules
+
+
+@dataclass(frozen=True)
+class RawSource:
+    """A rule as the user gave it (what ``GET /faults`` shows back)."""
+
+    raw: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The rule as given."""
+        return dict(self.raw)
