@@ -32,6 +32,8 @@ class BoundRule(Generic[S]):
     bandwidth: float
     source: Any
     """The validated rule (for ``to_json``)."""
+    names: frozenset[str] | None = None
+    """The call names (Redis commands, SQL statement kinds) this rule can match; None: any."""
 
 
 class MatchPlan(Generic[S]):

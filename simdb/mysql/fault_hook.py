@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from simdb.faults.decide import NO_DECISION, Decision
+from simdb.faults.timing import precise_sleep
 from simdb.mysql.faults import CLOSE_CODES, CONNECT, DEADLOCK, MySQLFaultPlan, Statement, error_packet
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ async def before_query(conn: FakeConnection, plan: MySQLFaultPlan, sql: str) -> 
     if decision is NO_DECISION:
         return decision
     if decision.delay_s > 0:
-        await asyncio.sleep(decision.delay_s)
+        await precise_sleep(decision.delay_s)
     action = decision.action
     if action == "stall":
         await _until_client_leaves(conn)
@@ -67,7 +68,7 @@ async def on_connect(plan: MySQLFaultPlan, stream: Any) -> bool:
     if decision is NO_DECISION:
         return False
     if decision.delay_s > 0:
-        await asyncio.sleep(decision.delay_s)
+        await precise_sleep(decision.delay_s)
     action = decision.action
     if action is None:
         return False

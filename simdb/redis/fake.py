@@ -83,6 +83,7 @@ class RedisFake:
         self._loaded_from: Path | None = None
         self._load_lock = threading.Lock()
         self._loaded_faults: RedisFaultPlan | None = None
+        self._fault_seed = 0
 
     # -- Fake protocol -------------------------------------------------------------------------------
     @property
@@ -242,7 +243,7 @@ class RedisFake:
             if self._server is not None:  # the configured faults, their streams from the start
                 if self._loaded_faults is not None:
                     self._loaded_faults.reset()
-                self._server.faults = self._loaded_faults
+                self._server.faults = self._loaded_faults or None
             if self._engine is not None:
                 self._fill()
             elif self._real is not None:
@@ -303,12 +304,13 @@ class RedisFake:
     def faults(self) -> RedisFaultPlan:
         """The live fault plan (empty when none)."""
         plan = self._server.faults if self._server is not None else None
-        return plan if plan is not None else parse_plan(None)
+        return plan if plan is not None else parse_plan({"seed": self._fault_seed, "rules": []})
 
     def set_faults(self, data: Any) -> RedisFaultPlan:
         """Replace the fault rules (``{"seed", "rules"}`` or a list); ConfigError leaves the old ones."""
         if self._server is None:
             raise SimdbError(f"redis fake {self.name!r}: faults need the fake engine, started")
         plan = parse_plan(data, "faults")
-        self._server.faults = plan
+        self._fault_seed = plan.seed
+        self._server.faults = plan if plan else None  # no rules: not even the hook's check
         return plan

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from simdb.faults.timing import call_at_precisely
 from simdb.redis.engine import BLOCKING_COMMANDS
 from simdb.redis.faults import RedisFaultPlan, error_reply
 
@@ -88,7 +89,7 @@ def _hold(
     assert loop is not None
     conn.paused = True
     conn.blocked = True
-    loop.call_later(delay, _release, conn, argv, reply, drop, bandwidth)
+    call_at_precisely(loop, delay, _release, conn, argv, reply, drop, bandwidth)
 
 
 def _release(

@@ -83,6 +83,14 @@ class CommandCall:
         return cls(name, (argv[1],))
 
 
+def _command_names(raw: Any) -> frozenset[str] | None:
+    """The commands a (checked) ``match`` names; None: any command."""
+    commands = raw.get("command") if isinstance(raw, dict) else None
+    if commands is None:
+        return None
+    return frozenset(c.lower() for c in ([commands] if isinstance(commands, str) else commands))
+
+
 def _matcher(raw: Any, where: str) -> Callable[[CommandCall], bool]:
     if raw is None:
         return lambda _c: True
@@ -150,7 +158,22 @@ def error_reply(payload: Any, call: CommandCall) -> bytes:
 
 
 class RedisFaultPlan(MatchPlan[CommandCall]):
-    """The rules of one Redis fake; :meth:`decide_argv` once per command."""
+    """The rules of one Redis fake; :meth:`watches` then :meth:`decide_argv` per command."""
+
+    def __init__(self, rules: Sequence[BoundRule[CommandCall]], seed: int) -> None:
+        super().__init__(rules, seed, lambda call: call.name)
+        self._any = any(r.names is None for r in self.rules)
+        self._names = frozenset().union(*(r.names for r in self.rules if r.names is not None))
+        self._heads: dict[bytes, bool] = {}
+
+    def watches(self, head: bytes) -> bool:
+        """Whether any rule may match a command named ``head`` (as sent): one dict lookup when not."""
+        hit = self._heads.get(head)
+        if hit is None:
+            hit = self._any or head.decode("utf-8", "replace").lower() in self._names
+            if len(self._heads) < 4096:
+                self._heads[head] = hit
+        return hit
 
     def decide_argv(self, argv: Sequence[bytes]) -> tuple[Decision, CommandCall | None]:
         """The decision for one request (and the parsed call when a rule matched)."""
@@ -192,6 +215,7 @@ def parse_plan(data: Any, where: str = "faults") -> RedisFaultPlan:
                 ),
                 bandwidth=effects.bandwidth_bytes_per_s or 0.0,
                 source=RawSource(raw),
+                names=_command_names(match),
             )
         )
-    return RedisFaultPlan(bound, seed, lambda call: call.name)
+    return RedisFaultPlan(bound, seed)

@@ -165,7 +165,7 @@ class _Connection(asyncio.Protocol):
             if not argv:
                 continue
             faults = self.server.faults
-            if faults:
+            if faults is not None and (self.exec_delay or faults.watches(argv[0])):
                 hook = fault_hook(self, faults, argv, out)
                 if hook is HELD:
                     self.walker = None
@@ -221,7 +221,7 @@ class _Connection(asyncio.Protocol):
                 continue
             check_cross_protocol(argv)
             faults = self.server.faults
-            if faults:
+            if faults is not None and (self.exec_delay or faults.watches(argv[0])):
                 hook = fault_hook(self, faults, argv, out)
                 if hook is HELD:
                     self.inline = buf
@@ -304,7 +304,7 @@ class RespServer:
         self.thread_id: int | None = None
         self.connections: set[_Connection] = set()
         self.faults: Any = None
-        """The fake's :class:`~simdb.redis.faults.RedisFaultPlan` (None or empty: no fault hook at all)."""
+        """The fake's :class:`~simdb.redis.faults.RedisFaultPlan`; None: no fault hook at all."""
         self.executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=64, thread_name_prefix="simdb-redis-block"
         )
