@@ -51,11 +51,14 @@ class MatchPlan(Generic[S]):
 
     def decide(self, subject: S) -> Decision:
         """The decision for this call (NO_DECISION when no rule matches)."""
-        found = next(((i, r) for i, r in enumerate(self.rules) if r.matches(subject)), None)
-        if found is None:
-            return NO_DECISION
-        index, rule = found
-        slot = (index, self._key(subject))
+        for rule in self.rules:
+            if rule.matches(subject):
+                return self.decide_rule(rule, subject)
+        return NO_DECISION
+
+    def decide_rule(self, rule: BoundRule[S], subject: S) -> Decision:
+        """The decision of ``rule`` (one of :attr:`rules`, known to match) for this call."""
+        slot = (id(rule), self._key(subject))
         draw = self._draws.get(slot)
         if draw is None:
             with self._lock:

@@ -20,8 +20,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from simdb.errors import ConfigError
 from simdb.faults.decide import NO_DECISION, Decision
@@ -63,9 +62,10 @@ _NO_KEYS = frozenset(
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class CommandCall:
-    """What a rule matches on: the command's name (lower case) and its key arguments."""
+class CommandCall(NamedTuple):
+    """What a rule matches on: the command's name (lower case) and its key arguments.
+
+    A named tuple: one is built per command that a rule names, on the serving thread."""
 
     name: str
     keys: tuple[bytes, ...]
@@ -73,7 +73,11 @@ class CommandCall:
     @classmethod
     def of(cls, argv: Sequence[bytes]) -> CommandCall:
         """The call of one request."""
-        name = argv[0].decode("utf-8", "replace").lower()
+        return cls.named(argv[0].decode("utf-8", "replace").lower(), argv)
+
+    @classmethod
+    def named(cls, name: str, argv: Sequence[bytes]) -> CommandCall:
+        """The call of one request whose command name (lower case) is known."""
         if name in _NO_KEYS or len(argv) < 2:
             return cls(name, ())
         if name in _ALL_KEYS:
@@ -162,24 +166,32 @@ class RedisFaultPlan(MatchPlan[CommandCall]):
 
     def __init__(self, rules: Sequence[BoundRule[CommandCall]], seed: int) -> None:
         super().__init__(rules, seed, lambda call: call.name)
-        self._any = any(r.names is None for r in self.rules)
-        self._names = frozenset().union(*(r.names for r in self.rules if r.names is not None))
-        self._heads: dict[bytes, bool] = {}
+        self._heads: dict[bytes, tuple[str, tuple[BoundRule[CommandCall], ...]]] = {}
+
+    def _lookup(self, head: bytes) -> tuple[str, tuple[BoundRule[CommandCall], ...]]:
+        found = self._heads.get(head)
+        if found is None:
+            name = head.decode("utf-8", "replace").lower()
+            found = (name, tuple(r for r in self.rules if r.names is None or name in r.names))
+            if len(self._heads) < 4096:
+                self._heads[head] = found
+        return found
 
     def watches(self, head: bytes) -> bool:
         """Whether any rule may match a command named ``head`` (as sent): one dict lookup when not."""
-        hit = self._heads.get(head)
-        if hit is None:
-            hit = self._any or head.decode("utf-8", "replace").lower() in self._names
-            if len(self._heads) < 4096:
-                self._heads[head] = hit
-        return hit
+        found = self._heads.get(head)
+        return bool((found or self._lookup(head))[1])
 
     def decide_argv(self, argv: Sequence[bytes]) -> tuple[Decision, CommandCall | None]:
         """The decision for one request (and the parsed call when a rule matched)."""
-        call = CommandCall.of(argv)
-        decision = self.decide(call)
-        return decision, (call if decision is not NO_DECISION else None)
+        name, candidates = self._lookup(argv[0])
+        if not candidates:
+            return NO_DECISION, None
+        call = CommandCall.named(name, argv)
+        for rule in candidates:
+            if rule.matches(call):
+                return self.decide_rule(rule, call), call
+        return NO_DECISION, None
 
 
 def parse_plan(data: Any, where: str = "faults") -> RedisFaultPlan:
