@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from simdb.errors import ConfigError
 from simdb.faults.files import read_fault_file
 from simdb.mysql.fake import MySQLConfig, MySQLFake
 from tests.faults.support import admin
+from tests.fixtures.common import require_program
 
 pytestmark = pytest.mark.fake
 
@@ -154,12 +154,12 @@ def test_interrupted_and_read_only_texts(fake: MySQLFake) -> None:
             assert info.value.args == expected
 
 
-@pytest.mark.skipif(shutil.which("mariadb") is None, reason="needs the mariadb client (mariadb-client)")
 def test_the_mariadb_client_sees_code_and_sqlstate(fake: MySQLFake) -> None:
+    client = require_program("mariadb", "mariadb-client")
     fake.set_faults([{"match": {"kind": "update"}, "error_rate": 1, "error": 1213}])
     ep = fake.endpoint
     done = subprocess.run(
-        ["mariadb", "-h", ep.host, "-P", str(ep.port), "-u", "root", "simdb", "-e", "UPDATE t SET v = 'x'"],
+        [client, "-h", ep.host, "-P", str(ep.port), "-u", "root", "simdb", "-e", "UPDATE t SET v = 'x'"],
         capture_output=True, text=True, timeout=30, check=False,
     )
     assert done.returncode == 1

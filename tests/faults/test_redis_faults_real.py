@@ -92,3 +92,29 @@ def test_fault_errors_match_redis_server(real_redis: RealRedis, error: str, situ
     finally:
         fake.stop()
     assert got == real
+
+
+def test_redis_cli_prints_the_same_error(real_redis: RealRedis) -> None:
+    import subprocess
+
+    from tests.fixtures.common import require_program
+
+    cli = require_program("redis-cli", "redis-tools")
+
+    def run(port: int) -> str:
+        done = subprocess.run([cli, "-p", str(port), "SET", "k", "v"], capture_output=True, text=True,
+                              timeout=30, check=False)
+        return done.stdout + done.stderr
+
+    with redis.Redis(host=real_redis.host, port=real_redis.port) as r:
+        r.flushall()
+        with oom(r):
+            real = run(real_redis.port)
+        r.flushall()
+    fake = RedisFake(RedisConfig(faults=[{"match": {"command": "set"}, "error_rate": 1, "error": "OOM"}]))
+    fake.start()
+    try:
+        assert run(fake.endpoint.port) == real
+    finally:
+        fake.stop()
+    assert "OOM command not allowed" in real
