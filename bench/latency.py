@@ -17,7 +17,7 @@ Run: ``.venv/bin/python bench/latency.py`` (``--quick`` for fewer calls).
    server's CPU time per call (``/proc``), which is what bounds the throughput of a
    single-threaded server and stays readable on a busy machine where wall-clock throughput
    swings by 2x between identical servers. Target: CPU ratio (= throughput a saturated server
-   keeps) >= 0.95.
+   keeps) >= 0.95. An A/A control (two Redis servers, neither with rules) prints the noise floor.
 """
 
 from __future__ import annotations
@@ -283,6 +283,14 @@ def overhead(tmp: Path, quick: bool) -> bool:
                 {"match": {"command": "get", "key": "feed:*"}, "fixed_ms": 5}
             ],
         }
+        compare(
+            "redis GET, A/A control (two servers, no rules: the noise floor)",
+            ["redis", "serve"],
+            ["redis", "serve"],
+            lambda port: redis_run(port, requests),
+            repeats,
+            "GET/s",
+        )
         for label, rules in variants.items():
             faults = tmp / f"redis-overhead-{len(label)}.json"
             faults.write_text(json.dumps(rules))
