@@ -78,13 +78,13 @@ class CommandCall(NamedTuple):
     @classmethod
     def named(cls, name: str, argv: Sequence[bytes]) -> CommandCall:
         """The call of one request whose command name (lower case) is known."""
-        if name in _NO_KEYS or len(argv) < 2:
-            return cls(name, ())
+        if len(argv) < 2 or name in _NO_KEYS:
+            return _new_call(cls, (name, ()))
         if name in _ALL_KEYS:
-            return cls(name, tuple(argv[1:]))
+            return _new_call(cls, (name, tuple(argv[1:])))
         if name in _PAIR_KEYS:
-            return cls(name, tuple(argv[1::2]))
-        return cls(name, (argv[1],))
+            return _new_call(cls, (name, tuple(argv[1::2])))
+        return _new_call(cls, (name, (argv[1],)))
 
 
 def _command_names(raw: Any) -> frozenset[str] | None:
@@ -93,6 +93,9 @@ def _command_names(raw: Any) -> frozenset[str] | None:
     if commands is None:
         return None
     return frozenset(c.lower() for c in ([commands] if isinstance(commands, str) else commands))
+
+
+_new_call = tuple.__new__  # NamedTuple construction without its Python-level __new__ (the hot path)
 
 
 def _matcher(raw: Any, where: str) -> Callable[[CommandCall], bool]:
@@ -117,12 +120,19 @@ def _matcher(raw: Any, where: str) -> Callable[[CommandCall], bool]:
             raise ConfigError(f"{where}.key: expected a glob pattern such as 'feed:*'")
         pattern = re.compile(fnmatch.translate(key).encode("utf-8"), re.DOTALL)
 
+    if pattern is None:
+        if names is None:
+            return lambda _c: True
+        return lambda call: call.name in names
+    match = pattern.match
+
     def matches(call: CommandCall) -> bool:
         if names is not None and call.name not in names:
             return False
-        if pattern is not None:
-            return any(pattern.match(k) is not None for k in call.keys)
-        return True
+        for k in call.keys:  # noqa: SIM110  (a loop: any() over a generator costs twice as much here)
+            if match(k) is not None:
+                return True
+        return False
 
     return matches
 
