@@ -29,6 +29,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "config": ("simdb.cli.stack_admin_cmd", "config_app"),
     "stubs": ("simdb.cli.stack_admin_cmd", "stubs_app"),
     "faults": ("simdb.cli.stack_admin_cmd", "faults_app"),
+    "latency": ("simdb.cli.latency_cmd", "app"),
     "thrift": ("simdb.cli.thrift_cmd", "app"),
     "redis": ("simdb.cli.redis_cmd", "app"),
     "mysql": ("simdb.cli.mysql_cmd", "app"),

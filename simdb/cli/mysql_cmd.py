@@ -35,9 +35,13 @@ def serve(
     admin_host: str = ADMIN_HOST,
     admin_token: str | None = ADMIN_TOKEN,
     snapshot_root: list[Path] = SNAPSHOT_ROOT,
+    faults: Path | None = typer.Option(
+        None, "--faults", help="Fault rules (YAML/JSON list, or {seed, rules}); see docs/faults.md."
+    ),
 ) -> None:
     """Serve a MySQL-compatible database. Example: simdb mysql serve --port 3307 --snapshot seeds/homefeed"""
     from simdb.admin_security import AdminPolicy
+    from simdb.faults.files import read_fault_file
     from simdb.mysql.fake import MySQLConfig, MySQLFake
 
     try:
@@ -53,6 +57,7 @@ def serve(
             admin_policy=AdminPolicy.from_env(admin_token, tuple(snapshot_root)),
             snapshot=snapshot,
             part=part,
+            faults=read_fault_file(faults) if faults is not None else None,
         )
         fake = MySQLFake(config)
         clear_ready()

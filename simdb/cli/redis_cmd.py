@@ -32,6 +32,9 @@ def serve(
     admin_host: str = ADMIN_HOST,
     admin_token: str | None = ADMIN_TOKEN,
     snapshot_root: list[Path] = SNAPSHOT_ROOT,
+    faults: Path | None = typer.Option(
+        None, "--faults", help="Fault rules (YAML/JSON list, or {seed, rules}); see docs/faults.md."
+    ),
 ) -> None:
     """Serve Redis on the fake or the real engine, seeded from a snapshot; Ctrl-C stops.
 
@@ -39,6 +42,7 @@ def serve(
     """
     from simdb.admin_security import AdminPolicy
     from simdb.errors import SimdbError
+    from simdb.faults.files import read_fault_file
     from simdb.redis.fake import RedisConfig, RedisFake
 
     if engine not in ("fake", "real"):
@@ -55,6 +59,7 @@ def serve(
                 admin_host=admin_host,
                 admin_policy=AdminPolicy.from_env(admin_token, tuple(snapshot_root)),
                 snapshot=snapshot,
+                faults=read_fault_file(faults) if faults is not None else None,
             )
         )
         clear_ready()

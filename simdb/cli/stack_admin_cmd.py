@@ -1,6 +1,7 @@
 """``simdb config render``, ``simdb stubs add/list/rm``, ``simdb faults set/clear`` on a running stack.
 
-Stubs and faults go through each Thrift fake's admin API (``docs/thrift-admin.md``).
+Stubs go through each Thrift fake's admin API (``docs/thrift-admin.md``); faults through any
+fake's ``/_simdb/faults`` (``docs/faults.md``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ stubs_app = typer.Typer(
     help="Stubs of a running stack's Thrift fakes.\n\nExamples:\n\n  simdb stubs list pinstore"
 )
 faults_app = typer.Typer(
-    help="Fault rules of a running stack's Thrift fakes.\n\nExamples:\n\n  simdb faults clear ranker"
+    help="Fault rules of a running stack's fakes (Thrift, Redis, MySQL; docs/faults.md).\n\n"
+    "Examples:\n\n  simdb faults clear ranker"
 )
 
 
@@ -71,6 +73,14 @@ def render(
     else:
         output.write_text(text, encoding="utf-8")
         console.print(f"wrote {output}")
+
+
+def _any_fake(file: Path | None, fake: str) -> tuple[str, Any]:
+    _, state = _running(file)
+    ep = state.endpoints.get(fake)
+    if ep is None:
+        raise fail(f"no fake {fake!r} in stack {state.stack} (fakes: {', '.join(state.endpoints)})", 2)
+    return fake, ep
 
 
 def _thrift_fake(file: Path | None, fake: str) -> tuple[str, Any]:
@@ -162,44 +172,67 @@ def stubs_rm(
 
 @faults_app.command("set")
 def faults_set(
-    fake: str = typer.Argument(..., help="Thrift fake name."),
-    rules: str = typer.Argument(..., help='Rules by method as JSON or a file: {"getPin": {"p50_ms": 5}}.'),
+    fake: str = typer.Argument(..., help="Fake name (Thrift, Redis or MySQL)."),
+    rules: str = typer.Argument(
+        ..., help='Rules as JSON or a JSON/YAML file: {"getPin": {"p50_ms": 5}} or [{"match": ...}].'
+    ),
     seed: int | None = typer.Option(None, help="Seed of the fault streams."),
     service: str | None = SERVICE_OPTION,
     file: Path | None = FILE_OPTION,
 ) -> None:
-    """Replace the fault rules of a running Thrift fake.
+    """Replace the fault rules of a running fake.
+
+    Thrift rules are keyed by method; Redis and MySQL rules are a list, each with a ``match``.
 
     Examples:
 
       simdb faults set ranker '{"rank": {"p50_ms": 20, "p99_ms": 200}}'
+
+      simdb faults set cache '[{"match": {"command": "get"}, "error_rate": 0.1, "error": "OOM"}]'
+
+      simdb faults set db '[{"match": {"kind": "update"}, "error_rate": 0.05, "error": 1213}]'
     """
-    name, ep = _thrift_fake(file, fake)
+    name, ep = _any_fake(file, fake)
     try:
         data = _json_or_file(rules, "rules")
     except SimdbError as exc:
         raise fail(exc, 2) from exc
-    if not isinstance(data, dict):
-        raise fail("rules: expected a mapping of method -> rule", 2)
-    body: dict[str, Any] = data if "rules" in data else {"rules": data}
+    if isinstance(data, dict) and set(data) == {"faults"}:
+        data = data["faults"]
+    if ep.kind == "thrift":
+        if not isinstance(data, dict):
+            raise fail("rules: expected a mapping of method -> rule", 2)
+        body: dict[str, Any] = data if "rules" in data else {"rules": data}
+    else:
+        if service:
+            raise fail(f"--service is for multiplexed Thrift fakes; {name} is a {ep.kind} fake", 2)
+        if isinstance(data, list):
+            body = {"rules": data}
+        elif isinstance(data, dict) and "rules" in data:
+            body = data
+        else:
+            raise fail("rules: expected a list of rules, each with 'match' (or {seed, rules})", 2)
     if seed is not None:
         body["seed"] = seed
     answer = _call(name, ep, "PUT", "/faults" + _query(service), body)
-    console.print(f"{name}: fault rules for {', '.join(sorted(answer.get('rules', {}))) or 'no method'}")
+    shown = answer.get("rules", {})
+    count = len(shown)
+    what = ", ".join(sorted(shown)) if isinstance(shown, dict) else f"{count} rule{'s' if count != 1 else ''}"
+    console.print(f"{name}: fault rules for {what or 'no method'}")
 
 
 @faults_app.command("clear")
 def faults_clear(
-    fake: str = typer.Argument(..., help="Thrift fake name."),
+    fake: str = typer.Argument(..., help="Fake name (Thrift, Redis or MySQL)."),
     service: str | None = SERVICE_OPTION,
     file: Path | None = FILE_OPTION,
 ) -> None:
-    """Remove every fault rule of a running Thrift fake.
+    """Remove every fault rule of a running fake.
 
     Examples:
 
       simdb faults clear ranker
     """
-    name, ep = _thrift_fake(file, fake)
+    name, ep = _any_fake(file, fake)
     _call(name, ep, "DELETE", "/faults" + _query(service))
     console.print(f"{name}: fault rules cleared")

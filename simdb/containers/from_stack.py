@@ -46,6 +46,8 @@ def container_stack(
         snapshot = ["--snapshot", mount(spec.snapshot)] if spec.snapshot is not None else []
         port = PORTS[fake.kind]
         common = ["--host", "0.0.0.0", "--port", str(port)]
+        if not isinstance(fake, ThriftSpec) and fake.faults:
+            raise ConfigError(f"{stack.where(f'fakes.{name}.faults')}: not supported with --docker yet")
         if isinstance(fake, ThriftSpec):
             args = [
                 "thrift",

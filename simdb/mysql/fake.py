@@ -8,13 +8,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from simdb.admin import AdminServer, Request, Response, Route, generic_routes
 from simdb.admin_security import AdminPolicy
 from simdb.errors import ConfigError, SimdbError
 from simdb.fake import Endpoint, FakeKind, Health
+from simdb.faults.admin import fault_routes
 from simdb.mysql.engine import Store
+from simdb.mysql.faults import MySQLFaultPlan, parse_plan
 from simdb.mysql.real import RealMariaDB
 from simdb.mysql.server import FakeServer, ServerThread
 from simdb.mysql.wire import WireLimits
@@ -51,6 +53,8 @@ class MySQLConfig:
     lock_wait_timeout: float = 10.0
     wire: WireLimits = field(default_factory=WireLimits)
     """``max_allowed_packet`` and the connect/read/idle timeouts (MariaDB's defaults)."""
+    faults: Any = None
+    """Fault rules (``docs/faults.md``): a list of rules or ``{"seed": n, "rules": [...]}``."""
 
     def __post_init__(self) -> None:
         if self.engine not in ("fake", "real"):
@@ -65,6 +69,10 @@ class MySQLConfig:
             raise ConfigError("mysql user must not be empty")
         if not self.name:
             raise ConfigError("mysql fake name must not be empty")
+        if self.faults:
+            if self.engine == "real":
+                raise ConfigError("mysql faults need the fake engine (a real MariaDB cannot inject them)")
+            parse_plan(self.faults, f"mysql {self.name}: faults")
 
 
 class MySQLFake:
@@ -74,6 +82,7 @@ class MySQLFake:
         self.config = config or MySQLConfig()
         self._store: Store | None = None
         self._server: FakeServer | None = None
+        self._loaded_faults: MySQLFaultPlan | None = None
         self._thread: ServerThread | None = None
         self._real: RealMariaDB | None = None
         self._admin: AdminServer | None = None
@@ -110,6 +119,9 @@ class MySQLFake:
         if cfg.engine == "fake":
             self._store = Store(cfg.database, cfg.lock_wait_timeout)
             self._server = FakeServer(self._store, cfg.user, cfg.password, cfg.wire)
+            if cfg.faults:
+                self._loaded_faults = parse_plan(cfg.faults, f"mysql {self.name}: faults")
+                self._server.faults = self._loaded_faults
             self._thread = ServerThread(self._server, cfg.host, cfg.port)
             try:
                 port = self._thread.start()
@@ -236,6 +248,10 @@ class MySQLFake:
     def reset(self) -> None:
         """Back to the last loaded state (open transactions are rolled back)."""
         with self._lock:
+            if self._server is not None:  # the configured faults, their streams from the start
+                if self._loaded_faults is not None:
+                    self._loaded_faults.reset()
+                self._server.faults = self._loaded_faults
             if self._store is not None:
                 self._store.reset()
             elif self._real is not None:
@@ -276,4 +292,18 @@ class MySQLFake:
                 return Response(200, {"tables": self._store.row_counts()})
             return Response(200, {"tables": {}})
 
-        return [Route("GET", "/tables", tables)]
+        return [Route("GET", "/tables", tables), *fault_routes(self.faults, self.set_faults)]
+
+    # -- faults ----------------------------------------------------------------------------------------
+    def faults(self) -> MySQLFaultPlan:
+        """The live fault plan (empty when none)."""
+        plan = self._server.faults if self._server is not None else None
+        return plan if plan is not None else parse_plan(None)
+
+    def set_faults(self, data: Any) -> MySQLFaultPlan:
+        """Replace the fault rules (``{"seed", "rules"}`` or a list); ConfigError leaves the old ones."""
+        if self._server is None:
+            raise SimdbError(f"mysql fake {self.name!r}: faults need the fake engine, started")
+        plan = parse_plan(data, "faults")
+        self._server.faults = plan
+        return plan

@@ -46,6 +46,8 @@ from simdb.mysql import errors as E
 from simdb.mysql.catalog import render_mysql
 from simdb.mysql.engine import Busy, ColInfo, NotMine, Result, Store
 from simdb.mysql.engine import Session as DbSession
+from simdb.mysql.fault_hook import before_query, on_connect, send_paced
+from simdb.mysql.faults import MySQLFaultPlan
 from simdb.mysql.handshake import BadHandshake, check_handshake_response
 from simdb.mysql.wire import WireLimits, read_packet
 
@@ -420,6 +422,12 @@ class FakeConnection(Connection):  # type: ignore[misc]
             sql = packets.parse_com_query(self.capabilities, self.client_charset, data).sql
         else:
             sql = data.decode("utf-8", "surrogateescape")
+        fault = None
+        faults = self.fake.faults
+        if faults:
+            fault = await before_query(self, faults, sql)
+            if fault is None:
+                return
         m = _AUTOCOMMIT.match(sql)
         try:
             if m:
@@ -445,6 +453,8 @@ class FakeConnection(Connection):  # type: ignore[misc]
             await self.stream.write(self.ok(affected_rows=result.affected, last_insert_id=result.insert_id))
             return
         self._write_rows(result)
+        if fault is not None and fault.bandwidth:
+            await send_paced(self, fault.bandwidth)
         await self.stream.drain()
 
     def _write_rows(self, result: Result) -> None:
@@ -515,6 +525,8 @@ class FakeServer(MysqlServer):  # type: ignore[misc]
         self.store = store
         self.queries = 0
         self.connections = 0
+        self.faults: MySQLFaultPlan | None = None
+        """Fault rules (``docs/faults.md``); None or empty: no fault hook at all."""
 
     def has_database(self, name: str) -> bool:
         """Whether ``name`` is a database this server has."""
@@ -541,6 +553,10 @@ class FakeServer(MysqlServer):  # type: ignore[misc]
         except Exception:
             log.exception("cannot set up a MySQL connection")
             writer.close()
+            return
+        if self.faults and await on_connect(self.faults, stream):
+            writer.close()
+            await session.close()
             return
         try:
             connection_id = await self.control.add(connection)

@@ -214,6 +214,16 @@ class Session:
             self.sock._cleanup(self.server)
             self.sock.close()
 
+    @property
+    def queueing(self) -> bool:
+        """Inside ``MULTI``: commands are queued until ``EXEC``."""
+        return bool(self.sock._queueing)
+
+    def refuse_queued(self) -> None:
+        """A command refused while queueing (a fault): ``EXEC`` then fails with ``EXECABORT``, as in Redis."""
+        if self.sock._queueing:
+            self.sock._transaction_failed = True
+
     # -- execution -------------------------------------------------------------------------------
     def execute(self, argv: list[bytes]) -> bytes:
         """Run one command; return its encoded reply (``b""`` when the command sends none)."""

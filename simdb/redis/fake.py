@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import redis
 
@@ -16,7 +16,9 @@ from simdb.admin import AdminServer, Request, Response, Route, generic_routes
 from simdb.admin_security import AdminPolicy
 from simdb.errors import ConfigError, SimdbError
 from simdb.fake import Endpoint, FakeKind, Health
+from simdb.faults.admin import fault_routes
 from simdb.redis.engine import RedisEngine
+from simdb.redis.faults import RedisFaultPlan, parse_plan
 from simdb.redis.real import RealRedis
 from simdb.redis.seed import Template, fill_engine, read_template
 from simdb.redis.seed_real import Spool, load_real
@@ -46,10 +48,18 @@ class RedisConfig:
     admin_policy: AdminPolicy | None = None
     """Token, snapshot roots and limits of the admin API; None: defaults and ``SIMDB_ADMIN_TOKEN``."""
     snapshot: Path | None = None
+    faults: Any = None
+    """Fault rules (``docs/faults.md``): a list of rules or ``{"seed": n, "rules": [...]}``."""
 
     def __post_init__(self) -> None:
         if self.engine not in ("fake", "real"):
             raise ConfigError(f"redis engine must be 'fake' or 'real', got {self.engine!r}")
+        if self.faults:
+            if self.engine == "real":
+                raise ConfigError(
+                    "redis faults need the fake engine (a real redis-server cannot inject them)"
+                )
+            parse_plan(self.faults, f"redis {self.name}: faults")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"redis port must be 0-65535, got {self.port}")
         if self.admin_port is not None and not 0 <= self.admin_port <= 65535:
@@ -72,6 +82,8 @@ class RedisFake:
         self._spool: Spool | None = None
         self._loaded_from: Path | None = None
         self._load_lock = threading.Lock()
+        self._loaded_faults: RedisFaultPlan | None = None
+        self._fault_seed = 0
 
     # -- Fake protocol -------------------------------------------------------------------------------
     @property
@@ -99,6 +111,9 @@ class RedisFake:
         if cfg.engine == "fake":
             self._engine = RedisEngine(password=cfg.password)
             self._server = RespServer(self._engine, cfg.host, cfg.port)
+            if cfg.faults:
+                self._loaded_faults = parse_plan(cfg.faults, f"redis {self.name}: faults")
+                self._server.faults = self._loaded_faults
             try:
                 host, port = self._server.start()
             except OSError as exc:
@@ -225,6 +240,10 @@ class RedisFake:
     def reset(self) -> None:
         """Back to exactly the last loaded snapshot (empty if none), TTLs counted from now."""
         with self._load_lock:
+            if self._server is not None:  # the configured faults, their streams from the start
+                if self._loaded_faults is not None:
+                    self._loaded_faults.reset()
+                self._server.faults = self._loaded_faults or None
             if self._engine is not None:
                 self._fill()
             elif self._real is not None:
@@ -279,4 +298,19 @@ class RedisFake:
                     client.flushall()
             return Response(200, {"ok": True, "flushed": self.name})
 
-        return [Route("POST", "/flush", flush)]
+        return [Route("POST", "/flush", flush), *fault_routes(self.faults, self.set_faults)]
+
+    # -- faults ----------------------------------------------------------------------------------------
+    def faults(self) -> RedisFaultPlan:
+        """The live fault plan (empty when none)."""
+        plan = self._server.faults if self._server is not None else None
+        return plan if plan is not None else parse_plan({"seed": self._fault_seed, "rules": []})
+
+    def set_faults(self, data: Any) -> RedisFaultPlan:
+        """Replace the fault rules (``{"seed", "rules"}`` or a list); ConfigError leaves the old ones."""
+        if self._server is None:
+            raise SimdbError(f"redis fake {self.name!r}: faults need the fake engine, started")
+        plan = parse_plan(data, "faults")
+        self._fault_seed = plan.seed
+        self._server.faults = plan if plan else None  # no rules: not even the hook's check
+        return plan

@@ -20,6 +20,7 @@ import hiredis
 
 from simdb.redis import messages as msg
 from simdb.redis.engine import BLOCKING_COMMANDS, RedisEngine, Session
+from simdb.redis.fault_hook import ANSWERED, HELD, fault_hook
 from simdb.redis.resp import (
     MAX_INLINE,
     CrossProtocolAttack,
@@ -53,6 +54,8 @@ class _Connection(asyncio.Protocol):
         self.out: list[bytes] | None = None
         self.peer = "?"
         self.lost = False
+        self.paused = False  # a fault holds this connection (latency, stall): input waits in backlog
+        self.exec_delay = 0.0  # latency faults of commands queued in MULTI, paid at EXEC
 
     # -- asyncio callbacks -------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -70,6 +73,11 @@ class _Connection(asyncio.Protocol):
         self.server.connections.discard(self)
         self.lost = True
         if self.session is None:
+            return
+        if self.paused:  # a fault holds the connection: nothing else will close the session
+            self.paused = False
+            with self.engine.lock:
+                self.session.close()
             return
         if self.blocked:  # wake the worker; _unblock closes the session when it returns
             self.wake()
@@ -156,6 +164,14 @@ class _Connection(asyncio.Protocol):
             completed = True
             if not argv:
                 continue
+            faults = self.server.faults
+            if faults is not None and (self.exec_delay or faults.watches(argv[0])):
+                hook = fault_hook(self, faults, argv, out)
+                if hook is HELD:
+                    self.walker = None
+                    return
+                if hook is ANSWERED:
+                    continue
             if argv[0].lower() in BLOCKING_COMMANDS and session.sock._transaction is None:
                 self.walker = None
                 self._block(argv)
@@ -204,6 +220,14 @@ class _Connection(asyncio.Protocol):
             if not argv:
                 continue
             check_cross_protocol(argv)
+            faults = self.server.faults
+            if faults is not None and (self.exec_delay or faults.watches(argv[0])):
+                hook = fault_hook(self, faults, argv, out)
+                if hook is HELD:
+                    self.inline = buf
+                    return b""
+                if hook is ANSWERED:
+                    continue
             if argv[0].lower() in BLOCKING_COMMANDS and session.sock._transaction is None:
                 self.inline = buf
                 self._block(argv)
@@ -232,6 +256,14 @@ class _Connection(asyncio.Protocol):
             finally:
                 self.engine.blocked -= 1
 
+    def resume(self) -> None:
+        """Go on with the input that arrived while a fault or a blocking command held the connection."""
+        self.blocked = False
+        backlog, self.backlog = self.backlog, []
+        self.data_received(b"")
+        for chunk in backlog:
+            self.data_received(chunk)
+
     def _unblock(self, fut: asyncio.Future[bytes]) -> None:
         transport = self.transport
         assert transport is not None and self.session is not None
@@ -246,11 +278,7 @@ class _Connection(asyncio.Protocol):
             log.exception("blocking command failed")
             reply = error(msg.INTERNAL.format("blocking command", exc))
         transport.write(reply)
-        self.blocked = False
-        backlog, self.backlog = self.backlog, []
-        self.data_received(b"")
-        for chunk in backlog:
-            self.data_received(chunk)
+        self.resume()
 
     # -- pushes (pub/sub) --------------------------------------------------------------------------
     def _push(self, data: bytes) -> None:
@@ -275,6 +303,8 @@ class RespServer:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread_id: int | None = None
         self.connections: set[_Connection] = set()
+        self.faults: Any = None
+        """The fake's :class:`~simdb.redis.faults.RedisFaultPlan`; None: no fault hook at all."""
         self.executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=64, thread_name_prefix="simdb-redis-block"
         )

@@ -97,6 +97,7 @@ def _redis(stack: Stack, name: str, spec: RedisSpec, admin_port: int | None) -> 
             port=spec.port,
             password=spec.password,
             admin_port=admin_port,
+            faults=spec.faults,
         )
     )
 
@@ -115,6 +116,7 @@ def _mysql(stack: Stack, name: str, spec: MySQLSpec, admin_port: int | None) -> 
             password=spec.password,
             admin_port=admin_port,
             part=part_of(name, spec),
+            faults=spec.faults,
         )
     )
 

@@ -7,10 +7,13 @@ file and key.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from simdb.errors import ConfigError
 
 Engine = Literal["fake", "real"]
 Port = Annotated[int, Field(ge=0, le=65535)]
@@ -50,6 +53,15 @@ class RedisSpec(_Frozen):
     engine: Engine = "fake"
     password: str | None = None
     part: str | None = None
+    faults: Any = None
+    """Fault rules (``docs/faults.md``): a list of rules with ``match``, or ``{seed, rules}``."""
+
+    @field_validator("faults")
+    @classmethod
+    def _faults(cls, value: Any) -> Any:
+        from simdb.redis.faults import parse_plan
+
+        return _checked_faults(parse_plan, value)
 
 
 class MySQLSpec(_Frozen):
@@ -62,6 +74,25 @@ class MySQLSpec(_Frozen):
     user: str = "root"
     password: str = ""
     part: str | None = None
+    faults: Any = None
+    """Fault rules (``docs/faults.md``): a list of rules with ``match``, or ``{seed, rules}``."""
+
+    @field_validator("faults")
+    @classmethod
+    def _faults(cls, value: Any) -> Any:
+        from simdb.mysql.faults import parse_plan
+
+        return _checked_faults(parse_plan, value)
+
+
+def _checked_faults(parse: Callable[[Any, str], object], value: Any) -> Any:
+    """``value`` if it is a valid fault plan for the kind (pydantic then names the key)."""
+    if value:
+        try:
+            parse(value, "faults")
+        except ConfigError as exc:
+            raise ValueError(str(exc).removeprefix("faults").lstrip(".: ") or str(exc)) from None
+    return value
 
 
 FakeSpec = Annotated[ThriftSpec | RedisSpec | MySQLSpec, Field(discriminator="kind")]

@@ -7,22 +7,22 @@ reproducible: each method draws from its own random stream seeded from
 ``(seed, method name)``, so the n-th call of a method gets the same decision in
 every run with the same seed, whatever the other methods do.
 
-Latency is either fixed (``fixed_ms``) or a log-normal distribution with the
-given median and 99th percentile (``p50_ms``, ``p99_ms``), the usual shape of
-production latency. Rates are probabilities between 0 and 1; one uniform draw
-per call picks at most one of reset, exception and application error.
+Latency is fixed (``fixed_ms``), a log-normal distribution with the given median and
+99th percentile (``p50_ms``, ``p99_ms``), the usual shape of production latency, or an
+empirical ``histogram``. Rates are probabilities between 0 and 1; one uniform draw per call
+picks at most one of reset, exception, application error and stall (never answer).
+``bandwidth_bytes_per_s`` sends the reply at that pace. The rule model and the draws are the
+kind-neutral ones of :mod:`simdb.faults`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import random
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from simdb.errors import ConfigError
+from simdb.faults.decide import MAX_LATENCY_MS, NO_DECISION, Decision, Draw, stream
 from simdb.thrift.model import MethodModel, ServiceModel
 from simdb.thrift.reply import Reply, app_error_reply, app_error_type
 
@@ -31,13 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_LATENCY_MS", "NO_FAULT", "FaultDecision", "FaultPlan", "FaultRule", "Latency", "parse_rules"]
 
-#: The largest latency a rule may add (and the cap on a sampled delay): ten minutes.
-MAX_LATENCY_MS = 600_000.0
-
-# z-score of the 99th percentile of the standard normal distribution.
-_Z99 = 2.3263478740408408
-
-FaultAction = Literal["exception", "app_error", "reset"]
+FaultAction = Literal["exception", "app_error", "reset", "stall"]
 
 
 def __getattr__(name: str) -> Any:
@@ -49,17 +43,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@dataclass(frozen=True)
-class FaultDecision:
-    """What to do with one call: wait ``delay_s``, then answer normally (``action`` None),
-    answer ``reply`` (``exception``/``app_error``), or ``reset`` the connection."""
+FaultDecision = Decision
+"""What to do with one call: wait ``delay_s``, then answer normally (``action`` None), answer
+``reply`` (``exception``/``app_error``), ``reset`` the connection or ``stall`` (never answer);
+``bandwidth`` paces the reply (bytes per second)."""
 
-    delay_s: float = 0.0
-    action: FaultAction | None = None
-    reply: Reply | None = None
-
-
-NO_FAULT = FaultDecision()
+NO_FAULT = NO_DECISION
 
 
 def parse_rules(data: Any, where: str, service: ServiceModel | None = None) -> dict[str, FaultRule]:
@@ -118,38 +107,35 @@ class _MethodFaults:
 
     def __init__(self, method: MethodModel, rule: FaultRule, seed: int, rule_name: str) -> None:
         self.rule = rule
-        digest = hashlib.blake2b(f"{seed}\x00{method.name}".encode(), digest_size=8).digest()
-        self.rng = random.Random(int.from_bytes(digest, "big"))
-        self.lock = threading.Lock()
-        self.exception_reply: Reply | None = None
+        exception_reply: Reply | None = None
         if rule.exception_rate > 0:
             try:
-                self.exception_reply = _exception_reply(method, rule, f"faults.{rule_name}.exception")
+                exception_reply = _exception_reply(method, rule, f"faults.{rule_name}.exception")
             except ConfigError as exc:
                 # Only possible for the "*" rule: answer INTERNAL_ERROR saying why.
-                self.exception_reply = app_error_reply(str(exc), "fault")
+                exception_reply = app_error_reply(str(exc), "fault")
         type_ = app_error_type(rule.app_error_type, "app_error_type")
         message = rule.app_error_message or f"injected fault: {method.name} failed"
-        self.app_error = app_error_reply(message, "fault", type_)
-        self.reset_cut = rule.reset_rate
-        self.exception_cut = self.reset_cut + rule.exception_rate
-        self.app_error_cut = self.exception_cut + rule.app_error_rate
+        app_error = app_error_reply(message, "fault", type_)
+        exception_action = (
+            "exception" if exception_reply is not None and exception_reply.kind == "raise" else "app_error"
+        )
+        # Draw order reset, exception, app_error, stall: rules without a stall draw as before.
+        self.draw = Draw(
+            stream(seed, method.name),
+            rule.latency,
+            (
+                ("reset", rule.reset_rate, None),
+                (exception_action, rule.exception_rate, exception_reply),
+                ("app_error", rule.app_error_rate, app_error),
+                ("stall", rule.stall_rate, None),
+            ),
+            rule.bandwidth_bytes_per_s or 0.0,
+            rule_name,
+        )
 
     def decide(self) -> FaultDecision:
-        with self.lock:
-            delay = self.rule.latency.sample_s(self.rng) if self.rule.latency is not None else 0.0
-            draw = self.rng.random() if self.app_error_cut > 0 else 1.0
-        if draw < self.reset_cut:
-            return FaultDecision(delay, "reset", None)
-        if draw < self.exception_cut:
-            reply = self.exception_reply
-            action: FaultAction = "exception" if reply is not None and reply.kind == "raise" else "app_error"
-            return FaultDecision(delay, action, reply)
-        if draw < self.app_error_cut:
-            return FaultDecision(delay, "app_error", self.app_error)
-        if delay == 0.0:
-            return NO_FAULT
-        return FaultDecision(delay, None, None)
+        return self.draw.decide()
 
 
 class FaultPlan:

@@ -1,7 +1,7 @@
 """Answer one Thrift call: decode it, pick the answer, encode the reply. Never raises.
 
 Order of answers: the method's fault rule (latency, declared exception,
-application error, connection reset), then a matching stub, then (unless
+application error, connection reset, stall, bandwidth), then a matching stub, then (unless
 ``strict``) a value generated from the IDL return type. Whatever goes wrong
 on the way becomes a ``TApplicationException`` to the caller:
 
@@ -76,6 +76,10 @@ class Answer:
     has_reply: bool = True
     delay_s: float = 0.0
     reset: bool = False
+    stall: bool = False
+    """Never answer (the connection stays open): a stall fault, for client timeout tests."""
+    bandwidth: float = 0.0
+    """Send the reply at this many bytes per second (0: at once)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +240,7 @@ class Processor:
         oneway = method.oneway or header.mtype == ONEWAY
         valid: Callable[[], bool] | None = None
         delay = 0.0
+        bandwidth = 0.0
         cacheable = True
         reply: Any = None
         if binding.fault is not None and binding.has_fault(method):
@@ -243,9 +248,13 @@ class Processor:
             decision = binding.fault(method)
             if decision is not None:
                 delay = float(decision.delay_s or 0.0)
+                bandwidth = float(decision.bandwidth or 0.0)
                 if decision.action == "reset":
                     self._journal(service, method_name, args, "fault:reset", started, delay, error=True)
                     return Answer(b"", b"", has_reply=False, delay_s=delay, reset=True)
+                if decision.action == "stall":
+                    self._journal(service, method_name, args, "fault:stall", started, delay, error=True)
+                    return Answer(b"", b"", has_reply=False, delay_s=delay, stall=True)
                 if decision.action is not None:
                     reply = decision.reply
         if reply is None:
@@ -299,8 +308,8 @@ class Processor:
         )
         if cacheable and key is not None and not delay:
             self._store(key, answer, service, method_name, args, method, answered, error, valid)
-        if delay:
-            return Answer(answer.prefix, answer.suffix, delay_s=delay)
+        if delay or bandwidth:
+            return Answer(answer.prefix, answer.suffix, delay_s=delay, bandwidth=bandwidth)
         return answer
 
     def _route(self, name: str) -> tuple[Binding | None, str]:

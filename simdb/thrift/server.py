@@ -10,7 +10,8 @@ What the loop guarantees:
 
 * idle connections stay open for as long as the client keeps them;
 * a complete message is answered (or, for ``oneway``, journaled) in order,
-  per connection; injected latency delays only that connection;
+  per connection; injected latency, a stall (never answered) or a bandwidth limit (the
+  reply sent piece by piece at the rule's pace) affect only that connection;
 * bad input (see :class:`~simdb.thrift.scan.Limits`) gets a
   ``TApplicationException(PROTOCOL_ERROR)`` when the message header could be
   read, and a log line; on a framed transport the connection then carries on
@@ -32,6 +33,7 @@ import threading
 import time
 from typing import Any, Literal
 
+from simdb.faults.timing import SPIN_S
 from simdb.thrift.processor import Answer, Processor
 from simdb.thrift.scan import (
     Incomplete,
@@ -94,8 +96,10 @@ class _Conn:
         "discard",
         "need",
         "out",
+        "paced",
         "partial_since",
         "peer",
+        "rate",
         "sock",
         "waiting",
         "writing",
@@ -112,6 +116,13 @@ class _Conn:
         self.writing = False
         self.closing = False
         self.partial_since = 0.0
+        self.paced = b""
+        self.rate = 0.0
+
+
+_PACE = Answer(b"", b"")
+"""Timer marker: send the next piece of a bandwidth-limited reply (``_Conn.paced``)."""
+_PACE_TICK_S = 0.005
 
 
 class ThriftServer:
@@ -230,7 +241,9 @@ class ThriftServer:
             self._close_all()
 
     def _timeout(self) -> float | None:
-        deadline: float | None = self._timers[0][0] if self._timers else None
+        # epoll rounds its timeout up to whole milliseconds: wake SPIN_S before a reply is due and
+        # poll without waiting from then on, so injected latency ends on time (simdb.faults.timing).
+        deadline: float | None = self._timers[0][0] - SPIN_S if self._timers else None
         partial = [c.partial_since for c in self._partial if c.partial_since]
         if partial:
             cut = min(partial) + self.limits.read_timeout_s
@@ -252,11 +265,23 @@ class ThriftServer:
             if conn.sock.fileno() < 0:
                 continue
             conn.waiting = False
-            if answer.reset:
+            if answer is _PACE:
+                self._pace(conn)
+                if conn.waiting:
+                    continue
+            elif answer.reset:
                 self._reset(conn)
                 continue
-            if answer.has_reply:
-                self._send(conn, self._reply(answer, seq))
+            elif answer.stall:
+                conn.waiting = True  # never answered: the client's timeout is what ends the call
+                continue
+            elif answer.has_reply:
+                if answer.bandwidth > 0:
+                    self._start_pace(conn, self._reply(answer, seq), answer.bandwidth)
+                    if conn.waiting:
+                        continue
+                else:
+                    self._send(conn, self._reply(answer, seq))
             if conn.buf and conn.sock.fileno() >= 0:
                 self._drain(conn)
         cut = now - self.limits.read_timeout_s
@@ -420,8 +445,16 @@ class ThriftServer:
             if answer.reset:
                 self._reset(conn)
                 return
+            if answer.stall:
+                conn.waiting = True  # never answered (later requests on this connection wait too)
+                break
             if answer.has_reply:
-                self._send(conn, self._reply(answer, bytes(seq)))
+                if answer.bandwidth > 0:
+                    self._start_pace(conn, self._reply(answer, bytes(seq)), answer.bandwidth)
+                    if conn.waiting:
+                        break
+                else:
+                    self._send(conn, self._reply(answer, bytes(seq)))
         if conn.buf and not conn.waiting:
             if consumed or not conn.partial_since:
                 conn.partial_since = time.monotonic()
@@ -429,6 +462,25 @@ class ThriftServer:
         elif conn.partial_since:
             conn.partial_since = 0.0
             self._partial.discard(conn)
+
+    def _start_pace(self, conn: _Conn, data: bytes, rate: float) -> None:
+        """Send ``data`` at ``rate`` bytes per second; the connection's later requests wait for it."""
+        conn.paced = data
+        conn.rate = rate
+        self._pace(conn)
+
+    def _pace(self, conn: _Conn) -> None:
+        """Send the next piece of a paced reply and schedule the one after (or finish)."""
+        if conn.sock.fileno() < 0:
+            conn.paced = b""
+            return
+        size = max(1, int(conn.rate * _PACE_TICK_S))
+        piece, conn.paced = conn.paced[:size], conn.paced[size:]
+        self._send(conn, piece)
+        if conn.paced and conn.sock.fileno() >= 0:
+            conn.waiting = True
+            due = time.monotonic() + len(piece) / conn.rate
+            heapq.heappush(self._timers, (due, next(self._tick), conn, _PACE, b"", 0.0))
 
     def _oversized_frame(self, conn: _Conn, size: int) -> bool:
         """Refuse a frame larger than allowed; returns True when the loop may go on."""

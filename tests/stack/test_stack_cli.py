@@ -105,3 +105,37 @@ def test_a_failing_fake_leaves_nothing_running(tmp_path: Path) -> None:
     for started_port in started:
         assert not reachable("127.0.0.1", started_port, timeout=0.5), f"port {started_port} still serves"
     assert not (tmp_path / ".simdb" / "homefeed" / "state.json").exists()
+
+
+def test_faults_set_and_clear_on_redis_and_mysql_fakes(
+    detached: tuple[Path, dict[str, dict[str, object]]],
+) -> None:
+    import pymysql
+
+    cwd, endpoints = detached
+    cache, db = endpoints["cache"], endpoints["db"]
+    rule = json.dumps([{"match": {"command": "get", "key": "fault:*"}, "error_rate": 1, "error": "OOM"}])
+    done = simdb(cwd, "faults", "set", "cache", rule, "-f", str(DEMO))
+    assert done.returncode == 0 and "cache: fault rules for 1 rule" in done.stdout, done.stdout + done.stderr
+    with redis.Redis(host=str(cache["host"]), port=int(str(cache["port"]))) as client:
+        with pytest.raises(redis.exceptions.OutOfMemoryError):
+            client.get("fault:1")
+        assert simdb(cwd, "faults", "clear", "cache", "-f", str(DEMO)).returncode == 0
+        assert client.get("fault:1") is None
+    sql_rule = json.dumps([{"match": {"kind": "select"}, "error_rate": 1, "error": 1317}])
+    assert simdb(cwd, "faults", "set", "db", sql_rule, "-f", str(DEMO)).returncode == 0
+    from urllib.parse import unquote, urlsplit
+
+    url = urlsplit(str(db["url"]))
+    conn = pymysql.connect(host=str(db["host"]), port=int(str(db["port"])),
+                           user=unquote(url.username or "root"), password=unquote(url.password or ""),
+                           database=url.path.strip("/").split("?")[0])
+    try:
+        with conn.cursor() as cur, pytest.raises(pymysql.err.OperationalError) as info:
+            cur.execute("SELECT 1")
+        assert info.value.args == (1317, "Query execution was interrupted")
+    finally:
+        conn.close()
+    assert simdb(cwd, "faults", "clear", "db", "-f", str(DEMO)).returncode == 0
+    bad = simdb(cwd, "faults", "set", "db", '[{"error_rate": 1, "error": 1}]', "-f", str(DEMO))
+    assert bad.returncode != 0 and "rules[0].error" in bad.stdout + bad.stderr

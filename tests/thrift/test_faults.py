@@ -59,7 +59,7 @@ def test_rule_shapes_and_shorthands() -> None:
         ({"exception_rate": 1.5}, r"faults\.getPin\.exception_rate: Input should be less than or equal to 1"),
         (
             {"exception_rate": 0.6, "reset_rate": 0.6},
-            r"exception_rate \+ app_error_rate \+ reset_rate is 1\.2",
+            r"exception_rate \+ reset_rate is 1\.2, more than 1",
         ),
         ({"exception": {"A": {}, "B": {}}}, r"faults\.getPin\.exception: .*name exactly one exception"),
         ({"app_error_type": "NOPE"}, r"faults\.getPin\.app_error_type: .*unknown TApplicationException type"),
