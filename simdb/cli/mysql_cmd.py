@@ -35,8 +35,8 @@ def serve(
     admin_host: str = ADMIN_HOST,
     admin_token: str | None = ADMIN_TOKEN,
     snapshot_root: list[Path] = SNAPSHOT_ROOT,
-    faults: Path | None = typer.Option(
-        None, "--faults", help="Fault rules (YAML/JSON list, or {seed, rules}); see docs/faults.md."
+    faults: str | None = typer.Option(
+        None, "--faults", help="Fault rules: a YAML/JSON file (a list, or {seed, rules}), or inline JSON."
     ),
 ) -> None:
     """Serve a MySQL-compatible database. Example: simdb mysql serve --port 3307 --snapshot seeds/homefeed"""

@@ -46,8 +46,6 @@ def container_stack(
         snapshot = ["--snapshot", mount(spec.snapshot)] if spec.snapshot is not None else []
         port = PORTS[fake.kind]
         common = ["--host", "0.0.0.0", "--port", str(port)]
-        if not isinstance(fake, ThriftSpec) and fake.faults:
-            raise ConfigError(f"{stack.where(f'fakes.{name}.faults')}: not supported with --docker yet")
         if isinstance(fake, ThriftSpec):
             args = [
                 "thrift",
@@ -107,6 +105,8 @@ def container_stack(
             ]
             auth = fake.user + (f":{fake.password}" if fake.password else "")
             template = f"mysql://{auth}@{{host}}:{{port}}/{fake.database}"
+        if not isinstance(fake, ThriftSpec) and fake.faults:
+            args += ["--faults", json.dumps(fake.faults, sort_keys=True, default=str)]
         args += snapshot
         chosen = real_image if getattr(fake, "engine", "fake") == "real" else image
         out.append(
