@@ -55,7 +55,7 @@ def profile_redis(
         with redis.Redis.from_url(url, socket_timeout=10) as client:
             reply = client.execute_command("LATENCY", "HISTOGRAM")
         profile = redis_profile(parse_latency_histogram(reply), min_calls=min_calls, factor=scale)
-    except (redis.RedisError, SimdbError) as exc:
+    except (redis.RedisError, SimdbError, ValueError) as exc:  # ValueError: not a redis:// URL
         typer.echo(f"error: {url}: {exc}", err=True)
         raise typer.Exit(2) from None
     _emit(profile, out)
