@@ -31,6 +31,7 @@ from fakeredis._socket._fakesocket import FakeSocket
 
 from simdb.redis import fastpath, frontend
 from simdb.redis import messages as msg
+from simdb.redis.limits import Limits
 from simdb.redis.resp import NULL_ARRAY2, QUEUED, encode, encode_push, error
 
 log = logging.getLogger("simdb.redis")
@@ -123,8 +124,9 @@ class _Socket(FakeSocket):
 class RedisEngine:
     """One fake Redis server's data and settings, shared by all its connections."""
 
-    def __init__(self, password: str | None = None, port: int = 0) -> None:
+    def __init__(self, password: str | None = None, port: int = 0, limits: Limits | None = None) -> None:
         self.server = FakeServer(version=ENGINE_VERSION)
+        self.limits = limits or Limits()
         self.lock: threading.Lock = self.server.lock
         self.password = password
         self.port = port
@@ -132,6 +134,7 @@ class RedisEngine:
         self.blocked = 0
         self.connections_received = 0
         self.commands_processed = 0
+        self.evicted_clients = 0
         self.sessions: set[Session] = set()
         self.config = frontend.default_config(self)
 

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +17,7 @@ from simdb.admin_security import AdminPolicy
 from simdb.errors import ConfigError, SimdbError
 from simdb.fake import Endpoint, FakeKind, Health
 from simdb.redis.engine import RedisEngine
+from simdb.redis.limits import Limits
 from simdb.redis.real import RealRedis
 from simdb.redis.seed import Template, fill_engine, read_template
 from simdb.redis.seed_real import Spool, load_real
@@ -46,6 +47,8 @@ class RedisConfig:
     admin_policy: AdminPolicy | None = None
     """Token, snapshot roots and limits of the admin API; None: defaults and ``SIMDB_ADMIN_TOKEN``."""
     snapshot: Path | None = None
+    limits: Limits = field(default_factory=Limits)
+    """Query buffer limits and timeouts (the engine gets a copy, which ``CONFIG SET`` changes)."""
 
     def __post_init__(self) -> None:
         if self.engine not in ("fake", "real"):
@@ -97,7 +100,7 @@ class RedisFake:
         """Start serving (and load ``config.snapshot`` if set); return once clients can connect."""
         cfg = self.config
         if cfg.engine == "fake":
-            self._engine = RedisEngine(password=cfg.password)
+            self._engine = RedisEngine(password=cfg.password, limits=replace(cfg.limits))
             self._server = RespServer(self._engine, cfg.host, cfg.port)
             try:
                 host, port = self._server.start()
@@ -107,7 +110,8 @@ class RedisFake:
                     f"redis fake cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}"
                 ) from exc
         else:
-            self._real = RealRedis(cfg.host, cfg.port, cfg.password)
+            options = tuple((k.decode(), v.decode()) for k, v in cfg.limits.config().items())
+            self._real = RealRedis(cfg.host, cfg.port, cfg.password, options)
             host, port = self._real.start()
         admin_port = None
         try:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from fakeredis._helpers import compile_pattern
 
+from simdb.redis import limits
 from simdb.redis import messages as msg
 from simdb.redis.resp import OK, encode, error
 
@@ -34,7 +35,6 @@ def default_config(engine: RedisEngine) -> dict[bytes, bytes]:
         b"port": str(engine.port).encode(),
         b"bind": b"127.0.0.1",
         b"protected-mode": b"no",
-        b"timeout": b"0",
         b"tcp-keepalive": b"300",
         b"maxclients": b"10000",
         b"maxmemory": b"0",
@@ -45,8 +45,7 @@ def default_config(engine: RedisEngine) -> dict[bytes, bytes]:
         b"dir": os.getcwd().encode(),
         b"requirepass": (engine.password or "").encode(),
         b"notify-keyspace-events": b"",
-        b"proto-max-bulk-len": b"536870912",
-        b"client-query-buffer-limit": b"1073741824",
+        **engine.limits.config(),
         b"hz": b"10",
         b"io-threads": b"1",
         b"slowlog-log-slower-than": b"10000",
@@ -174,7 +173,13 @@ def _config(s: Session, argv: list[bytes]) -> bytes | None:
                     f"ERR Unknown option or number of arguments for CONFIG SET - "
                     f"'{key.decode('utf-8', 'replace')}'"
                 )
+        problem = limits.config_set(s.engine.limits, pairs)
+        if problem is not None:
+            return error(problem)
         for key, value in pairs:
+            if key in limits.SETTINGS:
+                config.update(s.engine.limits.config())
+                continue
             config[key] = value
             s.engine.server.config[key] = value  # fakeredis reads notify-keyspace-events here
             if key == b"requirepass":
@@ -227,6 +232,7 @@ def _info(s: Session, argv: list[bytes]) -> bytes:
         "stats": [
             f"total_connections_received:{engine.connections_received}",
             f"total_commands_processed:{engine.commands_processed}",
+            f"evicted_clients:{engine.evicted_clients}",
             "expired_keys:0",
             "evicted_keys:0",
         ],

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import re
 import threading
+import time
 from typing import Any
 
 import hiredis
@@ -22,6 +24,7 @@ from simdb.redis import messages as msg
 from simdb.redis.engine import BLOCKING_COMMANDS, RedisEngine, Session
 from simdb.redis.resp import (
     MAX_INLINE,
+    MAX_MULTIBULK_LEN,
     CrossProtocolAttack,
     HeaderWalker,
     ProtocolViolation,
@@ -34,6 +37,11 @@ from simdb.redis.resp import (
 )
 
 log = logging.getLogger("simdb.redis")
+
+MIN_ARG_BYTES = 6
+"""The shortest an argument can be on the wire (``$0\r\n\r\n``)."""
+_COUNT = re.compile(rb"\*(\d{7,})")
+"""An array header with a count worth a look before hiredis sees it (hiredis allocates the list at once)."""
 
 
 class _Connection(asyncio.Protocol):
@@ -53,6 +61,12 @@ class _Connection(asyncio.Protocol):
         self.out: list[bytes] | None = None
         self.peer = "?"
         self.lost = False
+        self.dropped = False  # closed for a limit: what still arrives is discarded
+        self.buffered = 0  # bytes of input held (incomplete requests, backlog while blocked)
+        self.backlog_bytes = 0
+        self.progress = False  # a request completed in the chunk being processed
+        self.last_io = time.monotonic()
+        self.partial_since: float | None = None  # when the incomplete request (if any) started
 
     # -- asyncio callbacks -------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -69,6 +83,7 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
         self.lost = True
+        self._release()
         if self.session is None:
             return
         if self.blocked:  # wake the worker; _unblock closes the session when it returns
@@ -92,16 +107,23 @@ class _Connection(asyncio.Protocol):
                 sock._db.wake_all()
 
     def data_received(self, data: bytes) -> None:
+        if self.dropped:
+            return
+        if data:
+            self.last_io = time.monotonic()
         if self.blocked:
             self.backlog.append(data)
+            self.backlog_bytes += len(data)
+            self._account()
             return
+        self.progress = False
         transport = self.transport
         assert transport is not None and self.session is not None
         out: list[bytes] = []
         self.out = out
         try:
             with self.engine.lock:
-                self._process(data, out)
+                self._guarded(data, out)
         except ProtocolViolation as exc:
             log.warning("redis client %s: %s; closing the connection", self.peer, exc)
             out.append(error(str(exc)))
@@ -116,8 +138,128 @@ class _Connection(asyncio.Protocol):
             transport.write(b"".join(out))
         if self.session.closing:
             transport.close()
+        self._account()
+
+    # -- limits ------------------------------------------------------------------------------------
+    def _account(self) -> None:
+        """Count the input held for this client; enforce the query buffer limits (see ``limits.py``)."""
+        size = self.unconsumed + len(self.inline) + self.backlog_bytes
+        server = self.server
+        server.buffered += size - self.buffered
+        self.buffered = size
+        if server.buffered > server.peak_buffered:
+            server.peak_buffered = server.buffered
+        if not size:
+            self.partial_since = None
+        elif self.partial_since is None or self.progress:
+            self.partial_since = time.monotonic()
+        limits = self.engine.limits
+        if size > limits.query_buffer_limit:
+            log.warning(
+                "redis client %s: Closing client that reached max query buffer length: qbuf=%d, "
+                "client-query-buffer-limit=%d",
+                self.peer,
+                size,
+                limits.query_buffer_limit,
+            )
+            self.drop()
+        elif limits.maxmemory_clients and server.buffered > limits.maxmemory_clients:
+            server.evict()
+
+    def drop(self) -> None:
+        """Close at once without a reply, as Redis frees a client, and free its input."""
+        self.dropped = True
+        self._release()
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _release(self) -> None:
+        self.reader = hiredis.Reader()
+        self.unconsumed = 0
+        self.inline = b""
+        self.walker = None
+        self.backlog, self.backlog_bytes = [], 0
+        self.server.buffered -= self.buffered
+        self.buffered = 0
+        self.partial_since = None
+
+    def check_timeouts(self, now: float) -> None:
+        """Close this client if idle past ``timeout`` or stuck in one request past the partial timeout."""
+        if self.dropped or self.lost or self.session is None:
+            return
+        limits = self.engine.limits
+        since = self.partial_since
+        if (
+            limits.partial_request_timeout
+            and since is not None
+            and now - since > limits.partial_request_timeout
+        ):
+            log.warning(
+                "redis client %s: closing it: a request stayed incomplete for %.1f s "
+                "(%d bytes held; simdb's partial request timeout)",
+                self.peer,
+                now - since,
+                self.buffered,
+            )
+            self.drop()
+        elif (
+            limits.timeout
+            and not self.blocked
+            and not self.session.sock._pubsub
+            and now - self.last_io > limits.timeout
+        ):
+            log.info("redis client %s: Closing idle client", self.peer)
+            self.drop()
 
     # -- parsing and running -----------------------------------------------------------------------
+    def _guarded(self, data: bytes, out: list[bytes]) -> None:
+        """:meth:`_process`, but no array header that can never complete reaches hiredis.
+
+        hiredis allocates an array's list as soon as it reads the header: ``*2147483647`` would cost
+        16 GB of address space and seconds to free. A request of ``N`` arguments needs at least
+        ``6 N`` bytes of query buffer, so one whose count cannot fit in ``client-query-buffer-limit``
+        is closed at once, as Redis closes it once the buffer fills; an array header where an argument
+        belongs gets Redis's ``expected '$'`` error.
+        """
+        most = self.engine.limits.query_buffer_limit // MIN_ARG_BYTES
+        done = 0
+        for m in _COUNT.finditer(data):
+            if m.start() < done or int(m.group(1)) <= most:
+                continue
+            self._process(data[done : m.start()], out)
+            done = m.start()
+            if self.session is None or self.session.closing or self.dropped:
+                return
+            if self.blocked:
+                break
+            if self.inline:
+                continue  # inside an inline command's line
+            walker = self.walker
+            if not self.unconsumed:
+                if int(m.group(1)) > MAX_MULTIBULK_LEN:
+                    raise ProtocolViolation(msg.PROTO_INVALID_MULTIBULK)
+                if not self.session.authed:
+                    raise ProtocolViolation(msg.PROTO_UNAUTH_MULTIBULK)
+                log.warning(
+                    "redis client %s: Closing client that reached max query buffer length: a request of "
+                    "%s arguments cannot fit in client-query-buffer-limit=%d",
+                    self.peer,
+                    m.group(1).decode(),
+                    self.engine.limits.query_buffer_limit,
+                )
+                if out and self.transport is not None:  # the replies to the requests before it
+                    self.transport.write(b"".join(out))
+                    out.clear()
+                self.drop()
+                return
+            if walker is not None and walker.at_element_header():
+                raise ProtocolViolation(msg.PROTO_EXPECTED_DOLLAR.format("*"))
+        if self.blocked:
+            self.backlog.append(data[done:])
+            self.backlog_bytes += len(data) - done
+            return
+        self._process(data[done:], out)
+
     def _process(self, data: bytes, out: list[bytes]) -> None:
         session = self.session
         assert session is not None
@@ -137,7 +279,7 @@ class _Connection(asyncio.Protocol):
                 rest = self._pending(data)
                 if rest is None or rest[:1] == b"*" or not rest:
                     if rest:  # say what Redis would: walk the broken request's headers
-                        HeaderWalker().feed(rest)
+                        HeaderWalker(max_bulk=self.engine.limits.proto_max_bulk_len).feed(rest)
                     raise ProtocolViolation(msg.PROTO_INVALID_MULTIBULK) from None
                 # A RESP request followed by an inline one: carry on with the inline parser.
                 self.reader = hiredis.Reader()
@@ -147,6 +289,7 @@ class _Connection(asyncio.Protocol):
                 return
             if req is False:
                 break
+            self.progress = True
             argv = check_request(req)
             check_cross_protocol(argv)
             if not session.authed:
@@ -171,7 +314,9 @@ class _Connection(asyncio.Protocol):
             tail = self._pending(data)
             if tail is None:
                 return
-            self.walker = HeaderWalker(unauthenticated=not session.authed)
+            self.walker = HeaderWalker(
+                unauthenticated=not session.authed, max_bulk=self.engine.limits.proto_max_bulk_len
+            )
             data = tail
         self.walker.feed(data)
 
@@ -200,6 +345,7 @@ class _Connection(asyncio.Protocol):
             buf = buf[nl + 1 :]
             if len(line) > MAX_INLINE:
                 raise ProtocolViolation(msg.PROTO_INLINE_TOO_BIG)
+            self.progress = True
             argv = split_inline(line)
             if not argv:
                 continue
@@ -248,6 +394,7 @@ class _Connection(asyncio.Protocol):
         transport.write(reply)
         self.blocked = False
         backlog, self.backlog = self.backlog, []
+        self.backlog_bytes = 0
         self.data_received(b"")
         for chunk in backlog:
             self.data_received(chunk)
@@ -265,8 +412,16 @@ class _Connection(asyncio.Protocol):
             self.transport.write(data)
 
 
+CRON_INTERVAL = 0.1
+"""Seconds between checks of the clients' timeouts (Redis's clientsCron runs at ``hz`` 10)."""
+
+
 class RespServer:
-    """A RESP server for one :class:`RedisEngine`, on an event loop in a daemon thread."""
+    """A RESP server for one :class:`RedisEngine`, on an event loop in a daemon thread.
+
+    :attr:`buffered` is the input held for all clients now, :attr:`peak_buffered` the most it has been:
+    the limits in :attr:`RedisEngine.limits` keep both bounded.
+    """
 
     def __init__(self, engine: RedisEngine, host: str = "127.0.0.1", port: int = 0) -> None:
         self.engine = engine
@@ -275,6 +430,8 @@ class RespServer:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread_id: int | None = None
         self.connections: set[_Connection] = set()
+        self.buffered = 0
+        self.peak_buffered = 0
         self.executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=64, thread_name_prefix="simdb-redis-block"
         )
@@ -312,10 +469,34 @@ class RespServer:
             loop.close()
             return
         self._ready.set()
+        loop.call_later(CRON_INTERVAL, self._cron)
         try:
             loop.run_forever()
         finally:
             loop.close()
+
+    def _cron(self) -> None:
+        now = time.monotonic()
+        for conn in list(self.connections):
+            conn.check_timeouts(now)
+        if self.loop is not None and self.loop.is_running():
+            self.loop.call_later(CRON_INTERVAL, self._cron)
+
+    def evict(self) -> None:
+        """Close the clients holding the most input until all together fit in ``maxmemory-clients``."""
+        limit = self.engine.limits.maxmemory_clients
+        for conn in sorted(self.connections, key=lambda c: c.buffered, reverse=True):
+            if self.buffered <= limit or not conn.buffered:
+                return
+            log.warning(
+                "redis client %s: Evicting client: qbuf=%d, all clients %d > maxmemory-clients %d",
+                conn.peer,
+                conn.buffered,
+                self.buffered,
+                limit,
+            )
+            self.engine.evicted_clients += 1
+            conn.drop()
 
     def stop(self) -> None:
         """Close every connection and the listening socket; stop the loop thread."""
