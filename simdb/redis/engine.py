@@ -22,17 +22,23 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
-from fakeredis import _msgs as fr_msgs
-from fakeredis._commands import COMMANDS_WITH_SUB, SUPPORTED_COMMANDS, Signature
-from fakeredis._core import FakeServer
-from fakeredis._helpers import OK as OK_REPLY
-from fakeredis._helpers import NoResponse, SimpleError
-from fakeredis._socket._fakesocket import FakeSocket
 
 from simdb.redis import fastpath, frontend
 from simdb.redis import messages as msg
+from simdb.redis.fakeredis_compat import (
+    COMMANDS_WITH_SUB,
+    SUPPORTED_COMMANDS,
+    FakeServer,
+    FakeSocket,
+    NoResponse,
+    Signature,
+    SimpleError,
+)
+from simdb.redis.fakeredis_compat import OK as OK_REPLY
+from simdb.redis.fakeredis_compat import msgs as fr_msgs
 from simdb.redis.limits import Limits
 from simdb.redis.resp import NULL_ARRAY2, QUEUED, encode, encode_push, error
+from simdb.redis.scripting import LuaScripts, ScriptingMixin
 
 log = logging.getLogger("simdb.redis")
 
@@ -76,8 +82,11 @@ _PUBSUB_ALLOWED = frozenset(
 )
 
 
-class _Socket(FakeSocket):
-    """A fakeredis socket whose pushed messages (pub/sub) go straight to the connection."""
+class _Socket(ScriptingMixin, FakeSocket):
+    """A fakeredis socket whose pushed messages (pub/sub) go straight to the connection.
+
+    Scripts run on simdb's :mod:`~simdb.redis.scripting`, not on fakeredis's unsandboxed Lua.
+    """
 
     push: Callable[[bytes], None] | None = None
 
@@ -137,6 +146,14 @@ class RedisEngine:
         self.evicted_clients = 0
         self.sessions: set[Session] = set()
         self.config = frontend.default_config(self)
+        self.lua = LuaScripts(self._script_time_limit)
+
+    def _script_time_limit(self) -> int:
+        """Milliseconds a script may run (``busy-reply-threshold``, alias ``lua-time-limit``)."""
+        try:
+            return max(1, int(self.config.get(b"busy-reply-threshold", b"5000")))
+        except ValueError:
+            return 5000
 
     @property
     def dbs(self) -> Any:
@@ -179,6 +196,7 @@ class Session:
         info = {"addr": addr, "laddr": laddr, "fd": 0}
         sock = _Socket(engine.server, 0, client_class=redis.Redis, client_info=info)
         sock.push = push
+        sock.lua = engine.lua
         self.sock = sock
         self.authed = engine.password is None
         self.closing = False

@@ -16,10 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from fakeredis._command_args_parsing import Float
-from fakeredis._core._database import Item
-from fakeredis._helpers import SimpleError
-from fakeredis.model import ExpiringMembersSet, Hash, ZSet
+from simdb.redis.fakeredis_compat import ExpiringMembersSet, Float, Hash, Item, SimpleError, ZSet
 
 if TYPE_CHECKING:
     from simdb.redis.engine import Session

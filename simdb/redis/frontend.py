@@ -13,10 +13,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from fakeredis._helpers import compile_pattern
-
 from simdb.redis import limits
 from simdb.redis import messages as msg
+from simdb.redis.fakeredis_compat import compile_pattern
 from simdb.redis.resp import OK, encode, error
 
 if TYPE_CHECKING:
@@ -181,6 +180,8 @@ def _config(s: Session, argv: list[bytes]) -> bytes | None:
                 config.update(s.engine.limits.config())
                 continue
             config[key] = value
+            if key in (b"lua-time-limit", b"busy-reply-threshold"):  # one setting, two names
+                config[b"lua-time-limit"] = config[b"busy-reply-threshold"] = value
             s.engine.server.config[key] = value  # fakeredis reads notify-keyspace-events here
             if key == b"requirepass":
                 s.engine.password = value.decode() or None

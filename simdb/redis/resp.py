@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fakeredis._command_args_parsing import Float
-from fakeredis._helpers import SimpleError, SimpleString
-
 from simdb.redis import messages as msg
+from simdb.redis.fakeredis_compat import Float, SimpleError, SimpleString
 
 OK = b"+OK\r\n"
 QUEUED = b"+QUEUED\r\n"

@@ -6,6 +6,7 @@ plus a coarse class) so that what differs is behaviour, not presentation.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,7 +33,30 @@ def cmd(*parts: Any) -> st.SearchStrategy[tuple[bytes, ...]]:
     return st.tuples(*[st.just(p) if isinstance(p, bytes) else p for p in parts])
 
 
+SCRIPTS = [
+    b"return redis.call('INCR', KEYS[1])",
+    b"local v = redis.call('GET', KEYS[1])\nif v then return redis.call('APPEND', KEYS[1], ARGV[1]) end\n"
+    b"return redis.call('SET', KEYS[1], ARGV[1])",
+    b"return redis.pcall('HSET', KEYS[1], ARGV[1], ARGV[1])",
+    b"redis.call('RPUSH', KEYS[1], ARGV[1])\nreturn redis.call('LRANGE', KEYS[1], 0, -1)",
+    b"return {redis.call('EXISTS', KEYS[1]), redis.call('TYPE', KEYS[1])}",
+    b"return redis.call('ZADD', KEYS[1], ARGV[1], 'm')",
+    b"return tonumber(redis.call('GET', KEYS[1]) or '0') * 2",
+    b"return redis.call('nosuch', KEYS[1])",
+    b"return undefined_global",
+    b"redis.call('SET', KEYS[1], ARGV[1])\nreturn redis.call('INCR', KEYS[1])",
+    b"return {err = 'MY failure'}",
+    b"return redis.call('GET', KEYS[1], ARGV[1])",
+]
+scripts = st.sampled_from(SCRIPTS)
+shas = st.sampled_from([hashlib.sha1(s).hexdigest().encode() for s in SCRIPTS])
+
 commands = st.one_of(
+    cmd(b"EVAL", scripts, b"1", keys, values),
+    cmd(b"EVAL_RO", scripts, b"1", keys, values),
+    cmd(b"SCRIPT", b"LOAD", scripts),
+    cmd(b"EVALSHA", shas, b"1", keys, values),
+    cmd(b"SCRIPT", b"EXISTS", shas, shas),
     cmd(b"SET", keys, values),
     cmd(b"GET", keys),
     cmd(b"INCR", keys),
@@ -154,8 +178,9 @@ def both(
 @given(st.lists(commands, min_size=1, max_size=40))
 def test_command_sequences(both: tuple[redis.Redis, redis.Redis], seq: list[tuple[bytes, ...]]) -> None:
     fake, real = both
-    fake.flushall()
-    real.flushall()
+    for client in both:
+        client.flushall()
+        client.script_flush()
     assert run(fake, seq) == run(real, seq)
     assert scan_all(fake) == scan_all(real)
 
@@ -165,7 +190,8 @@ def test_pipelines_and_transactions(
     both: tuple[redis.Redis, redis.Redis], seq: list[tuple[bytes, ...]], transaction: bool
 ) -> None:
     fake, real = both
-    fake.flushall()
-    real.flushall()
+    for client in both:
+        client.flushall()
+        client.script_flush()
     assert run_pipelined(fake, seq, transaction) == run_pipelined(real, seq, transaction)
     assert scan_all(fake) == scan_all(real)
