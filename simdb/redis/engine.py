@@ -33,12 +33,22 @@ from simdb.redis.fakeredis_compat import (
     NoResponse,
     Signature,
     SimpleError,
+    is_write_command,
 )
 from simdb.redis.fakeredis_compat import OK as OK_REPLY
 from simdb.redis.fakeredis_compat import msgs as fr_msgs
 from simdb.redis.limits import Limits
 from simdb.redis.resp import NULL_ARRAY2, QUEUED, encode, encode_push, error
 from simdb.redis.scripting import LuaScripts, ScriptingMixin
+from simdb.redis.servercmds import (
+    NOTOUCH,
+    RAW_MAKERS,
+    CommandArgs,
+    ObjectTracker,
+    ServerCommandsMixin,
+    SlowLog,
+    key_positions,
+)
 
 log = logging.getLogger("simdb.redis")
 
@@ -53,6 +63,7 @@ _NULL_ARRAY_COMMANDS = frozenset(
 )
 BLOCKING_COMMANDS = frozenset(
     [
+        b"wait",
         b"blpop",
         b"brpop",
         b"brpoplpush",
@@ -82,21 +93,58 @@ _PUBSUB_ALLOWED = frozenset(
 )
 
 
-class _Socket(ScriptingMixin, FakeSocket):
+class _Socket(ServerCommandsMixin, ScriptingMixin, FakeSocket):
     """A fakeredis socket whose pushed messages (pub/sub) go straight to the connection.
 
     Scripts run on simdb's :mod:`~simdb.redis.scripting`, not on fakeredis's unsandboxed Lua.
     """
 
     push: Callable[[bytes], None] | None = None
+    in_exec = False
+    current_argv: tuple[bytes, ...] | list[bytes] = ()  # the request being run, as the client spelled it
 
     def _run_command(self, func: Any, sig: Signature, args: list[Any], from_script: bool) -> Any:
-        # Runs for direct and for EXEC-queued commands alike.
-        if sig.name == "zadd":
+        # Runs for direct, EXEC-queued and script-called commands alike.
+        name = sig.name
+        if name == "zadd":
             problem = fastpath.zadd_precheck([b"zadd", *args])
             if problem is not None:
                 return SimpleError(problem)
-        return super()._run_command(func, sig, args, from_script)
+        db = self._db_num
+        keys = [args[i] for i in key_positions(sig, len(args))]
+        existed = name == "append" and bool(keys) and keys[0] in self._db._dict
+        timed = (from_script or self.in_exec) and name != "exec"
+        started = time.perf_counter_ns() if timed else 0
+        try:
+            return super()._run_command(func, sig, args, from_script)
+        finally:
+            engine = self.engine
+            if timed:
+                micros = (time.perf_counter_ns() - started) // 1000
+                if 0 <= engine.slowlog.threshold <= micros:
+                    argv = getattr(args, "argv", None) or [w.encode() for w in name.split(" ")] + [
+                        a for a in args if isinstance(a, bytes)
+                    ]
+                    who = ("?:0", "") if from_script else (self._client_info.get("addr", ""), "")
+                    engine.slowlog.add(argv, micros, who[0], self._client_info.get("name", "") or who[1])
+            if keys:
+                self._track(engine, db, name, keys, existed)
+
+    def _track(self, engine: RedisEngine, db: int, name: str, keys: list[bytes], existed: bool) -> None:
+        objects = engine.objects
+        live = self._db._dict
+        touch = name.split(" ")[0] not in NOTOUCH
+        write = _is_write(name)
+        for key in keys:
+            if touch:
+                objects.touch(db, key)
+            if write:
+                item = live.get(key)
+                objects.wrote(db, key, None if item is None else item.value, None)
+        if name in RAW_MAKERS and (name != "append" or existed):
+            item = live.get(keys[0])
+            if item is not None:
+                objects.made_raw(db, keys[0], item.value)
 
     def psetex(self, key: Any, ms: int, value: bytes) -> Any:
         """fakeredis 2.40.0 truncates PSETEX's expiry to whole seconds; Redis keeps milliseconds."""
@@ -147,6 +195,8 @@ class RedisEngine:
         self.sessions: set[Session] = set()
         self.config = frontend.default_config(self)
         self.lua = LuaScripts(self._script_time_limit)
+        self.objects = ObjectTracker(self)
+        self.slowlog = SlowLog(self)
 
     def _script_time_limit(self) -> int:
         """Milliseconds a script may run (``busy-reply-threshold``, alias ``lua-time-limit``)."""
@@ -183,6 +233,7 @@ class RedisEngine:
         """Empty every database (caller holds the lock)."""
         for db in self.server.dbs.values():
             db.clear()
+        self.objects.clear()
 
 
 class Session:
@@ -197,6 +248,7 @@ class Session:
         sock = _Socket(engine.server, 0, client_class=redis.Redis, client_info=info)
         sock.push = push
         sock.lua = engine.lua
+        sock.engine = engine
         self.sock = sock
         self.authed = engine.password is None
         self.closing = False
@@ -238,13 +290,36 @@ class Session:
     # -- execution -------------------------------------------------------------------------------
     def execute(self, argv: list[bytes]) -> bytes:
         """Run one command; return its encoded reply (``b""`` when the command sends none)."""
-        self.engine.commands_processed += 1
+        engine = self.engine
+        engine.commands_processed += 1
+        started = time.perf_counter_ns()
         if self.fast:
             fn = fastpath.COMMANDS.get(argv[0])
             if fn is not None:
                 out = fn(self, argv)
                 if out is not None:
+                    track = _FAST_TRACK.get(argv[0])
+                    if track is not None:
+                        track(engine.objects, self.sock, argv)
+                    micros = (time.perf_counter_ns() - started) // 1000
+                    if 0 <= engine.slowlog.threshold <= micros:
+                        self._slow(argv, micros)
                     return out
+        queueing = self.sock._queueing
+        out = self._execute(argv)
+        name = argv[0].lower()
+        if name in _NOT_SLOWLOGGED or name in BLOCKING_COMMANDS or (queueing and out == QUEUED):
+            return out
+        micros = (time.perf_counter_ns() - started) // 1000
+        if 0 <= engine.slowlog.threshold <= micros:
+            self._slow(argv, micros)
+        return out
+
+    def _slow(self, argv: list[bytes], micros: int) -> None:
+        info = self.sock._client_info
+        self.engine.slowlog.add(argv, micros, str(info.get("addr", "")), str(info.get("name", "") or ""))
+
+    def _execute(self, argv: list[bytes]) -> bytes:
         name = argv[0].decode("utf-8", "replace").lower()
         special = frontend.COMMANDS.get(name)
         if not self.authed and name not in frontend.BEFORE_AUTH:
@@ -299,9 +374,15 @@ class Session:
             return error(msg.WRONG_ARITY.format(sig.name.replace(" ", "|")))
         queue = sock._transaction
         if sock._queueing and queue is not None and fr_msgs.FLAG_TRANSACTION not in sig.flags:
-            queue.append((func, sig, args))
+            queue.append((func, sig, CommandArgs.of(args, argv)))
             return QUEUED
-        result = self._call(func, sig, args, cmd)
+        sock.current_argv = argv
+        if cmd == "exec":
+            sock.in_exec = True
+        try:
+            result = self._call(func, sig, args, cmd)
+        finally:
+            sock.in_exec = False
         if cmd == "client kill":
             self.engine.drop_killed()
         suppressed = sock._reply_off or sock._reply_skip
@@ -329,6 +410,64 @@ class Session:
         now = time.time()
         for db in server.dbs.values():
             db.time = now
+
+
+_NOT_SLOWLOGGED = frozenset([b"exec"])  # Redis logs the commands EXEC runs, not EXEC itself
+_WRITES: dict[str, bool] = {}
+
+
+def _is_write(name: str) -> bool:
+    known = _WRITES.get(name)
+    if known is None:
+        known = _WRITES[name] = is_write_command(name.split(" ")[0].encode())
+    return known
+
+
+def _touch_first(objects: ObjectTracker, sock: Any, argv: list[bytes]) -> None:
+    objects.touch(sock._db_num, argv[1])
+
+
+def _touch_all(objects: ObjectTracker, sock: Any, argv: list[bytes]) -> None:
+    db = sock._db_num
+    for key in argv[1:]:
+        objects.touch(db, key)
+
+
+def _touch_pairs(objects: ObjectTracker, sock: Any, argv: list[bytes]) -> None:
+    db = sock._db_num
+    for key in argv[1::2]:
+        objects.touch(db, key)
+
+
+def _grew(new: Callable[[list[bytes]], list[bytes]]) -> Callable[[ObjectTracker, Any, list[bytes]], None]:
+    def track(objects: ObjectTracker, sock: Any, argv: list[bytes]) -> None:
+        db = sock._db_num
+        objects.touch(db, argv[1])
+        item = sock._db._dict.get(argv[1])
+        if item is not None:
+            objects.wrote(db, argv[1], item.value, new(argv))
+
+    return track
+
+
+_FAST_TRACK: dict[bytes, Callable[[ObjectTracker, Any, list[bytes]], None]] = {}
+for _name, _track_fn in {
+    b"get": _touch_first,
+    b"set": _touch_first,
+    b"incr": _touch_first,
+    b"decr": _touch_first,
+    b"incrby": _touch_first,
+    b"decrby": _touch_first,
+    b"lpush": _touch_first,
+    b"rpush": _touch_first,
+    b"hget": _touch_first,
+    b"mget": _touch_all,
+    b"mset": _touch_pairs,
+    b"hset": _grew(lambda argv: argv[2:]),
+    b"sadd": _grew(lambda argv: argv[2:]),
+    b"zadd": _grew(lambda argv: argv[3::2]),
+}.items():
+    _FAST_TRACK[_name] = _FAST_TRACK[_name.upper()] = _track_fn
 
 
 def _clip(arg: bytes, limit: int = 128) -> str:

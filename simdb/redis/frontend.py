@@ -17,6 +17,7 @@ from simdb.redis import limits
 from simdb.redis import messages as msg
 from simdb.redis.fakeredis_compat import compile_pattern
 from simdb.redis.resp import OK, encode, error
+from simdb.redis.servercmds import ENCODING_CONFIG
 
 if TYPE_CHECKING:
     from simdb.redis.engine import RedisEngine, Session
@@ -52,6 +53,10 @@ def default_config(engine: RedisEngine) -> dict[bytes, bytes]:
         b"lua-time-limit": b"5000",
         b"busy-reply-threshold": b"5000",
         b"cluster-enabled": b"no",
+        b"latency-monitor-threshold": b"0",
+        b"latency-tracking": b"no",
+        b"latency-tracking-info-percentiles": b"50 99 99.9",
+        **ENCODING_CONFIG,
         b"daemonize": b"no",
         b"loglevel": b"notice",
     }
@@ -172,7 +177,7 @@ def _config(s: Session, argv: list[bytes]) -> bytes | None:
                     f"ERR Unknown option or number of arguments for CONFIG SET - "
                     f"'{key.decode('utf-8', 'replace')}'"
                 )
-        problem = limits.config_set(s.engine.limits, pairs)
+        problem = limits.config_set(s.engine.limits, pairs) or _unsupported(pairs)
         if problem is not None:
             return error(problem)
         for key, value in pairs:
@@ -183,6 +188,8 @@ def _config(s: Session, argv: list[bytes]) -> bytes | None:
             if key in (b"lua-time-limit", b"busy-reply-threshold"):  # one setting, two names
                 config[b"lua-time-limit"] = config[b"busy-reply-threshold"] = value
             s.engine.server.config[key] = value  # fakeredis reads notify-keyspace-events here
+            if key == b"slowlog-log-slower-than":
+                s.engine.slowlog.reload()
             if key == b"requirepass":
                 s.engine.password = value.decode() or None
         return OK
@@ -192,6 +199,16 @@ def _config(s: Session, argv: list[bytes]) -> bytes | None:
     if sub == b"rewrite":
         return error("ERR The server is running without a config file")
     return error(msg.UNKNOWN_SUBCOMMAND.format(argv[1].decode("utf-8", "replace"), "CONFIG"))
+
+
+def _unsupported(pairs: list[tuple[bytes, bytes]]) -> str | None:
+    """Settings the fake cannot honour: refused, rather than accepted and ignored."""
+    for key, value in pairs:
+        if key == b"latency-monitor-threshold" and value.strip() != b"0":
+            return "ERR simdb: the fake does not monitor latency events; latency-monitor-threshold stays 0"
+        if key == b"latency-tracking" and value.lower() != b"no":
+            return "ERR simdb: the fake keeps no per-command latency histograms; latency-tracking stays no"
+    return None
 
 
 def _info(s: Session, argv: list[bytes]) -> bytes:

@@ -42,6 +42,7 @@ from simdb.redis.fakeredis_compat import (
     lua_cjson_null,
     msgs,
 )
+from simdb.redis.servercmds import CommandArgs
 
 log = logging.getLogger("simdb.redis")
 
@@ -462,7 +463,7 @@ class LuaScripts:
         if self.readonly and is_write_command(name.encode()):
             return False, b"ERR Write commands are not allowed from read-only scripts."
         try:
-            result = sock._run_command(getattr(sock, sig.func_name), sig, rest, True)
+            result = sock._run_command(getattr(sock, sig.func_name), sig, CommandArgs.of(rest, argv), True)
             if isinstance(result, SimpleError):
                 raise result
             return True, sock._convert_redis_result(self.rt, result)

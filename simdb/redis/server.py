@@ -132,6 +132,10 @@ class _Connection(asyncio.Protocol):
             log.warning("redis client %s: %s", self.peer, msg.SECURITY_ATTACK)
             out.clear()  # redis-server frees the client without flushing what it had queued
             self.session.closing = True
+        except Exception as exc:  # a simdb bug: say so to this client, keep serving the others
+            log.exception("redis client %s: internal error; closing the connection", self.peer)
+            out.append(error(msg.INTERNAL.format("request", f"{type(exc).__name__}: {exc}")))
+            self.session.closing = True
         finally:
             self.out = None
         if out:
