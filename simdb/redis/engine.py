@@ -471,14 +471,15 @@ for _name, _track_fn in {
 
 
 def _clip(arg: bytes, limit: int = 128) -> str:
-    return arg[:limit].decode("utf-8", "replace")
+    # surrogateescape: bytes that are not UTF-8 go back on the wire as they came, as Redis echoes them
+    return arg[:limit].decode("utf-8", "surrogateescape")
 
 
 def unknown_command(argv: list[bytes]) -> str:
     """Redis's unknown-command error: the name and the first arguments, each quoted."""
-    args = ""
+    args = b""
     for a in argv[1:]:
         if len(args) >= 128:
             break
-        args += "'" + _clip(a, 128 - len(args)) + "' "
-    return msg.UNKNOWN_COMMAND.format(_clip(argv[0]), args)
+        args += b"'" + a[: 128 - len(args)] + b"' "
+    return msg.UNKNOWN_COMMAND.format(_clip(argv[0]), _clip(args, len(args)))

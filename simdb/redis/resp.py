@@ -45,7 +45,7 @@ def check_cross_protocol(argv: list[bytes]) -> None:
 
 def error(text: str) -> bytes:
     """An error reply; CR and LF become spaces, as Redis does."""
-    return b"-" + text.replace("\r", " ").replace("\n", " ").encode("utf-8", "replace") + b"\r\n"
+    return b"-" + text.replace("\r", " ").replace("\n", " ").encode("utf-8", "surrogateescape") + b"\r\n"
 
 
 def bulk(data: bytes) -> bytes:

@@ -22,6 +22,7 @@ import hiredis
 
 from simdb.redis import messages as msg
 from simdb.redis.engine import BLOCKING_COMMANDS, RedisEngine, Session
+from simdb.redis.redisparse import RedisParser
 from simdb.redis.resp import (
     MAX_INLINE,
     MAX_MULTIBULK_LEN,
@@ -55,6 +56,7 @@ class _Connection(asyncio.Protocol):
         self.reader = hiredis.Reader()
         self.unconsumed = 0  # bytes fed to hiredis and not yet returned as requests
         self.walker: HeaderWalker | None = None
+        self.slow: RedisParser | None = None  # Redis's own parser, once hiredis refused the input
         self.inline = b""
         self.blocked = False
         self.backlog: list[bytes] = []
@@ -147,7 +149,7 @@ class _Connection(asyncio.Protocol):
     # -- limits ------------------------------------------------------------------------------------
     def _account(self) -> None:
         """Count the input held for this client; enforce the query buffer limits (see ``limits.py``)."""
-        size = self.unconsumed + len(self.inline) + self.backlog_bytes
+        size = self.unconsumed + len(self.inline) + self.backlog_bytes + (self.slow.held if self.slow else 0)
         server = self.server
         server.buffered += size - self.buffered
         self.buffered = size
@@ -183,6 +185,7 @@ class _Connection(asyncio.Protocol):
         self.inline = b""
         self.walker = None
         self.backlog, self.backlog_bytes = [], 0
+        self.slow = None
         self.server.buffered -= self.buffered
         self.buffered = 0
         self.partial_since = None
@@ -225,10 +228,14 @@ class _Connection(asyncio.Protocol):
         is closed at once, as Redis closes it once the buffer fills; an array header where an argument
         belongs gets Redis's ``expected '$'`` error.
         """
+        if self.slow is not None:  # Redis's own parser allocates nothing ahead: no need to look
+            self._process(data, out)
+            return
         most = self.engine.limits.query_buffer_limit // MIN_ARG_BYTES
         done = 0
         for m in _COUNT.finditer(data):
-            if m.start() < done or int(m.group(1)) <= most:
+            digits = m.group(1)
+            if m.start() < done or (int(digits) <= most and digits[:1] != b"0"):
                 continue
             self._process(data[done : m.start()], out)
             done = m.start()
@@ -236,10 +243,17 @@ class _Connection(asyncio.Protocol):
                 return
             if self.blocked:
                 break
+            if self.slow is not None:
+                self._process(data[done:], out)
+                return
             if self.inline:
                 continue  # inside an inline command's line
             walker = self.walker
             if not self.unconsumed:
+                if int(digits) > MAX_MULTIBULK_LEN or digits[:1] == b"0":  # Redis: no leading zeros
+                    raise ProtocolViolation(msg.PROTO_INVALID_MULTIBULK)
+                if int(digits) <= most:
+                    continue
                 if int(m.group(1)) > MAX_MULTIBULK_LEN:
                     raise ProtocolViolation(msg.PROTO_INVALID_MULTIBULK)
                 if not self.session.authed:
@@ -264,9 +278,33 @@ class _Connection(asyncio.Protocol):
             return
         self._process(data[done:], out)
 
+    def _slow_process(self, out: list[bytes]) -> None:
+        """Run the requests :class:`RedisParser` finds (after hiredis refused this connection's input)."""
+        session, parser = self.session, self.slow
+        assert session is not None and parser is not None
+        while True:
+            parser.authenticated = session.authed
+            argv = parser.next()
+            if argv is None:
+                return
+            self.progress = True
+            if not argv:
+                continue
+            check_cross_protocol(argv)
+            if argv[0].lower() in BLOCKING_COMMANDS and session.sock._transaction is None:
+                self._block(argv)
+                return
+            out.append(session.execute(argv))
+            if session.closing:
+                return
+
     def _process(self, data: bytes, out: list[bytes]) -> None:
         session = self.session
         assert session is not None
+        if self.slow is not None:
+            self.slow.feed(data)
+            self._slow_process(out)
+            return
         if self.inline or (not self.unconsumed and data and data[:1] != b"*"):
             data = self._inline(data, out)
             if not data:
@@ -277,23 +315,46 @@ class _Connection(asyncio.Protocol):
             self.unconsumed += len(data)
         completed = False
         while True:
+            if completed and self.unconsumed:
+                start = len(data) - self.unconsumed
+                if start >= 0 and data[start] != 42:  # not "*": Redis reads the next request inline
+                    self.reader = hiredis.Reader()
+                    self.unconsumed = 0
+                    self.walker = None
+                    self._process(data[start:], out)
+                    return
             try:
                 req = reader.gets()
             except hiredis.ProtocolError:
                 rest = self._pending(data)
-                if rest is None or rest[:1] == b"*" or not rest:
-                    if rest:  # say what Redis would: walk the broken request's headers
-                        HeaderWalker(max_bulk=self.engine.limits.proto_max_bulk_len).feed(rest)
+                if rest is None:  # the request began in an earlier read: say what Redis would say
+                    HeaderWalker(max_bulk=self.engine.limits.proto_max_bulk_len).feed(data)
                     raise ProtocolViolation(msg.PROTO_INVALID_MULTIBULK) from None
-                # A RESP request followed by an inline one: carry on with the inline parser.
+                # Input hiredis refuses: from here on this connection is parsed as Redis parses it.
                 self.reader = hiredis.Reader()
                 self.unconsumed = 0
                 self.walker = None
-                self._process(rest, out)
+                self.slow = RedisParser(self.engine.limits.proto_max_bulk_len, session.authed)
+                self.slow.feed(rest)
+                self._slow_process(out)
                 return
             if req is False:
                 break
             self.progress = True
+            start = len(data) - self.unconsumed
+            if req is None and (start < 0 or data[start : start + 1] == b"*"):
+                self.unconsumed -= 5  # *-1: a null request, which Redis skips as it does *0
+                completed = True
+                continue
+            if type(req) is not list and start >= 0:
+                # "$4", "+x", ":1" at the top: hiredis reads a reply, Redis an inline command.
+                self.reader = hiredis.Reader()
+                self.unconsumed = 0
+                self.walker = None
+                self.slow = RedisParser(self.engine.limits.proto_max_bulk_len, session.authed)
+                self.slow.feed(data[start:])
+                self._slow_process(out)
+                return
             argv = check_request(req)
             check_cross_protocol(argv)
             if not session.authed:
@@ -340,6 +401,8 @@ class _Connection(asyncio.Protocol):
             if buf[:1] == b"*":
                 return buf
             nl = buf.find(b"\n")
+            if buf.find(b"\0", 0, nl if nl >= 0 else len(buf)) >= 0:
+                nl = -1  # Redis looks for the newline with strchr: a NUL before it hides it for good
             if nl < 0:
                 if len(buf) > MAX_INLINE:
                     raise ProtocolViolation(msg.PROTO_INLINE_TOO_BIG)
