@@ -471,8 +471,9 @@ for _name, _track_fn in {
 
 
 def _clip(arg: bytes, limit: int = 128) -> str:
-    # surrogateescape: bytes that are not UTF-8 go back on the wire as they came, as Redis echoes them
-    return arg[:limit].decode("utf-8", "surrogateescape")
+    # Redis prints arguments with "%.128s": a NUL ends one. surrogateescape: bytes that are not UTF-8
+    # go back on the wire as they came, as Redis echoes them.
+    return arg.split(b"\0", 1)[0][:limit].decode("utf-8", "surrogateescape")
 
 
 def unknown_command(argv: list[bytes]) -> str:
@@ -481,5 +482,5 @@ def unknown_command(argv: list[bytes]) -> str:
     for a in argv[1:]:
         if len(args) >= 128:
             break
-        args += b"'" + a[: 128 - len(args)] + b"' "
-    return msg.UNKNOWN_COMMAND.format(_clip(argv[0]), _clip(args, len(args)))
+        args += b"'" + a.split(b"\0", 1)[0][: 128 - len(args)] + b"' "
+    return msg.UNKNOWN_COMMAND.format(_clip(argv[0]), args.decode("utf-8", "surrogateescape"))

@@ -112,6 +112,7 @@ def encode_push(items: list[Any], proto: int) -> bytes:
 
 
 _WS = " \t\n\v\f\r"  # C isspace()
+_ENDS = " \t\n\r"  # what ends an unquoted argument in sdssplitargs (not \v or \f)
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "a": "\a"}
 
 
@@ -169,7 +170,7 @@ def split_inline(line: bytes) -> list[bytes]:
                 if i >= n:
                     break
                 c = text[i]
-                if c in _WS:
+                if c in _ENDS:
                     break
                 if c == '"':
                     in_dq = True
