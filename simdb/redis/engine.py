@@ -192,6 +192,7 @@ class RedisEngine:
         self.connections_received = 0
         self.commands_processed = 0
         self.evicted_clients = 0
+        self.head_pending: tuple[list[bytes], list[bytes]] | None = None
         self.sessions: set[Session] = set()
         self.config = frontend.default_config(self)
         self.lua = LuaScripts(self._script_time_limit)
@@ -216,6 +217,14 @@ class RedisEngine:
         """A new connection's session; ``push`` receives pub/sub messages as encoded bytes."""
         self.connections_received += 1
         return Session(self, push, addr, laddr)
+
+    def flush_heads(self) -> None:
+        """Put the pushes LPUSH's fast path collected at the head of their list (caller holds the lock)."""
+        pending = self.head_pending
+        if pending is not None:
+            self.head_pending = None
+            lst, values = pending
+            lst[:0] = values[::-1]
 
     def writes_fast(self) -> bool:
         """Whether writes may skip fakeredis's bookkeeping (nobody blocked, nobody subscribed)."""
@@ -293,6 +302,8 @@ class Session:
         engine = self.engine
         engine.commands_processed += 1
         started = time.perf_counter_ns()
+        if engine.head_pending is not None and argv[0] not in _LPUSH:
+            engine.flush_heads()
         if self.fast:
             fn = fastpath.COMMANDS.get(argv[0])
             if fn is not None:
@@ -305,6 +316,7 @@ class Session:
                     if 0 <= engine.slowlog.threshold <= micros:
                         self._slow(argv, micros)
                     return out
+        engine.flush_heads()
         queueing = self.sock._queueing
         out = self._execute(argv)
         name = argv[0].lower()
@@ -412,6 +424,7 @@ class Session:
             db.time = now
 
 
+_LPUSH = frozenset([b"lpush", b"LPUSH"])
 _NOT_SLOWLOGGED = frozenset([b"exec"])  # Redis logs the commands EXEC runs, not EXEC itself
 _WRITES: dict[str, bool] = {}
 

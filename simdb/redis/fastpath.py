@@ -157,8 +157,15 @@ def lpush(s: Session, argv: list[bytes]) -> bytes | None:
     if lst is None:
         return None
     assert isinstance(lst, list)
-    lst[:0] = argv[:1:-1]
-    return b":%d\r\n" % len(lst)
+    # A head insert moves the whole list: a pipeline of LPUSHes to one key would cost O(n) each.
+    # Consecutive pushes collect here and go in at once (RedisEngine.flush_heads), before anything
+    # else runs and at the end of each batch, so no command ever sees the list without them.
+    pending = s.engine.head_pending
+    if pending is None or pending[0] is not lst:
+        s.engine.flush_heads()
+        pending = s.engine.head_pending = (lst, [])
+    pending[1].extend(argv[2:])
+    return b":%d\r\n" % (len(lst) + len(pending[1]))
 
 
 def rpush(s: Session, argv: list[bytes]) -> bytes | None:

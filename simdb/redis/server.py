@@ -125,7 +125,10 @@ class _Connection(asyncio.Protocol):
         self.out = out
         try:
             with self.engine.lock:
-                self._guarded(data, out)
+                try:
+                    self._guarded(data, out)
+                finally:
+                    self.engine.flush_heads()
         except ProtocolViolation as exc:
             log.warning("redis client %s: %s; closing the connection", self.peer, exc)
             out.append(error(str(exc)))

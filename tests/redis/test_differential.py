@@ -195,3 +195,20 @@ def test_pipelines_and_transactions(
         client.script_flush()
     assert run_pipelined(fake, seq, transaction) == run_pipelined(real, seq, transaction)
     assert scan_all(fake) == scan_all(real)
+
+
+def test_pipelined_lpush_runs_match(both: tuple[redis.Redis, redis.Redis]) -> None:
+    """LPUSH's fast path collects consecutive pushes to one list; every reply and read still matches."""
+    script: list[tuple[bytes, ...]] = []
+    for i in range(300):
+        key = b"q1" if i % 50 < 40 else b"q2"
+        script.append((b"LPUSH", key, b"%d" % i, b"x%d" % i))
+        if i % 37 == 0:
+            script.append((b"LRANGE", key, b"0", b"5"))
+        if i % 53 == 0:
+            script += [(b"LPOP", key), (b"RPUSH", key, b"tail"), (b"LLEN", key), (b"LINDEX", key, b"-1")]
+    script += [(b"LRANGE", b"q1", b"0", b"-1"), (b"LRANGE", b"q2", b"0", b"-1")]
+    fake, real = both
+    for client in both:
+        client.flushall()
+    assert run_pipelined(fake, script, False) == run_pipelined(real, script, False)
