@@ -37,6 +37,7 @@ from simdb.redis.fakeredis_compat import (
 )
 from simdb.redis.fakeredis_compat import OK as OK_REPLY
 from simdb.redis.fakeredis_compat import msgs as fr_msgs
+from simdb.redis.geo import GeoMixin
 from simdb.redis.limits import Limits
 from simdb.redis.resp import NULL_ARRAY2, QUEUED, encode, encode_push, error
 from simdb.redis.scripting import LuaScripts, ScriptingMixin
@@ -93,7 +94,7 @@ _PUBSUB_ALLOWED = frozenset(
 )
 
 
-class _Socket(ServerCommandsMixin, ScriptingMixin, FakeSocket):
+class _Socket(GeoMixin, ServerCommandsMixin, ScriptingMixin, FakeSocket):
     """A fakeredis socket whose pushed messages (pub/sub) go straight to the connection.
 
     Scripts run on simdb's :mod:`~simdb.redis.scripting`, not on fakeredis's unsandboxed Lua.

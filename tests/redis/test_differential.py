@@ -51,7 +51,19 @@ SCRIPTS = [
 scripts = st.sampled_from(SCRIPTS)
 shas = st.sampled_from([hashlib.sha1(s).hexdigest().encode() for s in SCRIPTS])
 
+lons = st.floats(min_value=-180, max_value=180).map(lambda f: b"%.6f" % f)
+lats = st.floats(min_value=-85.05, max_value=85.05).map(lambda f: b"%.6f" % f)
+places = st.sampled_from([b"p1", b"p2", b"p3"])
+units = st.sampled_from([b"m", b"km", b"mi", b"ft"])
+
 commands = st.one_of(
+    cmd(b"GEOADD", keys, lons, lats, places),
+    cmd(b"GEOADD", keys, b"CH", lons, lats, places, lons, lats, places),
+    cmd(b"GEODIST", keys, places, places, units),
+    cmd(b"GEOPOS", keys, places, places),
+    cmd(b"GEOHASH", keys, places),
+    cmd(b"ZSCORE", keys, places),
+    cmd(b"GEOSEARCH", keys, b"FROMMEMBER", places, b"BYRADIUS", b"5000", b"km", b"ASC", b"WITHDIST"),
     cmd(b"EVAL", scripts, b"1", keys, values),
     cmd(b"EVAL_RO", scripts, b"1", keys, values),
     cmd(b"SCRIPT", b"LOAD", scripts),
