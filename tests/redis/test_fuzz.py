@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
 
@@ -42,9 +43,27 @@ def serves(host: str, port: int) -> bool:
         return s.recv(100) == b"+PONG\r\n"
 
 
+class _Errors(logging.Handler):
+    """Collects error records (a traceback from the server, asyncio's "Fatal error") while fuzzing."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+_ERRORS = _Errors()
+
+
 @pytest.fixture(scope="module")
 def servers(fake_redis: RedisFake, real_redis: RealRedis) -> Iterator[Servers]:
-    yield (fake_redis.endpoint.host, fake_redis.endpoint.port), (real_redis.host, real_redis.port)
+    logging.getLogger().addHandler(_ERRORS)
+    try:
+        yield (fake_redis.endpoint.host, fake_redis.endpoint.port), (real_redis.host, real_redis.port)
+    finally:
+        logging.getLogger().removeHandler(_ERRORS)
 
 
 def _both(servers: Servers, data: bytes) -> tuple[bytes, bytes]:
@@ -54,6 +73,7 @@ def _both(servers: Servers, data: bytes) -> tuple[bytes, bytes]:
             c.flushall()
         replies.append(exchange(host, port, data))
         assert serves(host, port), f"{host}:{port} stopped serving after {data!r}"
+    assert not _ERRORS.records, [r.getMessage() for r in _ERRORS.records]
     return replies[0], replies[1]
 
 
