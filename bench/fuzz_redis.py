@@ -60,8 +60,8 @@ def main() -> int:
         while True:
             frames = [random_input(rng) for _ in range(args.frames)]
             # same starting state for both (the frames write keys): empty, once per round
-            for flush in (lambda: fake.engine.flushall(), lambda: real.client().flushall()):
-                flush()
+            for host, port in ((ep.host, ep.port), (real.host, real.port)):
+                exchange(host, port, b"FLUSHALL\r\n")
             fake_rate, fake_answers = run(ep.host, ep.port, frames)
             real_rate, real_answers = run(real.host, real.port, frames)
             fake_rates.append(fake_rate)

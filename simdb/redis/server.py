@@ -301,6 +301,16 @@ class _Connection(asyncio.Protocol):
             if session.closing:
                 return
 
+    def _slow_from(self, data: bytes, out: list[bytes]) -> None:
+        """Hand ``data`` (starting at a request boundary) and all that follows to Redis's own parser."""
+        assert self.session is not None
+        self.reader = hiredis.Reader()
+        self.unconsumed = 0
+        self.walker = None
+        self.slow = RedisParser(self.engine.limits.proto_max_bulk_len, self.session.authed)
+        self.slow.feed(data)
+        self._slow_process(out)
+
     def _process(self, data: bytes, out: list[bytes]) -> None:
         session = self.session
         assert session is not None
@@ -312,6 +322,12 @@ class _Connection(asyncio.Protocol):
             data = self._inline(data, out)
             if not data:
                 return
+        # hiredis hands "+x" inside an array over as if it were "$1 x"; Redis refuses it. Where one may
+        # be, Redis's own parser takes over (a rare pattern: values containing "\n+" only cost speed).
+        status = b"\n+" in data
+        if status and not self.unconsumed:
+            self._slow_from(data, out)
+            return
         reader = self.reader
         if data:
             reader.feed(data)
@@ -320,7 +336,10 @@ class _Connection(asyncio.Protocol):
         while True:
             if completed and self.unconsumed:
                 start = len(data) - self.unconsumed
-                if start >= 0 and data[start] != 42:  # not "*": Redis reads the next request inline
+                if 0 <= start < len(data) and status:
+                    self._slow_from(data[start:], out)
+                    return
+                if 0 <= start < len(data) and data[start] != 42:  # not "*": Redis reads it inline
                     self.reader = hiredis.Reader()
                     self.unconsumed = 0
                     self.walker = None
@@ -358,7 +377,19 @@ class _Connection(asyncio.Protocol):
                 self.slow.feed(data[start:])
                 self._slow_process(out)
                 return
-            argv = check_request(req)
+            try:
+                argv = check_request(req)
+            except ProtocolViolation:
+                if start < 0:
+                    raise
+                # Not an array of bulk strings: Redis's parser says exactly what it would.
+                self.reader = hiredis.Reader()
+                self.unconsumed = 0
+                self.walker = None
+                self.slow = RedisParser(self.engine.limits.proto_max_bulk_len, session.authed)
+                self.slow.feed(data[start:])
+                self._slow_process(out)
+                return
             check_cross_protocol(argv)
             if not session.authed:
                 check_unauthenticated(argv)

@@ -33,6 +33,9 @@ CORPUS = [  # past findings, replayed every run
     b"*02147483647\r\n",
     b"*1\r\n$4\r\nPINGxx*1\r\n$4\r\nPING\r\n",
     b"*1\r\n$4\r\nPING\r\n$0\r\n",  # a request not starting with "*" is inline, wherever it is
+    b"*1\r\n+PING\r\n",  # hiredis reads a status as a string; Redis wants "$"
+    b"*2\r\n$3\r\nGET\xda\x81-]\r\n$1\r\nk\r\n",  # the two bytes after a payload are skipped
+    b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\na\n+\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",  # "\n+" in a value
 ]
 
 
