@@ -14,8 +14,8 @@ Usage: .venv/bin/python bench/fuzz_redis.py [--frames N] [--rounds R] [--minutes
 from __future__ import annotations
 
 import argparse
-import logging
 import random
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,7 +24,6 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from simdb.redis.fake import RedisConfig, RedisFake  # noqa: E402
 from simdb.redis.real import RealRedis  # noqa: E402
 from tests.redis.resp_frames import exchange, random_input  # noqa: E402
 
@@ -40,6 +39,24 @@ def run(host: str, port: int, frames: list[bytes]) -> tuple[float, list[bytes]]:
     return len(frames) / (time.perf_counter() - started), answers
 
 
+def start_fake() -> tuple[subprocess.Popen[str], str, int]:
+    """``simdb redis serve`` in its own process (as it runs for real; in-process it would share our GIL)."""
+    code = "import sys; from simdb.cli import main; sys.argv[0] = 'simdb'; main()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "redis", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # "redis (fake) ready at redis://HOST:PORT/0"
+    if "ready at redis://" not in line:
+        proc.kill()
+        raise SystemExit(f"the fake did not start: {line!r}")
+    host, port = line.rsplit("redis://", 1)[1].split("/")[0].rsplit(":", 1)
+    return proc, host, int(port)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=3000, help="frames per round (default 3000)")
@@ -47,10 +64,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3, help="at least this many rounds; best rate counts")
     args = parser.parse_args()
-    logging.disable(logging.WARNING)  # every malformed frame logs a warning by design
-
-    fake = RedisFake(RedisConfig())
-    ep = fake.start()
+    proc, fake_host, fake_port = start_fake()
     real = RealRedis()
     real.start()
     rng = random.Random(args.seed)
@@ -60,9 +74,9 @@ def main() -> int:
         while True:
             frames = [random_input(rng) for _ in range(args.frames)]
             # same starting state for both (the frames write keys): empty, once per round
-            for host, port in ((ep.host, ep.port), (real.host, real.port)):
+            for host, port in ((fake_host, fake_port), (real.host, real.port)):
                 exchange(host, port, b"FLUSHALL\r\n")
-            fake_rate, fake_answers = run(ep.host, ep.port, frames)
+            fake_rate, fake_answers = run(fake_host, fake_port, frames)
             real_rate, real_answers = run(real.host, real.port, frames)
             fake_rates.append(fake_rate)
             real_rates.append(real_rate)
@@ -72,9 +86,10 @@ def main() -> int:
                     mismatches.append(frame)
             if time.monotonic() >= deadline and len(fake_rates) >= args.rounds:
                 break
-        alive = exchange(ep.host, ep.port, b"PING\r\n") == b"+PONG\r\n"
+        alive = exchange(fake_host, fake_port, b"PING\r\n") == b"+PONG\r\n"
     finally:
-        fake.stop()
+        proc.terminate()
+        proc.wait(timeout=10)
         real.stop()
 
     fake_rate, real_rate = max(fake_rates), max(real_rates)
