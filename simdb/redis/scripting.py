@@ -584,3 +584,21 @@ class ScriptingMixin:
     @command(name="SCRIPT DEBUG", fixed=(bytes,), flags=msgs.FLAG_NO_SCRIPT)
     def script_debug(self, mode: bytes) -> None:
         raise SimpleError("ERR simdb: SCRIPT DEBUG (the Lua debugger) is not supported by the fake")
+
+
+FUNCTIONS_REFUSED = (
+    "ERR simdb: Redis functions (FUNCTION, FCALL) are not supported by the fake; "
+    "scripts run with EVAL/EVALSHA in its sandboxed Lua"
+)
+
+
+def _refuse_functions(self: Any, *args: Any) -> None:
+    """fakeredis would run functions in its own, unsandboxed Lua: refused instead."""
+    raise SimpleError(FUNCTIONS_REFUSED)
+
+
+ScriptingMixin._refuse_functions = _refuse_functions  # type: ignore[attr-defined]
+for _name in ("FCALL", "FCALL_RO"):
+    command(name=_name, fixed=(bytes, bytes), repeat=(bytes,), flags=msgs.FLAG_NO_SCRIPT)(_refuse_functions)
+for _sub in ("DELETE", "DUMP", "FLUSH", "HELP", "KILL", "LIST", "LOAD", "RESTORE", "STATS"):
+    command(name=f"FUNCTION {_sub}", fixed=(), repeat=(bytes,), flags=msgs.FLAG_NO_SCRIPT)(_refuse_functions)

@@ -171,3 +171,15 @@ def test_a_runaway_script_is_stopped_and_the_fake_serves_on(fake_redis: RedisFak
             assert c.eval("return 5", 0) == 5
         finally:
             c.config_set("busy-reply-threshold", 5000)
+
+
+@pytest.mark.fake
+def test_functions_are_refused_not_run_unsandboxed(fake_redis: RedisFake) -> None:
+    """fakeredis runs FUNCTION LOAD code in its own Lua, which can reach the host: refused."""
+    with redis.Redis(host=fake_redis.endpoint.host, port=fake_redis.endpoint.port) as c:
+        body = "#!lua name=evil\nredis.register_function('f', function() return os.exit(1) end)"
+        calls = [("FUNCTION", "LOAD", body), ("FCALL", "f", 0), ("FCALL_RO", "f", 0), ("FUNCTION", "LIST")]
+        for args in calls:
+            with pytest.raises(redis.ResponseError, match=r"Redis functions .* are not supported"):
+                c.execute_command(*args)
+        assert c.ping()
