@@ -302,7 +302,7 @@ class Session:
         """Run one command; return its encoded reply (``b""`` when the command sends none)."""
         engine = self.engine
         engine.commands_processed += 1
-        started = time.perf_counter_ns()
+        started = time.perf_counter_ns() if engine.slowlog.threshold < 1000 or not self.fast else 0
         if engine.head_pending is not None and argv[0] not in _LPUSH:
             engine.flush_heads()
         if self.fast:
@@ -311,13 +311,20 @@ class Session:
                 out = fn(self, argv)
                 if out is not None:
                     track = _FAST_TRACK.get(argv[0])
-                    if track is not None:
+                    if track is _touch_first:  # inline: the common case, on the hot path
+                        objects = engine.objects
+                        objects.atime[self.sock._db_num][argv[1]] = objects.clock
+                    elif track is not None:
                         track(engine.objects, self.sock, argv)
-                    micros = (time.perf_counter_ns() - started) // 1000
-                    if 0 <= engine.slowlog.threshold <= micros:
-                        self._slow(argv, micros)
+                    # A fast path takes microseconds: timed only when the slowlog could want it.
+                    if engine.slowlog.threshold < 1000:
+                        micros = (time.perf_counter_ns() - started) // 1000
+                        if 0 <= engine.slowlog.threshold <= micros:
+                            self._slow(argv, micros)
                     return out
         engine.flush_heads()
+        if not started:
+            started = time.perf_counter_ns()
         queueing = self.sock._queueing
         out = self._execute(argv)
         name = argv[0].lower()
@@ -453,17 +460,6 @@ def _touch_pairs(objects: ObjectTracker, sock: Any, argv: list[bytes]) -> None:
         objects.touch(db, key)
 
 
-def _grew(new: Callable[[list[bytes]], list[bytes]]) -> Callable[[ObjectTracker, Any, list[bytes]], None]:
-    def track(objects: ObjectTracker, sock: Any, argv: list[bytes]) -> None:
-        db = sock._db_num
-        objects.touch(db, argv[1])
-        item = sock._db._dict.get(argv[1])
-        if item is not None:
-            objects.wrote(db, argv[1], item.value, new(argv))
-
-    return track
-
-
 _FAST_TRACK: dict[bytes, Callable[[ObjectTracker, Any, list[bytes]], None]] = {}
 for _name, _track_fn in {
     b"get": _touch_first,
@@ -477,9 +473,9 @@ for _name, _track_fn in {
     b"hget": _touch_first,
     b"mget": _touch_all,
     b"mset": _touch_pairs,
-    b"hset": _grew(lambda argv: argv[2:]),
-    b"sadd": _grew(lambda argv: argv[2:]),
-    b"zadd": _grew(lambda argv: argv[3::2]),
+    b"hset": _touch_first,  # their growth is noted by the fast paths themselves (ObjectTracker.grew)
+    b"sadd": _touch_first,
+    b"zadd": _touch_first,
 }.items():
     _FAST_TRACK[_name] = _FAST_TRACK[_name.upper()] = _track_fn
 

@@ -188,7 +188,9 @@ def hset(s: Session, argv: list[bytes]) -> bytes | None:
     assert isinstance(h, Hash)
     before = len(h)
     h.update(dict(zip(argv[2::2], argv[3::2], strict=True)), clear_expiration=True)
-    return b":%d\r\n" % (len(h) - before)
+    after = len(h)
+    s.engine.objects.grew(s.sock._db_num, argv[1], h, after, argv[2:], "hash")
+    return b":%d\r\n" % (after - before)
 
 
 def hget(s: Session, argv: list[bytes]) -> bytes | None:
@@ -218,7 +220,9 @@ def sadd(s: Session, argv: list[bytes]) -> bytes | None:
     assert isinstance(members, ExpiringMembersSet)
     before = len(members)
     members.update(argv[2:])
-    return b":%d\r\n" % (len(members) - before)
+    after = len(members)
+    s.engine.objects.grew(s.sock._db_num, argv[1], members, after, argv[2:], "set")
+    return b":%d\r\n" % (after - before)
 
 
 _ZADD_OPTIONS = frozenset([b"NX", b"XX", b"GT", b"LT", b"CH", b"INCR"])
@@ -281,6 +285,7 @@ def zadd(s: Session, argv: list[bytes]) -> bytes | None:
         if member not in bylex:
             added += 1
         z.add(member, score)
+    s.engine.objects.grew(s.sock._db_num, argv[1], z, len(bylex), argv[3::2], "zset")
     return b":%d\r\n" % added
 
 

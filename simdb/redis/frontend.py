@@ -190,6 +190,8 @@ def _config(s: Session, argv: list[bytes]) -> bytes | None:
             s.engine.server.config[key] = value  # fakeredis reads notify-keyspace-events here
             if key == b"slowlog-log-slower-than":
                 s.engine.slowlog.reload()
+            if key in ENCODING_CONFIG:
+                s.engine.objects.reload()
             if key == b"requirepass":
                 s.engine.password = value.decode() or None
         return OK

@@ -334,16 +334,10 @@ class _Connection(asyncio.Protocol):
             self.unconsumed += len(data)
         completed = False
         while True:
-            if completed and self.unconsumed:
+            if status and completed and self.unconsumed:
                 start = len(data) - self.unconsumed
-                if 0 <= start < len(data) and status:
+                if 0 <= start < len(data):
                     self._slow_from(data[start:], out)
-                    return
-                if 0 <= start < len(data) and data[start] != 42:  # not "*": Redis reads it inline
-                    self.reader = hiredis.Reader()
-                    self.unconsumed = 0
-                    self.walker = None
-                    self._process(data[start:], out)
                     return
             try:
                 req = reader.gets()
@@ -363,7 +357,8 @@ class _Connection(asyncio.Protocol):
             if req is False:
                 break
             self.progress = True
-            start = len(data) - self.unconsumed
+            # where this request began: only needed when it is refused below
+            start = -1 if type(req) is list else len(data) - self.unconsumed
             if req is None and (start < 0 or data[start : start + 1] == b"*"):
                 self.unconsumed -= 5  # *-1: a null request, which Redis skips as it does *0
                 completed = True
@@ -380,6 +375,7 @@ class _Connection(asyncio.Protocol):
             try:
                 argv = check_request(req)
             except ProtocolViolation:
+                start = len(data) - self.unconsumed
                 if start < 0:
                     raise
                 # Not an array of bulk strings: Redis's parser says exactly what it would.
@@ -408,6 +404,14 @@ class _Connection(asyncio.Protocol):
         if not self.unconsumed:
             self.walker = None
             return
+        if completed:
+            start = len(data) - self.unconsumed
+            if 0 <= start < len(data) and data[start] != 42:  # not "*": Redis reads this one inline
+                self.reader = hiredis.Reader()
+                self.unconsumed = 0
+                self.walker = None
+                self._process(data[start:], out)
+                return
         # hiredis waits for the rest of a request: check its headers now (oversized lengths).
         if completed or self.walker is None:
             tail = self._pending(data)
@@ -578,6 +582,7 @@ class RespServer:
 
     def _cron(self) -> None:
         now = time.monotonic()
+        self.engine.objects.tick()
         for conn in list(self.connections):
             conn.check_timeouts(now)
         if self.loop is not None and self.loop.is_running():

@@ -167,7 +167,19 @@ class ObjectTracker:
         self.raw: dict[int, dict[bytes, bytes]] = collections.defaultdict(dict)
         self.big: dict[int, dict[bytes, object]] = collections.defaultdict(dict)
         self.since = time.monotonic()
+        self.clock = self.since
+        """Redis's LRU clock: the time accesses are stamped with; :meth:`tick` moves it (server cron)."""
         self._notes = 0
+        self.limits: dict[bytes, int] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the encoding thresholds again (after ``CONFIG SET``)."""
+        self.limits = {name: self._setting(name) for name in ENCODING_CONFIG}
+
+    def tick(self) -> None:
+        """Move the access clock to now."""
+        self.clock = time.monotonic()
 
     def clear(self) -> None:
         """Forget everything (the databases were emptied or replaced)."""
@@ -184,7 +196,7 @@ class ObjectTracker:
 
     def touch(self, db: int, key: bytes) -> None:
         """``key`` was accessed now."""
-        self.atime[db][key] = time.monotonic()
+        self.atime[db][key] = self.clock
 
     def wrote(self, db: int, key: bytes, value: object, new: tuple[bytes, ...] | list[bytes] | None) -> None:
         """A write left ``value`` at ``key``; ``new``: the elements it added (``None``: unknown, look)."""
@@ -198,6 +210,20 @@ class ObjectTracker:
         if self._small(value, new) is False:
             self.big[db][key] = value
 
+    def grew(self, db: int, key: bytes, value: object, size: int, new: list[bytes], kind: str) -> None:
+        """A fast path added ``new`` to the container ``value`` (now ``size`` long) at ``key``."""
+        big = self.big[db]
+        if big.get(key) is value:
+            return
+        limits = self.limits
+        if kind == "set":
+            if size > limits[b"set-max-intset-entries"] or not all(map(is_long, new)):
+                big[key] = value
+        elif size > limits[kind.encode() + b"-max-listpack-entries"] or (
+            new and max(map(len, new)) > limits[kind.encode() + b"-max-listpack-value"]
+        ):
+            big[key] = value
+
     def made_raw(self, db: int, key: bytes, value: object) -> None:
         """An in-place string edit left ``value`` at ``key``."""
         if type(value) is bytes:
@@ -206,25 +232,21 @@ class ObjectTracker:
     def _small(self, value: object, new: tuple[bytes, ...] | list[bytes] | None) -> bool | None:
         """Whether ``value`` still fits its small encoding (``None``: the type has only one)."""
         if isinstance(value, Hash):
-            entries, limit = (
-                self._setting(b"hash-max-listpack-entries"),
-                self._setting(b"hash-max-listpack-value"),
-            )
+            entries = self.limits[b"hash-max-listpack-entries"]
+            limit = self.limits[b"hash-max-listpack-value"]
             if len(value) > entries:
                 return False
             items = new if new is not None else [x for pair in value.items() for x in pair]
-            return all(len(x) <= limit for x in items if isinstance(x, bytes))
+            return not items or max(map(len, items)) <= limit
         if isinstance(value, ZSet):
-            entries, limit = (
-                self._setting(b"zset-max-listpack-entries"),
-                self._setting(b"zset-max-listpack-value"),
-            )
+            entries = self.limits[b"zset-max-listpack-entries"]
+            limit = self.limits[b"zset-max-listpack-value"]
             if len(value) > entries:
                 return False
             members = new if new is not None else list(value)
-            return all(len(m) <= limit for m in members)
+            return not members or max(map(len, members)) <= limit
         if isinstance(value, ExpiringMembersSet):
-            if len(value) > self._setting(b"set-max-intset-entries"):
+            if len(value) > self.limits[b"set-max-intset-entries"]:
                 return False
             members = new if new is not None else list(value)
             return all(is_long(m) for m in members)
@@ -255,7 +277,8 @@ class ObjectTracker:
 
     def idle(self, db: int, key: bytes) -> int:
         """Seconds since ``key`` was last accessed (since the data was loaded, if never)."""
-        return int(time.monotonic() - self.atime[db].get(key, self.since))
+        self.tick()
+        return int(self.clock - self.atime[db].get(key, self.since))
 
     def _prune(self) -> None:
         """Drop notes about keys that are gone (called now and then, so the notes stay bounded)."""
