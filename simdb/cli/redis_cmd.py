@@ -29,6 +29,25 @@ def serve(
     engine: str = typer.Option("fake", "--engine", help="fake (fakeredis, pip-only) or real (redis-server)."),
     password: str | None = typer.Option(None, "--password", help="Require AUTH with this password."),
     admin_port: int | None = typer.Option(None, "--admin-port", help="Serve the admin API (/_simdb/) here."),
+    query_buffer_limit: str = typer.Option(
+        "64mb",
+        "--client-query-buffer-limit",
+        help="Close a client holding more unprocessed input (Redis: 1gb).",
+    ),
+    proto_max_bulk_len: str = typer.Option(
+        "512mb", "--proto-max-bulk-len", help="Longest bulk string accepted."
+    ),
+    maxmemory_clients: str = typer.Option(
+        "128mb",
+        "--maxmemory-clients",
+        help="Evict the biggest clients past this much input in all (0: no limit).",
+    ),
+    timeout: int = typer.Option(0, "--timeout", help="Close clients idle this many seconds (0: never)."),
+    partial_timeout: float = typer.Option(
+        30.0,
+        "--partial-request-timeout",
+        help="Close a client whose request stays incomplete this long (0: never).",
+    ),
     admin_host: str = ADMIN_HOST,
     admin_token: str | None = ADMIN_TOKEN,
     snapshot_root: list[Path] = SNAPSHOT_ROOT,
@@ -44,10 +63,28 @@ def serve(
     from simdb.errors import SimdbError
     from simdb.faults.files import read_fault_file
     from simdb.redis.fake import RedisConfig, RedisFake
+    from simdb.redis.limits import Limits, parse_memory
 
     if engine not in ("fake", "real"):
         raise typer.BadParameter("must be 'fake' or 'real'", param_hint="--engine")
+    sizes = {}
+    for hint, text in (
+        ("--client-query-buffer-limit", query_buffer_limit),
+        ("--proto-max-bulk-len", proto_max_bulk_len),
+        ("--maxmemory-clients", maxmemory_clients),
+    ):
+        size = parse_memory(text)
+        if size is None:
+            raise typer.BadParameter(f"not a memory size (like 64mb or 1048576): {text!r}", param_hint=hint)
+        sizes[hint] = size
     try:
+        limits = Limits(
+            query_buffer_limit=sizes["--client-query-buffer-limit"],
+            proto_max_bulk_len=sizes["--proto-max-bulk-len"],
+            maxmemory_clients=sizes["--maxmemory-clients"],
+            timeout=timeout,
+            partial_request_timeout=partial_timeout,
+        )
         fake = RedisFake(
             RedisConfig(
                 name=part,
@@ -60,6 +97,7 @@ def serve(
                 admin_policy=AdminPolicy.from_env(admin_token, tuple(snapshot_root)),
                 snapshot=snapshot,
                 faults=read_fault_file(faults) if faults is not None else None,
+                limits=limits,
             )
         )
         clear_ready()

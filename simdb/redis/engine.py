@@ -22,16 +22,34 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
-from fakeredis import _msgs as fr_msgs
-from fakeredis._commands import COMMANDS_WITH_SUB, SUPPORTED_COMMANDS, Signature
-from fakeredis._core import FakeServer
-from fakeredis._helpers import OK as OK_REPLY
-from fakeredis._helpers import NoResponse, SimpleError
-from fakeredis._socket._fakesocket import FakeSocket
 
 from simdb.redis import fastpath, frontend
 from simdb.redis import messages as msg
+from simdb.redis.fakeredis_compat import (
+    COMMANDS_WITH_SUB,
+    SUPPORTED_COMMANDS,
+    FakeServer,
+    FakeSocket,
+    NoResponse,
+    Signature,
+    SimpleError,
+    is_write_command,
+)
+from simdb.redis.fakeredis_compat import OK as OK_REPLY
+from simdb.redis.fakeredis_compat import msgs as fr_msgs
+from simdb.redis.geo import GeoMixin
+from simdb.redis.limits import Limits
 from simdb.redis.resp import NULL_ARRAY2, QUEUED, encode, encode_push, error
+from simdb.redis.scripting import LuaScripts, ScriptingMixin
+from simdb.redis.servercmds import (
+    NOTOUCH,
+    RAW_MAKERS,
+    CommandArgs,
+    ObjectTracker,
+    ServerCommandsMixin,
+    SlowLog,
+    key_positions,
+)
 
 log = logging.getLogger("simdb.redis")
 
@@ -46,6 +64,7 @@ _NULL_ARRAY_COMMANDS = frozenset(
 )
 BLOCKING_COMMANDS = frozenset(
     [
+        b"wait",
         b"blpop",
         b"brpop",
         b"brpoplpush",
@@ -75,18 +94,58 @@ _PUBSUB_ALLOWED = frozenset(
 )
 
 
-class _Socket(FakeSocket):
-    """A fakeredis socket whose pushed messages (pub/sub) go straight to the connection."""
+class _Socket(GeoMixin, ServerCommandsMixin, ScriptingMixin, FakeSocket):
+    """A fakeredis socket whose pushed messages (pub/sub) go straight to the connection.
+
+    Scripts run on simdb's :mod:`~simdb.redis.scripting`, not on fakeredis's unsandboxed Lua.
+    """
 
     push: Callable[[bytes], None] | None = None
+    in_exec = False
+    current_argv: tuple[bytes, ...] | list[bytes] = ()  # the request being run, as the client spelled it
 
     def _run_command(self, func: Any, sig: Signature, args: list[Any], from_script: bool) -> Any:
-        # Runs for direct and for EXEC-queued commands alike.
-        if sig.name == "zadd":
+        # Runs for direct, EXEC-queued and script-called commands alike.
+        name = sig.name
+        if name == "zadd":
             problem = fastpath.zadd_precheck([b"zadd", *args])
             if problem is not None:
                 return SimpleError(problem)
-        return super()._run_command(func, sig, args, from_script)
+        db = self._db_num
+        keys = [args[i] for i in key_positions(sig, len(args))]
+        existed = name == "append" and bool(keys) and keys[0] in self._db._dict
+        timed = (from_script or self.in_exec) and name != "exec"
+        started = time.perf_counter_ns() if timed else 0
+        try:
+            return super()._run_command(func, sig, args, from_script)
+        finally:
+            engine = self.engine
+            if timed:
+                micros = (time.perf_counter_ns() - started) // 1000
+                if 0 <= engine.slowlog.threshold <= micros:
+                    argv = getattr(args, "argv", None) or [w.encode() for w in name.split(" ")] + [
+                        a for a in args if isinstance(a, bytes)
+                    ]
+                    who = ("?:0", "") if from_script else (self._client_info.get("addr", ""), "")
+                    engine.slowlog.add(argv, micros, who[0], self._client_info.get("name", "") or who[1])
+            if keys:
+                self._track(engine, db, name, keys, existed)
+
+    def _track(self, engine: RedisEngine, db: int, name: str, keys: list[bytes], existed: bool) -> None:
+        objects = engine.objects
+        live = self._db._dict
+        touch = name.split(" ")[0] not in NOTOUCH
+        write = _is_write(name)
+        for key in keys:
+            if touch:
+                objects.touch(db, key)
+            if write:
+                item = live.get(key)
+                objects.wrote(db, key, None if item is None else item.value, None)
+        if name in RAW_MAKERS and (name != "append" or existed):
+            item = live.get(keys[0])
+            if item is not None:
+                objects.made_raw(db, keys[0], item.value)
 
     def psetex(self, key: Any, ms: int, value: bytes) -> Any:
         """fakeredis 2.40.0 truncates PSETEX's expiry to whole seconds; Redis keeps milliseconds."""
@@ -123,8 +182,9 @@ class _Socket(FakeSocket):
 class RedisEngine:
     """One fake Redis server's data and settings, shared by all its connections."""
 
-    def __init__(self, password: str | None = None, port: int = 0) -> None:
+    def __init__(self, password: str | None = None, port: int = 0, limits: Limits | None = None) -> None:
         self.server = FakeServer(version=ENGINE_VERSION)
+        self.limits = limits or Limits()
         self.lock: threading.Lock = self.server.lock
         self.password = password
         self.port = port
@@ -132,8 +192,20 @@ class RedisEngine:
         self.blocked = 0
         self.connections_received = 0
         self.commands_processed = 0
+        self.evicted_clients = 0
+        self.head_pending: tuple[list[bytes], list[bytes]] | None = None
         self.sessions: set[Session] = set()
         self.config = frontend.default_config(self)
+        self.lua = LuaScripts(self._script_time_limit)
+        self.objects = ObjectTracker(self)
+        self.slowlog = SlowLog(self)
+
+    def _script_time_limit(self) -> int:
+        """Milliseconds a script may run (``busy-reply-threshold``, alias ``lua-time-limit``)."""
+        try:
+            return max(1, int(self.config.get(b"busy-reply-threshold", b"5000")))
+        except ValueError:
+            return 5000
 
     @property
     def dbs(self) -> Any:
@@ -146,6 +218,14 @@ class RedisEngine:
         """A new connection's session; ``push`` receives pub/sub messages as encoded bytes."""
         self.connections_received += 1
         return Session(self, push, addr, laddr)
+
+    def flush_heads(self) -> None:
+        """Put the pushes LPUSH's fast path collected at the head of their list (caller holds the lock)."""
+        pending = self.head_pending
+        if pending is not None:
+            self.head_pending = None
+            lst, values = pending
+            lst[:0] = values[::-1]
 
     def writes_fast(self) -> bool:
         """Whether writes may skip fakeredis's bookkeeping (nobody blocked, nobody subscribed)."""
@@ -163,6 +243,7 @@ class RedisEngine:
         """Empty every database (caller holds the lock)."""
         for db in self.server.dbs.values():
             db.clear()
+        self.objects.clear()
 
 
 class Session:
@@ -176,6 +257,8 @@ class Session:
         info = {"addr": addr, "laddr": laddr, "fd": 0}
         sock = _Socket(engine.server, 0, client_class=redis.Redis, client_info=info)
         sock.push = push
+        sock.lua = engine.lua
+        sock.engine = engine
         self.sock = sock
         self.authed = engine.password is None
         self.closing = False
@@ -227,13 +310,46 @@ class Session:
     # -- execution -------------------------------------------------------------------------------
     def execute(self, argv: list[bytes]) -> bytes:
         """Run one command; return its encoded reply (``b""`` when the command sends none)."""
-        self.engine.commands_processed += 1
+        engine = self.engine
+        engine.commands_processed += 1
+        started = time.perf_counter_ns() if engine.slowlog.threshold < 1000 or not self.fast else 0
+        if engine.head_pending is not None and argv[0] not in _LPUSH:
+            engine.flush_heads()
         if self.fast:
             fn = fastpath.COMMANDS.get(argv[0])
             if fn is not None:
                 out = fn(self, argv)
                 if out is not None:
+                    track = _FAST_TRACK.get(argv[0])
+                    if track is _touch_first:  # inline: the common case, on the hot path
+                        objects = engine.objects
+                        objects.atime[self.sock._db_num][argv[1]] = objects.clock
+                    elif track is not None:
+                        track(engine.objects, self.sock, argv)
+                    # A fast path takes microseconds: timed only when the slowlog could want it.
+                    if engine.slowlog.threshold < 1000:
+                        micros = (time.perf_counter_ns() - started) // 1000
+                        if 0 <= engine.slowlog.threshold <= micros:
+                            self._slow(argv, micros)
                     return out
+        engine.flush_heads()
+        if not started:
+            started = time.perf_counter_ns()
+        queueing = self.sock._queueing
+        out = self._execute(argv)
+        name = argv[0].lower()
+        if name in _NOT_SLOWLOGGED or name in BLOCKING_COMMANDS or (queueing and out == QUEUED):
+            return out
+        micros = (time.perf_counter_ns() - started) // 1000
+        if 0 <= engine.slowlog.threshold <= micros:
+            self._slow(argv, micros)
+        return out
+
+    def _slow(self, argv: list[bytes], micros: int) -> None:
+        info = self.sock._client_info
+        self.engine.slowlog.add(argv, micros, str(info.get("addr", "")), str(info.get("name", "") or ""))
+
+    def _execute(self, argv: list[bytes]) -> bytes:
         name = argv[0].decode("utf-8", "replace").lower()
         special = frontend.COMMANDS.get(name)
         if not self.authed and name not in frontend.BEFORE_AUTH:
@@ -288,9 +404,15 @@ class Session:
             return error(msg.WRONG_ARITY.format(sig.name.replace(" ", "|")))
         queue = sock._transaction
         if sock._queueing and queue is not None and fr_msgs.FLAG_TRANSACTION not in sig.flags:
-            queue.append((func, sig, args))
+            queue.append((func, sig, CommandArgs.of(args, argv)))
             return QUEUED
-        result = self._call(func, sig, args, cmd)
+        sock.current_argv = argv
+        if cmd == "exec":
+            sock.in_exec = True
+        try:
+            result = self._call(func, sig, args, cmd)
+        finally:
+            sock.in_exec = False
         if cmd == "client kill":
             self.engine.drop_killed()
         suppressed = sock._reply_off or sock._reply_skip
@@ -320,15 +442,65 @@ class Session:
             db.time = now
 
 
+_LPUSH = frozenset([b"lpush", b"LPUSH"])
+_NOT_SLOWLOGGED = frozenset([b"exec"])  # Redis logs the commands EXEC runs, not EXEC itself
+_WRITES: dict[str, bool] = {}
+
+
+def _is_write(name: str) -> bool:
+    known = _WRITES.get(name)
+    if known is None:
+        known = _WRITES[name] = is_write_command(name.split(" ")[0].encode())
+    return known
+
+
+def _touch_first(objects: ObjectTracker, sock: Any, argv: list[bytes]) -> None:
+    objects.touch(sock._db_num, argv[1])
+
+
+def _touch_all(objects: ObjectTracker, sock: Any, argv: list[bytes]) -> None:
+    db = sock._db_num
+    for key in argv[1:]:
+        objects.touch(db, key)
+
+
+def _touch_pairs(objects: ObjectTracker, sock: Any, argv: list[bytes]) -> None:
+    db = sock._db_num
+    for key in argv[1::2]:
+        objects.touch(db, key)
+
+
+_FAST_TRACK: dict[bytes, Callable[[ObjectTracker, Any, list[bytes]], None]] = {}
+for _name, _track_fn in {
+    b"get": _touch_first,
+    b"set": _touch_first,
+    b"incr": _touch_first,
+    b"decr": _touch_first,
+    b"incrby": _touch_first,
+    b"decrby": _touch_first,
+    b"lpush": _touch_first,
+    b"rpush": _touch_first,
+    b"hget": _touch_first,
+    b"mget": _touch_all,
+    b"mset": _touch_pairs,
+    b"hset": _touch_first,  # their growth is noted by the fast paths themselves (ObjectTracker.grew)
+    b"sadd": _touch_first,
+    b"zadd": _touch_first,
+}.items():
+    _FAST_TRACK[_name] = _FAST_TRACK[_name.upper()] = _track_fn
+
+
 def _clip(arg: bytes, limit: int = 128) -> str:
-    return arg[:limit].decode("utf-8", "replace")
+    # Redis prints arguments with "%.128s": a NUL ends one. surrogateescape: bytes that are not UTF-8
+    # go back on the wire as they came, as Redis echoes them.
+    return arg.split(b"\0", 1)[0][:limit].decode("utf-8", "surrogateescape")
 
 
 def unknown_command(argv: list[bytes]) -> str:
     """Redis's unknown-command error: the name and the first arguments, each quoted."""
-    args = ""
+    args = b""
     for a in argv[1:]:
         if len(args) >= 128:
             break
-        args += "'" + _clip(a, 128 - len(args)) + "' "
-    return msg.UNKNOWN_COMMAND.format(_clip(argv[0]), args)
+        args += b"'" + a.split(b"\0", 1)[0][: 128 - len(args)] + b"' "
+    return msg.UNKNOWN_COMMAND.format(_clip(argv[0]), args.decode("utf-8", "surrogateescape"))

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +19,7 @@ from simdb.fake import Endpoint, FakeKind, Health
 from simdb.faults.admin import fault_routes
 from simdb.redis.engine import RedisEngine
 from simdb.redis.faults import RedisFaultPlan, parse_plan
+from simdb.redis.limits import Limits
 from simdb.redis.real import RealRedis
 from simdb.redis.seed import Template, fill_engine, read_template
 from simdb.redis.seed_real import Spool, load_real
@@ -50,6 +51,8 @@ class RedisConfig:
     snapshot: Path | None = None
     faults: Any = None
     """Fault rules (``docs/faults.md``): a list of rules or ``{"seed": n, "rules": [...]}``."""
+    limits: Limits = field(default_factory=Limits)
+    """Query buffer limits and timeouts (the engine gets a copy, which ``CONFIG SET`` changes)."""
 
     def __post_init__(self) -> None:
         if self.engine not in ("fake", "real"):
@@ -109,7 +112,7 @@ class RedisFake:
         """Start serving (and load ``config.snapshot`` if set); return once clients can connect."""
         cfg = self.config
         if cfg.engine == "fake":
-            self._engine = RedisEngine(password=cfg.password)
+            self._engine = RedisEngine(password=cfg.password, limits=replace(cfg.limits))
             self._server = RespServer(self._engine, cfg.host, cfg.port)
             if cfg.faults:
                 self._loaded_faults = parse_plan(cfg.faults, f"redis {self.name}: faults")
@@ -122,7 +125,8 @@ class RedisFake:
                     f"redis fake cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}"
                 ) from exc
         else:
-            self._real = RealRedis(cfg.host, cfg.port, cfg.password)
+            options = tuple((k.decode(), v.decode()) for k, v in cfg.limits.config().items())
+            self._real = RealRedis(cfg.host, cfg.port, cfg.password, options)
             host, port = self._real.start()
         admin_port = None
         try:

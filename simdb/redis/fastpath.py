@@ -16,10 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from fakeredis._command_args_parsing import Float
-from fakeredis._core._database import Item
-from fakeredis._helpers import SimpleError
-from fakeredis.model import ExpiringMembersSet, Hash, ZSet
+from simdb.redis.fakeredis_compat import ExpiringMembersSet, Float, Hash, Item, SimpleError, ZSet
 
 if TYPE_CHECKING:
     from simdb.redis.engine import Session
@@ -160,8 +157,15 @@ def lpush(s: Session, argv: list[bytes]) -> bytes | None:
     if lst is None:
         return None
     assert isinstance(lst, list)
-    lst[:0] = argv[:1:-1]
-    return b":%d\r\n" % len(lst)
+    # A head insert moves the whole list: a pipeline of LPUSHes to one key would cost O(n) each.
+    # Consecutive pushes collect here and go in at once (RedisEngine.flush_heads), before anything
+    # else runs and at the end of each batch, so no command ever sees the list without them.
+    pending = s.engine.head_pending
+    if pending is None or pending[0] is not lst:
+        s.engine.flush_heads()
+        pending = s.engine.head_pending = (lst, [])
+    pending[1].extend(argv[2:])
+    return b":%d\r\n" % (len(lst) + len(pending[1]))
 
 
 def rpush(s: Session, argv: list[bytes]) -> bytes | None:
@@ -184,7 +188,9 @@ def hset(s: Session, argv: list[bytes]) -> bytes | None:
     assert isinstance(h, Hash)
     before = len(h)
     h.update(dict(zip(argv[2::2], argv[3::2], strict=True)), clear_expiration=True)
-    return b":%d\r\n" % (len(h) - before)
+    after = len(h)
+    s.engine.objects.grew(s.sock._db_num, argv[1], h, after, argv[2:], "hash")
+    return b":%d\r\n" % (after - before)
 
 
 def hget(s: Session, argv: list[bytes]) -> bytes | None:
@@ -214,7 +220,9 @@ def sadd(s: Session, argv: list[bytes]) -> bytes | None:
     assert isinstance(members, ExpiringMembersSet)
     before = len(members)
     members.update(argv[2:])
-    return b":%d\r\n" % (len(members) - before)
+    after = len(members)
+    s.engine.objects.grew(s.sock._db_num, argv[1], members, after, argv[2:], "set")
+    return b":%d\r\n" % (after - before)
 
 
 _ZADD_OPTIONS = frozenset([b"NX", b"XX", b"GT", b"LT", b"CH", b"INCR"])
@@ -277,6 +285,7 @@ def zadd(s: Session, argv: list[bytes]) -> bytes | None:
         if member not in bylex:
             added += 1
         z.add(member, score)
+    s.engine.objects.grew(s.sock._db_num, argv[1], z, len(bylex), argv[3::2], "zset")
     return b":%d\r\n" % added
 
 

@@ -13,10 +13,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from fakeredis._helpers import compile_pattern
-
+from simdb.redis import limits
 from simdb.redis import messages as msg
+from simdb.redis.fakeredis_compat import compile_pattern
 from simdb.redis.resp import OK, encode, error
+from simdb.redis.servercmds import ENCODING_CONFIG
 
 if TYPE_CHECKING:
     from simdb.redis.engine import RedisEngine, Session
@@ -34,7 +35,6 @@ def default_config(engine: RedisEngine) -> dict[bytes, bytes]:
         b"port": str(engine.port).encode(),
         b"bind": b"127.0.0.1",
         b"protected-mode": b"no",
-        b"timeout": b"0",
         b"tcp-keepalive": b"300",
         b"maxclients": b"10000",
         b"maxmemory": b"0",
@@ -45,8 +45,7 @@ def default_config(engine: RedisEngine) -> dict[bytes, bytes]:
         b"dir": os.getcwd().encode(),
         b"requirepass": (engine.password or "").encode(),
         b"notify-keyspace-events": b"",
-        b"proto-max-bulk-len": b"536870912",
-        b"client-query-buffer-limit": b"1073741824",
+        **engine.limits.config(),
         b"hz": b"10",
         b"io-threads": b"1",
         b"slowlog-log-slower-than": b"10000",
@@ -54,6 +53,10 @@ def default_config(engine: RedisEngine) -> dict[bytes, bytes]:
         b"lua-time-limit": b"5000",
         b"busy-reply-threshold": b"5000",
         b"cluster-enabled": b"no",
+        b"latency-monitor-threshold": b"0",
+        b"latency-tracking": b"no",
+        b"latency-tracking-info-percentiles": b"50 99 99.9",
+        **ENCODING_CONFIG,
         b"daemonize": b"no",
         b"loglevel": b"notice",
     }
@@ -174,9 +177,21 @@ def _config(s: Session, argv: list[bytes]) -> bytes | None:
                     f"ERR Unknown option or number of arguments for CONFIG SET - "
                     f"'{key.decode('utf-8', 'replace')}'"
                 )
+        problem = limits.config_set(s.engine.limits, pairs) or _unsupported(pairs)
+        if problem is not None:
+            return error(problem)
         for key, value in pairs:
+            if key in limits.SETTINGS:
+                config.update(s.engine.limits.config())
+                continue
             config[key] = value
+            if key in (b"lua-time-limit", b"busy-reply-threshold"):  # one setting, two names
+                config[b"lua-time-limit"] = config[b"busy-reply-threshold"] = value
             s.engine.server.config[key] = value  # fakeredis reads notify-keyspace-events here
+            if key == b"slowlog-log-slower-than":
+                s.engine.slowlog.reload()
+            if key in ENCODING_CONFIG:
+                s.engine.objects.reload()
             if key == b"requirepass":
                 s.engine.password = value.decode() or None
         return OK
@@ -186,6 +201,16 @@ def _config(s: Session, argv: list[bytes]) -> bytes | None:
     if sub == b"rewrite":
         return error("ERR The server is running without a config file")
     return error(msg.UNKNOWN_SUBCOMMAND.format(argv[1].decode("utf-8", "replace"), "CONFIG"))
+
+
+def _unsupported(pairs: list[tuple[bytes, bytes]]) -> str | None:
+    """Settings the fake cannot honour: refused, rather than accepted and ignored."""
+    for key, value in pairs:
+        if key == b"latency-monitor-threshold" and value.strip() != b"0":
+            return "ERR simdb: the fake does not monitor latency events; latency-monitor-threshold stays 0"
+        if key == b"latency-tracking" and value.lower() != b"no":
+            return "ERR simdb: the fake keeps no per-command latency histograms; latency-tracking stays no"
+    return None
 
 
 def _info(s: Session, argv: list[bytes]) -> bytes:
@@ -227,6 +252,7 @@ def _info(s: Session, argv: list[bytes]) -> bytes:
         "stats": [
             f"total_connections_received:{engine.connections_received}",
             f"total_commands_processed:{engine.commands_processed}",
+            f"evicted_clients:{engine.evicted_clients}",
             "expired_keys:0",
             "evicted_keys:0",
         ],

@@ -40,8 +40,16 @@ def _free_port(host: str) -> int:
 class RealRedis:
     """Runs ``redis-server`` on ``port`` (a free one if 0) without RDB/AOF persistence."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, password: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        password: str | None = None,
+        options: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.host = host
+        self.options = options
+        """More ``redis-server`` settings, as ``(name, value)`` pairs."""
         self.port = port
         self.password = password
         self._proc: subprocess.Popen[bytes] | None = None
@@ -84,6 +92,8 @@ class RealRedis:
             ]
             if self.password:
                 args += ["--requirepass", self.password]
+            for name, value in self.options:
+                args += [f"--{name}", value]
             self._proc = subprocess.Popen(
                 args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )

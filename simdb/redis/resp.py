@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fakeredis._command_args_parsing import Float
-from fakeredis._helpers import SimpleError, SimpleString
-
 from simdb.redis import messages as msg
+from simdb.redis.fakeredis_compat import Float, SimpleError, SimpleString
 
 OK = b"+OK\r\n"
 QUEUED = b"+QUEUED\r\n"
@@ -20,7 +18,7 @@ NULL2 = b"$-1\r\n"
 NULL_ARRAY2 = b"*-1\r\n"
 NULL3 = b"_\r\n"
 
-MAX_BULK_LEN = 512 * 1024 * 1024  # proto-max-bulk-len
+MAX_BULK_LEN = 512 * 1024 * 1024  # proto-max-bulk-len's default (the live value: Limits)
 MAX_MULTIBULK_LEN = 2**31 - 1  # INT_MAX
 MAX_INLINE = 64 * 1024  # PROTO_INLINE_MAX_SIZE
 MAX_UNAUTH_MULTIBULK = 10  # before AUTH, when a password is required
@@ -47,7 +45,7 @@ def check_cross_protocol(argv: list[bytes]) -> None:
 
 def error(text: str) -> bytes:
     """An error reply; CR and LF become spaces, as Redis does."""
-    return b"-" + text.replace("\r", " ").replace("\n", " ").encode("utf-8", "replace") + b"\r\n"
+    return b"-" + text.replace("\r", " ").replace("\n", " ").encode("utf-8", "surrogateescape") + b"\r\n"
 
 
 def bulk(data: bytes) -> bytes:
@@ -114,6 +112,7 @@ def encode_push(items: list[Any], proto: int) -> bytes:
 
 
 _WS = " \t\n\v\f\r"  # C isspace()
+_ENDS = " \t\n\r"  # what ends an unquoted argument in sdssplitargs (not \v or \f)
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "a": "\a"}
 
 
@@ -171,7 +170,7 @@ def split_inline(line: bytes) -> list[bytes]:
                 if i >= n:
                     break
                 c = text[i]
-                if c in _WS:
+                if c in _ENDS:
                     break
                 if c == '"':
                     in_dq = True
@@ -195,14 +194,19 @@ class HeaderWalker:
     cost is one step per header, and payloads are skipped by length.
     """
 
-    __slots__ = ("_args", "_line", "_skip", "_started", "_unauthenticated")
+    __slots__ = ("_args", "_line", "_max_bulk", "_skip", "_started", "_unauthenticated")
 
-    def __init__(self, unauthenticated: bool = False) -> None:
+    def __init__(self, unauthenticated: bool = False, max_bulk: int = MAX_BULK_LEN) -> None:
         self._unauthenticated = unauthenticated
+        self._max_bulk = max_bulk
         self._started = False
         self._args = 0
         self._skip = 0
         self._line = b""
+
+    def at_element_header(self) -> bool:
+        """Whether the next byte starts an argument's header (where Redis wants ``$``)."""
+        return self._started and self._args > 0 and not self._skip and not self._line
 
     def feed(self, data: bytes) -> None:
         """Walk ``data``; raise :class:`ProtocolViolation` on a header Redis would refuse."""
@@ -240,7 +244,7 @@ class HeaderWalker:
             if not line.startswith(b"$"):
                 raise ProtocolViolation(msg.PROTO_EXPECTED_DOLLAR.format(chr(line[0]) if line else " "))
             length = _parse_len(line[1:])
-            if length is None or length > MAX_BULK_LEN:
+            if length is None or length > self._max_bulk:
                 raise ProtocolViolation(msg.PROTO_INVALID_BULK)
             if self._unauthenticated and length > MAX_UNAUTH_BULK:
                 raise ProtocolViolation(msg.PROTO_UNAUTH_BULK)

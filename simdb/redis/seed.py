@@ -24,11 +24,10 @@ from typing import Any
 
 import orjson
 import sortedcontainers  # type: ignore[import-untyped]
-from fakeredis._core._database import Item
-from fakeredis.model import ExpiringMembersSet, Hash, ZSet
 
 from simdb.bulk import gc_paused
 from simdb.errors import SnapshotError
+from simdb.redis.fakeredis_compat import ExpiringMembersSet, Hash, Item, ZSet
 from simdb.redis.records import RedisRecord
 from simdb.snapshot.format import MANIFEST_NAME, read_manifest, verify_file
 

@@ -6,6 +6,7 @@ plus a coarse class) so that what differs is behaviour, not presentation.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,7 +33,42 @@ def cmd(*parts: Any) -> st.SearchStrategy[tuple[bytes, ...]]:
     return st.tuples(*[st.just(p) if isinstance(p, bytes) else p for p in parts])
 
 
+SCRIPTS = [
+    b"return redis.call('INCR', KEYS[1])",
+    b"local v = redis.call('GET', KEYS[1])\nif v then return redis.call('APPEND', KEYS[1], ARGV[1]) end\n"
+    b"return redis.call('SET', KEYS[1], ARGV[1])",
+    b"return redis.pcall('HSET', KEYS[1], ARGV[1], ARGV[1])",
+    b"redis.call('RPUSH', KEYS[1], ARGV[1])\nreturn redis.call('LRANGE', KEYS[1], 0, -1)",
+    b"return {redis.call('EXISTS', KEYS[1]), redis.call('TYPE', KEYS[1])}",
+    b"return redis.call('ZADD', KEYS[1], ARGV[1], 'm')",
+    b"return tonumber(redis.call('GET', KEYS[1]) or '0') * 2",
+    b"return redis.call('nosuch', KEYS[1])",
+    b"return undefined_global",
+    b"redis.call('SET', KEYS[1], ARGV[1])\nreturn redis.call('INCR', KEYS[1])",
+    b"return {err = 'MY failure'}",
+    b"return redis.call('GET', KEYS[1], ARGV[1])",
+]
+scripts = st.sampled_from(SCRIPTS)
+shas = st.sampled_from([hashlib.sha1(s).hexdigest().encode() for s in SCRIPTS])
+
+lons = st.floats(min_value=-180, max_value=180).map(lambda f: b"%.6f" % f)
+lats = st.floats(min_value=-85.05, max_value=85.05).map(lambda f: b"%.6f" % f)
+places = st.sampled_from([b"p1", b"p2", b"p3"])
+units = st.sampled_from([b"m", b"km", b"mi", b"ft"])
+
 commands = st.one_of(
+    cmd(b"GEOADD", keys, lons, lats, places),
+    cmd(b"GEOADD", keys, b"CH", lons, lats, places, lons, lats, places),
+    cmd(b"GEODIST", keys, places, places, units),
+    cmd(b"GEOPOS", keys, places, places),
+    cmd(b"GEOHASH", keys, places),
+    cmd(b"ZSCORE", keys, places),
+    cmd(b"GEOSEARCH", keys, b"FROMMEMBER", places, b"BYRADIUS", b"5000", b"km", b"ASC", b"WITHDIST"),
+    cmd(b"EVAL", scripts, b"1", keys, values),
+    cmd(b"EVAL_RO", scripts, b"1", keys, values),
+    cmd(b"SCRIPT", b"LOAD", scripts),
+    cmd(b"EVALSHA", shas, b"1", keys, values),
+    cmd(b"SCRIPT", b"EXISTS", shas, shas),
     cmd(b"SET", keys, values),
     cmd(b"GET", keys),
     cmd(b"INCR", keys),
@@ -154,8 +190,9 @@ def both(
 @given(st.lists(commands, min_size=1, max_size=40))
 def test_command_sequences(both: tuple[redis.Redis, redis.Redis], seq: list[tuple[bytes, ...]]) -> None:
     fake, real = both
-    fake.flushall()
-    real.flushall()
+    for client in both:
+        client.flushall()
+        client.script_flush()
     assert run(fake, seq) == run(real, seq)
     assert scan_all(fake) == scan_all(real)
 
@@ -165,7 +202,25 @@ def test_pipelines_and_transactions(
     both: tuple[redis.Redis, redis.Redis], seq: list[tuple[bytes, ...]], transaction: bool
 ) -> None:
     fake, real = both
-    fake.flushall()
-    real.flushall()
+    for client in both:
+        client.flushall()
+        client.script_flush()
     assert run_pipelined(fake, seq, transaction) == run_pipelined(real, seq, transaction)
     assert scan_all(fake) == scan_all(real)
+
+
+def test_pipelined_lpush_runs_match(both: tuple[redis.Redis, redis.Redis]) -> None:
+    """LPUSH's fast path collects consecutive pushes to one list; every reply and read still matches."""
+    script: list[tuple[bytes, ...]] = []
+    for i in range(300):
+        key = b"q1" if i % 50 < 40 else b"q2"
+        script.append((b"LPUSH", key, b"%d" % i, b"x%d" % i))
+        if i % 37 == 0:
+            script.append((b"LRANGE", key, b"0", b"5"))
+        if i % 53 == 0:
+            script += [(b"LPOP", key), (b"RPUSH", key, b"tail"), (b"LLEN", key), (b"LINDEX", key, b"-1")]
+    script += [(b"LRANGE", b"q1", b"0", b"-1"), (b"LRANGE", b"q2", b"0", b"-1")]
+    fake, real = both
+    for client in both:
+        client.flushall()
+    assert run_pipelined(fake, script, False) == run_pipelined(real, script, False)
