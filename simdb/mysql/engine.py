@@ -16,9 +16,7 @@ copies the loaded state back.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import os
-import random
 import re
 import shutil
 import sqlite3
@@ -37,8 +35,18 @@ from sqlglot import exp
 
 from simdb.errors import SnapshotError
 from simdb.mysql import errors as E
-from simdb.mysql.catalog import Column, DdlError, Index, Table, render_sqlite, table_from_create
+from simdb.mysql import functions
+from simdb.mysql.catalog import (
+    Column,
+    DdlError,
+    Index,
+    Table,
+    render_sqlite,
+    strict_violation,
+    table_from_create,
+)
 from simdb.mysql.seed import open_part, seed_connection
+from simdb.mysql.semantics import SqlType, unsupported
 from simdb.mysql.translate import Plan, Translator, bind_order
 
 BINARY_CHARSET = 63
@@ -139,16 +147,30 @@ def _tmp_base() -> str | None:
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
-def _now() -> str:
-    return dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _install_functions(conn: sqlite3.Connection) -> None:
-    conn.create_function("NOW", 0, _now)
-    conn.create_function("SYSDATE", 0, _now)
-    conn.create_function("CURDATE", 0, lambda: dt.date.today().isoformat())
-    conn.create_function("UNIX_TIMESTAMP", 0, lambda: int(time.time()))
-    conn.create_function("RAND", 0, random.random)
+    functions.install(conn)
+
+
+_TYPE_WIRE = {
+    "int": ColumnType.LONGLONG,
+    "float": ColumnType.DOUBLE,
+    "date": ColumnType.DATE,
+    "datetime": ColumnType.DATETIME,
+    "time": ColumnType.TIME,
+    "null": ColumnType.NULL,
+}
+
+
+def type_info(name: str, t: SqlType) -> ColInfo | None:
+    """Wire metadata of a result column from its inferred MySQL type (None: unknown)."""
+    if t.kind == "dec":
+        return ColInfo(name, ColumnType.NEWDECIMAL, scale=t.scale)
+    if t.kind == "str":
+        return ColInfo(name, ColumnType.VAR_STRING, TEXT_CHARSET)
+    if t.kind == "bytes":
+        return ColInfo(name, ColumnType.BLOB, BINARY_CHARSET)
+    wire = _TYPE_WIRE.get(t.kind)
+    return None if wire is None else ColInfo(name, wire)
 
 
 class Store:
@@ -159,7 +181,7 @@ class Store:
         self.lock_wait_timeout = lock_wait_timeout
         self.dir = Path(tempfile.mkdtemp(prefix="simdb-mysql-", dir=_tmp_base()))
         self.live_path = self.dir / "live.db"
-        self.translator = Translator(database)
+        self.translator = Translator(database, catalog=self.table)
         self.tables: dict[str, Table] = {}
         self.lock = threading.RLock()
         self.sessions: weakref.WeakSet[Session] = weakref.WeakSet()
@@ -332,6 +354,13 @@ _NO_FUNCTION = re.compile(r"no such function: (.+)$")
 _EXISTS = re.compile(r"table \"?(\w+)\"? already exists")
 
 
+_CHECK = re.compile(r"CHECK constraint failed: simdb_(\d+)_(\d+)")
+
+
+def _too_big() -> E.SqlError:
+    return unsupported("integers beyond the signed 64-bit range (BIGINT UNSIGNED above 9223372036854775807)")
+
+
 _NO_DB_KINDS = frozenset({"mimic", "noop", "begin", "commit", "rollback", "savepoint"})
 
 
@@ -396,7 +425,7 @@ class Session:
             if self.closed:
                 raise E.SqlError(E.UNKNOWN, message="connection closed")
             plan, params = self.store.translator.plan(sql)
-            if not require_db and plan.kind not in _NO_DB_KINDS:
+            if not require_db and plan.kind not in _NO_DB_KINDS and not plan.extra.get("tableless"):
                 raise E.SqlError(E.NO_DB)
             return self.run(plan, params)
 
@@ -420,6 +449,8 @@ class Session:
                 rows = cur.fetchall()
             except sqlite3.Error as exc:
                 raise self._map(exc, plan, params) from exc
+            except OverflowError as exc:
+                raise _too_big() from exc
             columns = plan.columns
             if columns is None:
                 columns, complete = self._result_columns(plan, cur.description, rows)
@@ -438,6 +469,8 @@ class Session:
                 rows = cur.fetchall() if kind == "lockread" else []
             except sqlite3.Error as exc:
                 raise self._map(exc, plan, params) from exc
+            except OverflowError as exc:
+                raise _too_big() from exc
             if kind == "lockread":
                 columns, _ = self._result_columns(plan, cur.description, rows)
                 return Result(columns, rows, plan=plan)
@@ -512,6 +545,7 @@ class Session:
         )
         out: list[ColInfo] = []
         complete = True
+        inferred: list[SqlType] = plan.extra.get("types") or []
         for i, name in enumerate(names):
             info: ColInfo | None = None
             proj = projections[i] if not has_star and i < len(projections) else None
@@ -520,6 +554,8 @@ class Session:
             elif proj is not None:
                 node: exp.Expression = proj.this if isinstance(proj, exp.Alias) else proj
                 info = self._typed(name, node, aliases, ordered)
+                if (info is None or not isinstance(node, exp.Column)) and i < len(inferred):
+                    info = type_info(name, inferred[i]) or info
             if info is None:
                 # Typed from the values: not cached, since other parameters may give other types.
                 complete = False
@@ -562,6 +598,13 @@ class Session:
 
     def _map(self, exc: sqlite3.Error, plan: Plan, params: list[Any]) -> Exception:
         msg = str(exc)
+        if "user-defined function raised exception" in msg or "user-defined aggregate" in msg:
+            what = functions.LAST_ERROR.error or "this function call"
+            functions.LAST_ERROR.error = None
+            return unsupported(what)
+        m = _CHECK.search(msg)
+        if m:
+            return self._strict_error(int(m.group(1)), int(m.group(2)), plan, params)
         if "database is locked" in msg or "database table is locked" in msg:
             return Busy()
         db = self.store.database
@@ -598,6 +641,45 @@ class Session:
         if m:
             return E.SqlError(E.TABLE_EXISTS, table=m.group(1))
         return E.SqlError(E.NOT_SUPPORTED, feature=f"{msg} (simdb fake, SQLite said so)")
+
+    def _strict_error(self, code: int, index: int, plan: Plan, params: list[Any]) -> E.SqlError:
+        """The strict-mode error for a failed ``simdb_<code>_<column>`` CHECK, row number included."""
+        table = self.store.table(plan.table or "")
+        if table is None or index >= len(table.columns):
+            return E.SqlError(code, column="?", row=1)
+        col = table.columns[index]
+        row = 1
+        tree = plan.tree
+        if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Schema):
+            names = [c.name.lower() for c in tree.this.expressions]
+            values = tree.expression
+            if isinstance(values, exp.Values) and col.name.lower() in names:
+                pos = names.index(col.name.lower())
+                for i, tup in enumerate(values.expressions, 1):
+                    items = tup.expressions if isinstance(tup, exp.Tuple) else []
+                    if pos < len(items) and strict_violation(col, self._value(items[pos], params)) == code:
+                        row = i
+                        break
+        value = None
+        if code == E.BAD_VALUE and isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Schema):
+            names = [c.name.lower() for c in tree.this.expressions]
+            values = tree.expression
+            if isinstance(values, exp.Values) and col.name.lower() in names and values.expressions:
+                items = values.expressions[row - 1].expressions
+                value = self._value(items[names.index(col.name.lower())], params)
+        if code == E.NOT_SUPPORTED:
+            return unsupported(
+                f"storing a value MariaDB would round into column '{col.name}' ({col.type_sql})"
+            )
+        return E.SqlError(
+            code,
+            column=col.name,
+            row=row,
+            kind="integer",
+            value="" if value is None else value,
+            database=self.store.database,
+            table=table.name,
+        )
 
     def _duplicate(self, plan: Plan, params: list[Any], columns: list[str]) -> E.SqlError:
         table = self.store.table(plan.table or "")

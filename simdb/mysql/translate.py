@@ -20,6 +20,9 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 
 from simdb.mysql import errors as E
+from simdb.mysql.catalog import Table
+from simdb.mysql.dialect import SimdbMySQL
+from simdb.mysql.semantics import Rewriter, needs_mimic
 
 _LITERAL = re.compile(
     r"""(?=[-'"`/\#xX_0-9])  # cheap first-character filter
@@ -53,8 +56,9 @@ def _unescape(body: str) -> str:
 def lift_literals(sql: str, marker: Callable[[int], str] | None = None) -> tuple[str, list[Any]]:
     """Replace literals by ``?`` (or ``marker(i)``); return the digest and the literal values.
 
-    Strings become ``str`` (``_binary'...'`` and ``X'..'`` become ``bytes``), numbers ``int``
-    or ``float``. Identifiers in backticks and comments are left alone.
+    Strings become ``str`` (``_binary'...'`` and ``X'..'`` become ``bytes``), integers
+    ``int``; decimal and float literals stay in the text (their scale types the result).
+    Identifiers in backticks and comments are left alone.
     """
     params: list[Any] = []
 
@@ -64,15 +68,22 @@ def lift_literals(sql: str, marker: Callable[[int], str] | None = None) -> tuple
         if kind == "q" or kind == "c":
             return text
         if kind == "n":
-            params.append(float(text) if ("." in text or "e" in text or "E" in text) else int(text))
+            if "." in text or "e" in text or "E" in text:
+                return text  # DECIMAL/DOUBLE literals stay: their scale types the result
+            params.append(int(text))
+            tag = "?"
         elif kind == "s" or kind == "d":
             params.append(_unescape(text[1:-1]))
+            tag = "'?'"
         elif kind == "bin":
             body = text[text.index("'") + 1 : -1]
             params.append(_unescape(body).encode("utf-8", "surrogateescape"))
+            tag = "x'?'"
         else:  # x
             params.append(bytes.fromhex(text[2:-1]))
-        return marker(len(params) - 1) if marker else "?"
+            tag = "x'?'"
+        # the digest keeps each literal's kind: translation types the statement by it
+        return marker(len(params) - 1) if marker else tag
 
     return _LITERAL.sub(repl, sql), params
 
@@ -236,7 +247,7 @@ def parse_error(sql: str, exc: ParseError | None = None) -> E.SqlError:
     """A 1064 error in MariaDB's words for ``sql``."""
     if exc is None:
         try:
-            sqlglot.parse(sql, read="mysql")
+            sqlglot.parse(sql, read=SimdbMySQL)
         except ParseError as err:
             exc = err
         except TokenError:
@@ -248,8 +259,15 @@ def parse_error(sql: str, exc: ParseError | None = None) -> E.SqlError:
 class Translator:
     """Digest -> :class:`Plan` cache over sqlglot's MySQL -> SQLite translation."""
 
-    def __init__(self, database: str, max_entries: int = 20_000) -> None:
+    def __init__(
+        self,
+        database: str,
+        max_entries: int = 20_000,
+        catalog: Callable[[str], Table | None] | None = None,
+    ) -> None:
         self.database = database
+        self.catalog: Callable[[str], Table | None] = catalog or (lambda _name: None)
+        self.cache = True  # False: every statement translated afresh with its literals inline
         self.max_entries = max_entries
         self._cache: dict[str, tuple[tuple[int, ...], dict[tuple[Any, ...], Plan]]] = {}
         self.hits = 0
@@ -261,6 +279,9 @@ class Translator:
 
     def plan(self, sql: str) -> tuple[Plan, list[Any]]:
         """The plan for ``sql`` and the literal values to bind. Raises :class:`SqlError`."""
+        if not self.cache:
+            self.misses += 1
+            return self._translate(sql, [], inline=True)[0], []
         digest, params = lift_literals(sql)
         entry = self._cache.get(digest)
         if entry is not None:
@@ -278,7 +299,7 @@ class Translator:
         self._cache.setdefault(digest, (pinned_idx, {}))[1][key] = plan
         return plan, params
 
-    def _translate(self, sql: str, params: list[Any]) -> tuple[Plan, tuple[int, ...]]:
+    def _translate(self, sql: str, params: list[Any], inline: bool = False) -> tuple[Plan, tuple[int, ...]]:
         head = " ".join(sql.strip().rstrip(";").split()).upper()
         if head in _FAST:
             return Plan(_FAST[head]), ()
@@ -291,11 +312,11 @@ class Translator:
                 verb = "ROLLBACK TO SAVEPOINT"
             return Plan("savepoint", sql=f"{verb} {m.group(2)}"), ()
         replace = head.startswith("REPLACE ")
-        marked, _ = lift_literals(sql, marker=lambda i: f":p{i}")
+        marked = sql if inline else lift_literals(sql, marker=lambda i: f":p{i}")[0]
         if replace:
             marked = re.sub(r"^\s*REPLACE\b", "INSERT", marked, count=1, flags=re.IGNORECASE)
         try:
-            trees = [t for t in sqlglot.parse(marked, read="mysql") if t is not None]
+            trees = [t for t in sqlglot.parse(marked, read=SimdbMySQL) if t is not None]
         except ParseError as exc:
             raise parse_error(sql, exc) from exc
         except TokenError as exc:
@@ -348,6 +369,12 @@ class Translator:
         ):
             return Plan("savepoint", sql=f"SAVEPOINT {tree.alias}"), pinned_t
         tables = list(tree.find_all(exp.Table))
+        if isinstance(tree, exp.Select):
+            for t in tables:
+                dual = t.name.lower() == "dual" and not t.args.get("db")
+                if dual and isinstance(t.parent, exp.From) and self.catalog("dual") is None:
+                    t.parent.pop()
+            tables = list(tree.find_all(exp.Table))
         for t in tables:
             db = t.args.get("db")
             if db is None:
@@ -358,14 +385,22 @@ class Translator:
                 raise E.SqlError(E.NO_SUCH_TABLE, database=db.name, table=t.name)
             t.set("db", None)
         if isinstance(tree, exp.Query):
-            if not tables:
+            if not tables and needs_mimic(tree):
                 return Plan("mimic"), pinned_t
             kind = "query"
             if tree.args.get("locks"):
                 tree.set("locks", None)
                 kind = "lockread"
-            return Plan(kind, *self._generate(tree), tree=tree), pinned_t
+            original_query: exp.Expression = tree.copy()
+            rewriter = Rewriter(self.catalog, params)
+            rewritten = rewriter.run(tree)
+            plan = Plan(kind, *self._generate(rewritten), tree=original_query)
+            plan.extra["types"] = rewriter.projection_types
+            plan.extra["tableless"] = not tables
+            return plan, pinned_t
         if isinstance(tree, exp.Insert | exp.Update | exp.Delete):
+            original: exp.Expression = tree.copy()
+            Rewriter(self.catalog, params).run(tree)
             target = tree.find(exp.Table)
             extra: dict[str, Any] = {}
             conflict = tree.args.get("conflict") if isinstance(tree, exp.Insert) else None
@@ -386,7 +421,7 @@ class Translator:
             if replace:
                 sql = re.sub(r"^INSERT\b", "INSERT OR REPLACE", sql, count=1)
             return Plan(
-                "write", sql, order, table=target.name if target else None, tree=tree, extra=extra
+                "write", sql, order, table=target.name if target else None, tree=original, extra=extra
             ), pinned_t
         if isinstance(tree, exp.Create):
             kind = str(tree.args.get("kind") or "").upper()
