@@ -1033,6 +1033,7 @@ HELPERS: dict[str, tuple[int, Callable[..., Any]]] = {
     "simdb_cast_char": (1, _cast_char),
     "simdb_json_extract_text": (2, _json_extract_text),
     "simdb_num": (1, to_number),
+    "simdb_dec_text": (2, lambda v, s: None if v is None else f"{_dec(v):.{int(s)}f}"),
     "simdb_dt": (1, lambda v: (lambda p: v if p is None else _fmt(p[0], True))(parse_temporal(v))),
 }
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlglot import exp
 
 from simdb.mysql import errors as E
-from simdb.mysql.catalog import Column, Table
+from simdb.mysql.catalog import Column, Table, enum_values
 from simdb.mysql.functions import REGISTRY
 
 NUMERIC = frozenset({"int", "dec", "float"})
@@ -35,6 +35,7 @@ class SqlType:
     scale: int = 0
     binary: bool = False
     column: bool = False
+    members: tuple[str, ...] = ()  # an ENUM column's values, in declaration (sort) order
 
 
 ANY = SqlType("any")
@@ -66,6 +67,8 @@ def column_type(col: Column) -> SqlType:
         return SqlType(kind, column=True)
     if cat == "json":
         return SqlType("str", column=True)
+    if col.base == "enum":
+        return SqlType("str", column=True, members=tuple(enum_values(col)))
     return SqlType("str", binary=col.binary_collation, column=True)
 
 
@@ -96,7 +99,7 @@ def _call(name: str, *args: exp.Expression) -> exp.Anonymous:
 def _text_of(node: exp.Expression, t: SqlType) -> exp.Expression:
     """A string-context view of a DECIMAL value (MySQL prints its scale: 1.50)."""
     if t.kind == "dec":
-        return _call("printf", exp.Literal.string(f"%.{t.scale}f"), node)
+        return _call("simdb_dec_text", node, exp.Literal.number(t.scale))
     return node
 
 
@@ -294,14 +297,21 @@ class Rewriter:
                 expression=exp.Paren(this=exp.Not(this=exp.Not(this=b.copy()))),
             )
         if isinstance(node, exp.Case):
-            return merge(
-                [self.t(i.args.get("true")) for i in node.args.get("ifs") or []]
-                + [self.t(node.args.get("default")) if node.args.get("default") is not None else NULL]
-            ), None
+            branches: list[tuple[exp.Expression, str]] = [(i, "true") for i in node.args.get("ifs") or []]
+            has_default = node.args.get("default") is not None
+            if has_default:
+                branches.append((node, "default"))
+            t = merge([self.t(n.args.get(k)) for n, k in branches] + ([] if has_default else [NULL]))
+            return self._text_branches(t, branches), None
         if isinstance(node, exp.If):
-            return merge([self.t(node.args.get("true")), self.t(node.args.get("false"))]), None
+            t = merge([self.t(node.args.get("true")), self.t(node.args.get("false"))])
+            return self._text_branches(t, [(node, "true"), (node, "false")]), None
         if isinstance(node, exp.Coalesce):
-            return merge([self.t(node.this), *(self.t(e) for e in node.expressions)]), None
+            t = merge([self.t(node.this), *(self.t(e) for e in node.expressions)])
+            if t.kind == "str":
+                node.set("this", _text_of(node.this.copy(), self.t(node.this)))
+                node.set("expressions", [_text_of(e.copy(), self.t(e)) for e in node.expressions])
+            return t, None
         if isinstance(node, exp.Cast):
             return self._cast(node)
         if isinstance(node, exp.Count):
@@ -385,6 +395,14 @@ class Rewriter:
         return None
 
     # --- pieces ---------------------------------------------------------------------------
+
+    def _text_branches(self, t: SqlType, branches: list[tuple[exp.Expression, str]]) -> SqlType:
+        if t.kind == "str":
+            for owner, key in branches:
+                child = owner.args.get(key)
+                if isinstance(child, exp.Expression) and self.t(child).kind == "dec":
+                    owner.set(key, _text_of(child.copy(), self.t(child)))
+        return t
 
     def _param_type(self, node: exp.Placeholder) -> SqlType:
         name = node.name
@@ -648,7 +666,7 @@ class Rewriter:
                 return ANY
             if t.kind == "float" or t.kind == "str":
                 return FLOAT
-            if t.kind == "int" or places <= 0:
+            if t.kind == "int":
                 return INT if places <= 0 else SqlType("dec", 0)
             return SqlType("dec", max(places, 0))
         if rule == "unixts":
@@ -664,7 +682,28 @@ class Rewriter:
         if isinstance(order, exp.Order):
             for o in order.expressions:
                 if isinstance(o, exp.Ordered):
-                    o.set("this", self._ci_key(o.this, projections))
+                    o.set("this", self._enum_key(self._ci_key(o.this, projections), projections))
+
+    def _enum_key(self, e: exp.Expression, projections: list[exp.Expression]) -> exp.Expression:
+        """ENUM columns sort by their declaration index, as MariaDB sorts them."""
+        target = e
+        if isinstance(e, exp.Literal) and not e.is_string and e.name.isdigit():
+            i = int(e.name) - 1
+            if 0 <= i < len(projections):
+                target = projections[i].this if isinstance(projections[i], exp.Alias) else projections[i]
+        t = self.t(target)
+        if not t.members or not isinstance(target, exp.Column):
+            return e
+        return exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.EQ(this=target.copy(), expression=exp.Literal.string(m)),
+                    true=exp.Literal.number(i),
+                )
+                for i, m in enumerate(t.members, 1)
+            ],
+            default=exp.Literal.number(0),
+        )
 
     def _ci_key(self, e: exp.Expression, projections: list[exp.Expression]) -> exp.Expression:
         """A GROUP BY / ORDER BY key compared case-insensitively when it is a string expression."""
