@@ -474,8 +474,9 @@ def strict_violation(col: Column, value: object) -> int | None:
     return None
 
 
-def render_sqlite(table: Table) -> list[str]:
-    """SQLite statements that create ``table`` (the table, then its indexes)."""
+def render_sqlite(table: Table, collation: str = "NOCASE") -> list[str]:
+    """SQLite statements that create ``table`` (the table, then its indexes); text columns
+    compare with ``collation`` (the fake's ``simdb_ci``: utf8mb4_general_ci, PAD SPACE)."""
     auto = table.auto_increment
     inline_pk = auto is not None and table.primary_key == (auto.name,)
     defs = []
@@ -489,7 +490,7 @@ def render_sqlite(table: Table) -> list[str]:
         if default is not None:
             parts.append(f"DEFAULT {default}")
         if col.category == "text" and not col.binary_collation:
-            parts.append("COLLATE NOCASE")
+            parts.append(f"COLLATE {collation}")
         index = table.columns.index(col)
         for code, cond in strict_checks(col):
             parts.append(f'CONSTRAINT "simdb_{code}_{index}" CHECK ({_qs(col.name)} IS NULL OR ({cond}))')

@@ -16,6 +16,7 @@ copies the loaded state back.
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import re
 import shutil
@@ -48,6 +49,8 @@ from simdb.mysql.catalog import (
 from simdb.mysql.seed import open_part, seed_connection
 from simdb.mysql.semantics import SqlType, unsupported
 from simdb.mysql.translate import Plan, Translator, bind_order
+
+log = logging.getLogger("simdb.mysql")
 
 BINARY_CHARSET = 63
 TEXT_CHARSET = 45  # utf8mb4_general_ci
@@ -268,10 +271,11 @@ class Store:
             dbapi_conn.execute("PRAGMA synchronous=OFF")
             dbapi_conn.execute("PRAGMA locking_mode=EXCLUSIVE")
             dbapi_conn.execute("PRAGMA cache_size=-65536")
+            functions.install_collation(dbapi_conn)
 
         try:
             with eng.begin() as conn:
-                counts = seed_connection(conn, sql_part)
+                counts = seed_connection(conn, sql_part, collation=functions.COLLATION)
         except sa.exc.DBAPIError as exc:
             path.unlink(missing_ok=True)
             raise SnapshotError(
@@ -640,7 +644,8 @@ class Session:
         m = _EXISTS.search(msg)
         if m:
             return E.SqlError(E.TABLE_EXISTS, table=m.group(1))
-        return E.SqlError(E.NOT_SUPPORTED, feature=f"{msg} (simdb fake, SQLite said so)")
+        log.info("SQLite refused a translated statement (%s): %s", msg, plan.sql[:200])
+        return unsupported("this statement form (logged at INFO level as simdb.mysql)")
 
     def _strict_error(self, code: int, index: int, plan: Plan, params: list[Any]) -> E.SqlError:
         """The strict-mode error for a failed ``simdb_<code>_<column>`` CHECK, row number included."""
@@ -731,7 +736,7 @@ class Session:
                     if tree.args.get("exists"):
                         return Result()
                     raise E.SqlError(E.TABLE_EXISTS, table=table.name)
-                for stmt in render_sqlite(table):
+                for stmt in render_sqlite(table, functions.COLLATION):
                     self.conn.execute(stmt)
                 store.tables[table.name.lower()] = table
             elif plan.kind == "drop" and isinstance(tree, exp.Drop):
@@ -763,7 +768,9 @@ class Session:
                 cols = tuple(c.name for c in (params.args.get("columns") or [])) if params else ()
                 unique = bool(tree.args.get("unique"))
                 ix = Index(index.name, cols, unique)
-                stmts = render_sqlite(Table(table_def.name, table_def.columns, indexes=[ix]))[1:]
+                stmts = render_sqlite(
+                    Table(table_def.name, table_def.columns, indexes=[ix]), functions.COLLATION
+                )[1:]
                 for stmt in stmts:
                     self.conn.execute(stmt)
                 table_def.indexes.append(ix)

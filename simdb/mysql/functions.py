@@ -11,11 +11,14 @@ registry.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import random
+import re
 import threading
 import time
+import unicodedata
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -282,7 +285,7 @@ def _hex(v: Any) -> str | None:
     if isinstance(v, bytes):
         return v.hex().upper()
     if isinstance(v, int | float):
-        n = round(v) if isinstance(v, float) else v
+        n = int(_dec(v).quantize(Decimal(1), rounding=ROUND_HALF_UP)) if isinstance(v, float) else v
         return format(n if n >= 0 else n + (1 << 64), "X")
     return str(v).encode("utf-8").hex().upper()
 
@@ -509,7 +512,10 @@ def _cast_unsigned(v: Any) -> int | None:
     n = _cast_signed(v)
     if n is None:
         return None
-    return n if n >= 0 else n + (1 << 64)
+    out = n if n >= 0 else n + (1 << 64)
+    if out >= 1 << 63:
+        raise UdfError("CAST AS UNSIGNED results above 9223372036854775807")
+    return out
 
 
 def _cast_decimal(v: Any, scale: Any) -> int | float | None:
@@ -522,6 +528,25 @@ def _cast_decimal(v: Any, scale: Any) -> int | float | None:
 
 def _cast_char(v: Any) -> str | None:
     return to_text(v)
+
+
+def _bitop(op: str, a: Any, b: Any) -> int | None:
+    x, y = to_number(a), to_number(b)
+    if x is None or y is None:
+        return None
+    if not isinstance(x, int) or not isinstance(y, int) or x < 0 or y < 0:
+        raise UdfError(f"the {op} operator on negative or fractional values (unsigned 64-bit in MariaDB)")
+    if op == "&":
+        out = x & y
+    elif op == "|":
+        out = x | y
+    elif op == "<<":
+        out = (x << y) & ((1 << 64) - 1) if y < 64 else 0
+    else:
+        out = x >> y if y < 64 else 0
+    if out >= 1 << 63:
+        raise UdfError(f"{op} results above 9223372036854775807")
+    return out
 
 
 # --- date and time -----------------------------------------------------------------------------
@@ -635,7 +660,9 @@ def _unix_timestamp(*args: Any) -> int | float | None:
     if p is None:
         return None
     secs = (p[0] - _EPOCH).total_seconds()
-    return int(secs) if secs.is_integer() else secs
+    if not secs.is_integer():
+        raise UdfError("UNIX_TIMESTAMP of fractional seconds")
+    return int(secs)
 
 
 def _from_unixtime(n: Any) -> str | None:
@@ -1033,13 +1060,79 @@ HELPERS: dict[str, tuple[int, Callable[..., Any]]] = {
     "simdb_cast_char": (1, _cast_char),
     "simdb_json_extract_text": (2, _json_extract_text),
     "simdb_num": (1, to_number),
+    "simdb_bitop": (3, _bitop),
     "simdb_dec_text": (2, lambda v, s: None if v is None else f"{_dec(v):.{int(s)}f}"),
     "simdb_dt": (1, lambda v: (lambda p: v if p is None else _fmt(p[0], True))(parse_temporal(v))),
 }
 
 
+COLLATION = "simdb_ci"
+"""The SQLite collation of text columns and string comparisons: utf8mb4_general_ci."""
+
+
+@functools.lru_cache(maxsize=65536)
+def ci_key(s: str) -> str:
+    """utf8mb4_general_ci's sort key: case- and accent-insensitive, trailing spaces ignored
+    (PAD SPACE), every character beyond the BMP equal to every other."""
+    if s.isascii():
+        return s.upper()
+    out = []
+    for ch in s:
+        if ord(ch) > 0xFFFF:
+            out.append("\ufffd")
+        elif ch == "ß":
+            out.append("S")
+        else:
+            out.append(unicodedata.normalize("NFD", ch)[0].upper()[:1])
+    return "".join(out)
+
+
+def _ci_collate(a: str, b: str) -> int:
+    ka, kb = ci_key(a.rstrip(" ")), ci_key(b.rstrip(" "))
+    return (ka > kb) - (ka < kb)
+
+
+@functools.lru_cache(maxsize=4096)
+def _like_regex(pattern: str, escape: str) -> re.Pattern[str]:
+    out = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == escape and i + 1 < len(pattern):
+            out.append(re.escape(ci_key(pattern[i + 1])))
+            i += 2
+            continue
+        if ch == "%":
+            out.append(".*")
+        elif ch == "_":
+            out.append(".")
+        else:
+            out.append(re.escape(ci_key(ch)))
+        i += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+def mysql_like(pattern: Any, value: Any, escape: Any = "\\") -> int | None:
+    """``value LIKE pattern [ESCAPE escape]`` under utf8mb4_general_ci (no PAD SPACE in LIKE)."""
+    if pattern is None or value is None:
+        return None
+    p, v = to_text(pattern) or "", to_text(value) or ""
+    esc = to_text(escape) or ""
+    if len(esc) > 1:
+        raise UdfError("an ESCAPE of more than one character")
+    return 1 if _like_regex(p, esc).fullmatch(ci_key(v)) else 0
+
+
+def install_collation(conn: Any) -> None:
+    """Register :data:`COLLATION` (needed by every connection that opens the fake's tables)."""
+    conn.create_collation(COLLATION, _ci_collate)
+
+
 def install(conn: Any) -> None:
     """Register every UDF and helper on a SQLite connection."""
+    install_collation(conn)
+    conn.create_function("like", 2, _guard(mysql_like), deterministic=True)
+    conn.create_function("like", 3, _guard(mysql_like), deterministic=True)
     for spec in _SPECS:
         if spec.impl is not None:
             volatile = spec.name in ("NOW", "SYSDATE", "CURDATE", "RAND", "UNIX_TIMESTAMP")

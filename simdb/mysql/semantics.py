@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from simdb.mysql import errors as E
 from simdb.mysql.catalog import Column, Table, enum_values
-from simdb.mysql.functions import REGISTRY
+from simdb.mysql.functions import COLLATION, REGISTRY
 
 NUMERIC = frozenset({"int", "dec", "float"})
 TEMPORAL = frozenset({"date", "datetime", "time"})
@@ -104,7 +104,7 @@ def _text_of(node: exp.Expression, t: SqlType) -> exp.Expression:
 
 
 def _collate(node: exp.Expression) -> exp.Expression:
-    return exp.Collate(this=node, expression=exp.var("NOCASE"))
+    return exp.Collate(this=node, expression=exp.var(COLLATION))
 
 
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ)
@@ -290,6 +290,13 @@ class Rewriter:
             return INT, None
         if isinstance(node, _LOGIC):
             return INT, None
+        if isinstance(node, exp.BitwiseNot | exp.BitwiseXor):
+            raise unsupported("the ~ and ^ operators (MariaDB computes them on unsigned 64-bit values)")
+        if isinstance(node, exp.BitwiseAnd | exp.BitwiseOr | exp.BitwiseLeftShift | exp.BitwiseRightShift):
+            op = {"bitwiseand": "&", "bitwiseor": "|", "bitwiseleftshift": "<<", "bitwiserightshift": ">>"}[
+                node.key
+            ]
+            return INT, _call("simdb_bitop", exp.Literal.string(op), node.this.copy(), node.expression.copy())
         if isinstance(node, exp.Xor):
             a, b = node.this, node.expression
             return INT, exp.NEQ(
@@ -403,6 +410,12 @@ class Rewriter:
                 if isinstance(child, exp.Expression) and self.t(child).kind == "dec":
                     owner.set(key, _text_of(child.copy(), self.t(child)))
         return t
+
+    def _param(self, node: exp.Placeholder) -> Any:
+        name = node.name
+        if name.startswith("p") and name[1:].isdigit() and int(name[1:]) < len(self.params):
+            return self.params[int(name[1:])]
+        return None
 
     def _param_type(self, node: exp.Placeholder) -> SqlType:
         name = node.name
@@ -633,7 +646,7 @@ class Rewriter:
         if name in ("DATE_ADD", "DATE_SUB", "ADDDATE", "SUBDATE"):
             sign = -1 if name in ("DATE_SUB", "SUBDATE") else 1
             return self._date_add(args[0], args[1], sign)
-        if spec.category == "string" or name in ("JSON_OBJECT", "JSON_ARRAY"):
+        if (spec.category == "string" and name != "HEX") or name in ("JSON_OBJECT", "JSON_ARRAY"):
             args = [_text_of(a.copy(), t) for a, t in zip(args, types, strict=True)]
         else:
             args = [a.copy() for a in args]
@@ -646,6 +659,11 @@ class Rewriter:
         return rtype, _call(spec.sqlite_name, *args)
 
     def _returns(self, rule: str, name: str, types: list[SqlType], args: list[exp.Expression]) -> SqlType:
+        if rule == "merge" and name in ("GREATEST", "LEAST"):
+            kinds = {t.kind for t in types}
+            if kinds & NUMERIC and kinds & {"str", "null"}:
+                return FLOAT  # compared as numbers: MariaDB answers a DOUBLE
+            return merge(types)
         if rule == "merge":
             return merge(types)
         if rule == "merge12":
@@ -660,8 +678,14 @@ class Rewriter:
         if rule == "round":
             t = types[0]
             places = 0
-            if len(args) > 1 and isinstance(args[1], exp.Literal) and not args[1].is_string:
-                places = int(args[1].name)
+            second = args[1] if len(args) > 1 else None
+            negative = isinstance(second, exp.Neg)
+            if isinstance(second, exp.Neg):
+                second = second.this
+            if isinstance(second, exp.Placeholder) and isinstance(self._param(second), int):
+                second = exp.Literal.number(self._param(second))
+            if isinstance(second, exp.Literal) and not second.is_string:
+                places = -int(second.name) if negative else int(second.name)
             elif len(args) > 1:
                 return ANY
             if t.kind == "float" or t.kind == "str":
@@ -676,6 +700,18 @@ class Rewriter:
     def _order_group(self, select: exp.Select) -> None:
         projections = select.expressions
         group = select.args.get("group")
+        if isinstance(group, exp.Group) and (group.args.get("rollup") or group.args.get("cube")):
+            raise unsupported("GROUP BY ... WITH ROLLUP")
+        modifiers = select.args.get("operation_modifiers") or []
+        for m in modifiers:
+            if m.name.upper() == "SQL_CALC_FOUND_ROWS":
+                raise unsupported("SQL_CALC_FOUND_ROWS")
+        if modifiers:  # SQL_NO_CACHE, HIGH_PRIORITY...: no effect on the answer
+            select.set("operation_modifiers", None)
+        parent = select.parent
+        in_union = isinstance(parent, exp.Union) and parent.args.get("distinct")
+        if select.args.get("distinct") or in_union:
+            self._ci_projections(select)
         if isinstance(group, exp.Group):
             group.set("expressions", [self._ci_key(e, projections) for e in group.expressions])
         order = select.args.get("order")
@@ -683,6 +719,37 @@ class Rewriter:
             for o in order.expressions:
                 if isinstance(o, exp.Ordered):
                     o.set("this", self._enum_key(self._ci_key(o.this, projections), projections))
+
+    def _ci_projections(self, select: exp.Select) -> None:
+        """DISTINCT and UNION compare string expressions case-insensitively too."""
+        out = []
+        for p in select.expressions:
+            t = self.t(p)
+            if t.kind == "str" and not t.column and not t.binary:
+                if isinstance(p, exp.Alias):
+                    p.set("this", _collate(p.this.copy()))
+                else:
+                    name = self._display(p)
+                    p = exp.alias_(_collate(p.copy()), exp.to_identifier(name, quoted=True))
+                self.types[id(p)] = t
+            out.append(p)
+        select.set("expressions", out)
+
+    def _display(self, node: exp.Expression) -> str:
+        """The MySQL text of an expression with its literal values (a result column's name)."""
+        if isinstance(node, exp.Literal) and node.is_string:
+            return node.name
+        if isinstance(node, exp.Placeholder):
+            value = self._param(node)
+            return "" if value is None else str(value)
+        copy = node.copy()
+        for ph in list(copy.find_all(exp.Placeholder)):
+            name = ph.name
+            if name.startswith("p") and name[1:].isdigit() and int(name[1:]) < len(self.params):
+                v = self.params[int(name[1:])]
+                lit = exp.Literal.string(v) if isinstance(v, str) else exp.Literal.number(v)
+                ph.replace(lit)
+        return copy.sql("mysql")
 
     def _enum_key(self, e: exp.Expression, projections: list[exp.Expression]) -> exp.Expression:
         """ENUM columns sort by their declaration index, as MariaDB sorts them."""
