@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pymysql
 
-from simdb.mysql.corpus import Statement, generate, outcome, verdict
+from simdb.mysql.corpus import SETUP, Statement, generate, outcome, verdict
 from simdb.mysql.fake import MySQLConfig, MySQLFake
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds" / "homefeed"
@@ -47,6 +47,9 @@ def run(count: int, seed: int, show: int) -> int:
     for s in servers:
         s.start()
         s.load(SEEDS)
+        with _connect(s) as conn, conn.cursor() as cur:
+            for stmt in SETUP:
+                cur.execute(stmt)
     by_cat: dict[str, Counter[str]] = {}
     wrong: list[tuple[Statement, tuple[object, ...], tuple[object, ...]]] = []
     unsupported: Counter[str] = Counter()

@@ -373,7 +373,158 @@ def _select_users(r: random.Random) -> Statement:
     return Statement("users", f"SELECT {proj} FROM users WHERE {pred} ORDER BY id", True)
 
 
+SETUP = [
+    "CREATE TABLE typed (id INT NOT NULL AUTO_INCREMENT, s VARCHAR(20) DEFAULT NULL, "
+    "sb VARCHAR(20) COLLATE utf8mb4_bin DEFAULT NULL, c CHAR(4) DEFAULT NULL, t TEXT, "
+    "u INT UNSIGNED DEFAULT NULL, ti TINYINT DEFAULT NULL, bi BIGINT DEFAULT NULL, "
+    "d DECIMAL(10,3) DEFAULT NULL, f DOUBLE DEFAULT NULL, dt DATE DEFAULT NULL, ts DATETIME DEFAULT NULL, "
+    "e ENUM('small','medium','large') DEFAULT NULL, j JSON DEFAULT NULL, vb VARBINARY(8) DEFAULT NULL, "
+    "PRIMARY KEY (id), UNIQUE KEY uq_s (s))",
+    "INSERT INTO typed (s, sb, c, t, u, ti, bi, d, f, dt, ts, e, j, vb) VALUES "
+    "('alpha', 'alpha', 'ab', 'long text', 1, -1, 9000000000, 1.5, 0.25, '2024-01-31', "
+    "'2024-01-31 23:59:59', "
+    "'small', '{\"k\": 1, \"arr\": [1, 2]}', X'00ff'), "
+    "('Beta', 'Beta', 'AB', 'Text', 42, 127, -5, -2.125, 1e10, '2024-02-29', '2024-02-29 00:00:00', "
+    "'large', '{\"k\": \"x\"}', X'41'), "
+    "('gamma ', 'gamma ', 'x', NULL, 0, -128, 0, 0.001, -3.5, '2023-12-01', '2023-12-01 12:30:00', "
+    "'medium', '[1, \"two\", null]', NULL), "
+    "('Élan', 'Élan', 'é', 'Ünïcode ✓', 4294967295, 0, 1, 999.999, NULL, NULL, NULL, NULL, NULL, X''), "
+    "('delta', 'DELTA', NULL, '', NULL, NULL, NULL, NULL, 2.5, '2024-06-15', '2024-06-15 08:00:00', "
+    "'small', '{}', X'0102'), "
+    "('straße', 'strasse', 'ss', 'ß', 7, 7, 7, 7, 7, '2024-07-07', '2024-07-07 07:07:07', 'medium', "
+    "'{\"k\": true}', X'07')",
+    "CREATE TABLE scratch (id INT NOT NULL AUTO_INCREMENT, name VARCHAR(8) NOT NULL, "
+    "qty SMALLINT UNSIGNED NOT NULL DEFAULT 0, kind ENUM('a','b') NOT NULL DEFAULT 'a', "
+    "PRIMARY KEY (id), UNIQUE KEY uq_name (name))",
+]
+"""Statements both servers run once before the corpus (a typed table and a scratch table)."""
+
+_TYPED_COLS = ["s", "sb", "c", "t", "u", "ti", "bi", "d", "f", "dt", "ts", "e"]
+_TYPED_STR = ["s", "sb", "c", "t", "e"]
+_TYPED_LITS = [
+    "'alpha'",
+    "'ALPHA'",
+    "'beta'",
+    "'gamma'",
+    "'elan'",
+    "'ÉLAN'",
+    "'strasse'",
+    "'small'",
+    "'ab'",
+    "'AB '",
+    "'x'",
+    "'1.5'",
+    "'7'",
+]
+
+
+_NUM_LITS = ["0", "7", "1.5", "'7'", "'1.50'", "-1"]
+_DATE_LITS = ["'2024-02-29'", "'2024-01-31 00:00:00'", "'2024-06-15'"]
+
+
+def _select_typed(r: random.Random) -> Statement:
+    kind = r.randrange(8)
+    col = r.choice(_TYPED_COLS)
+    if kind == 0:
+        return Statement("typed", f"SELECT id, {col} FROM typed ORDER BY {col}, id", True)
+    if kind == 1:
+        op = r.choice(["=", "<>", "<", ">=", "LIKE"])
+        return Statement(
+            "typed", f"SELECT id FROM typed WHERE {r.choice(_TYPED_STR)} {op} {r.choice(_TYPED_LITS)}", False
+        )
+    if kind == 2:
+        return Statement(
+            "typed", f"SELECT {r.choice(_TYPED_STR)} AS k, COUNT(*) FROM typed GROUP BY k ORDER BY k", False
+        )
+    if kind == 3:
+        fn = r.choice(
+            [
+                "UPPER(s)",
+                "LENGTH(t)",
+                "CHAR_LENGTH(t)",
+                "HEX(vb)",
+                "LENGTH(vb)",
+                "d * 2",
+                "d / 4",
+                "f / 2",
+                "u + 1",
+                "ti - 1",
+                "bi * 3",
+                "ROUND(d, 1)",
+                "ROUND(f)",
+                "FLOOR(f)",
+                "DATE_ADD(dt, INTERVAL 1 MONTH)",
+                "DATE_ADD(ts, INTERVAL 1 DAY)",
+                "ts + INTERVAL 30 MINUTE",
+                "DATEDIFF(ts, dt)",
+                "JSON_EXTRACT(j, '$.k')",
+                "JSON_UNQUOTE(JSON_EXTRACT(j, '$.k'))",
+                "j->>'$.arr[1]'",
+                "JSON_LENGTH(j)",
+                "JSON_TYPE(j)",
+                "CONCAT(s, '/', d, '/', e)",
+                "COALESCE(f, d, u)",
+                "IF(f > 1, s, c)",
+                "CASE e WHEN 'small' THEN 1 WHEN 'large' THEN 3 ELSE 2 END",
+            ]
+        )
+        return Statement("typed", f"SELECT id, {fn} FROM typed ORDER BY id", True)
+    if kind == 4:
+        return Statement("typed", f"SELECT DISTINCT {r.choice(_TYPED_STR)} FROM typed", False)
+    if kind == 5:
+        agg = r.choice(["SUM(d)", "AVG(d)", "MAX(s)", "MIN(sb)", "SUM(u)", "AVG(f)", "MAX(dt)", "COUNT(j)"])
+        return Statement("typed", f"SELECT {agg} FROM typed", False)
+    if kind == 6:
+        return Statement(
+            "typed",
+            f"SELECT id FROM typed WHERE {r.choice(['u', 'ti', 'bi', 'd', 'f'])} "
+            f"{r.choice(['=', '>', '<'])} {r.choice(_NUM_LITS)} ORDER BY id",
+            True,
+        )
+    return Statement(
+        "typed",
+        f"SELECT id FROM typed WHERE dt {r.choice(['=', '>=', '<'])} {r.choice(_DATE_LITS)} ORDER BY id",
+        True,
+    )
+
+
+_NAMES = ["ann", "Ann", "bob", "BOB ", "carl", "dora", "toolongname", "é", "e"]
+
+
+def _write(r: random.Random) -> Statement:
+    kind = r.randrange(9)
+    name = r.choice(_NAMES)
+    qty = r.choice(["0", "5", "65535", "65536", "-1", "'12'", "'x'", "NULL", "3.0"])
+    kindv = r.choice(["'a'", "'b'", "'B'", "'c'"])
+    if kind == 0:
+        return Statement("write", f"INSERT INTO scratch (name, qty) VALUES ('{name}', {qty})", False)
+    if kind == 1:
+        return Statement("write", f"INSERT INTO scratch (name, kind) VALUES ('{name}', {kindv})", False)
+    if kind == 2:
+        other = r.choice(_NAMES)
+        return Statement("write", f"INSERT INTO scratch (name) VALUES ('{name}'), ('{other}')", False)
+    if kind == 3:
+        return Statement(
+            "write", f"UPDATE scratch SET qty = qty + {r.choice(['1', '100', '-1', '70000'])}", False
+        )
+    if kind == 4:
+        return Statement("write", f"UPDATE scratch SET name = '{name}' WHERE id = {r.randint(1, 6)}", False)
+    if kind == 5:
+        return Statement("write", f"DELETE FROM scratch WHERE name = '{name}'", False)
+    if kind == 6:
+        return Statement(
+            "write",
+            f"INSERT INTO scratch (name, qty) VALUES ('{name}', 1) ON DUPLICATE KEY UPDATE qty = qty + 1",
+            False,
+        )
+    if kind == 7:
+        return Statement("write", f"UPDATE scratch SET kind = {kindv} WHERE name = '{name}'", False)
+    return Statement("write", "SELECT name, qty, kind FROM scratch ORDER BY id", True)
+
+
 _BUILDERS: list[tuple[str, Callable[[random.Random], Statement], int]] = [
+    ("typed", _select_typed, 3),
+    ("write", _write, 2),
     ("string", lambda r: _select_functions(r, "string"), 3),
     ("numeric", lambda r: _select_functions(r, "numeric"), 3),
     ("date", lambda r: _select_functions(r, "date"), 2),
@@ -440,7 +591,7 @@ def outcome(cur: Any, sql: str, ordered: bool) -> tuple[Any, ...]:
         text = exc.args[1] if len(exc.args) > 1 else ""
         return ("error", code, text)
     if cur.description is None:
-        return ("ok", cur.rowcount)
+        return ("ok", cur.rowcount, cur.lastrowid)
     families = tuple(_FAMILY.get(d[1], "str") for d in cur.description)
     rows = [tuple(_value(v) for v in row) for row in cur.fetchall()]
     if not ordered:

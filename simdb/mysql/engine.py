@@ -468,16 +468,31 @@ class Session:
             if changed is not None and not self.found_rows:
                 order = changed[1]
                 sql, bound = changed[0], bind_order(order, params)
+            extra = plan.extra
+            auto_rows = extra.get("auto_rows", 0)
+            upsert = extra.get("upsert", False)
+            seq_before = self._sequence(plan.table) if auto_rows else None
+            max_rowid = self._max_rowid(plan.table) if upsert else 0
             try:
                 cur = self.conn.execute(sql, bound)
-                rows = cur.fetchall() if kind == "lockread" else []
+                rows = cur.fetchall() if kind == "lockread" or upsert else []
             except sqlite3.Error as exc:
-                raise self._map(exc, plan, params) from exc
+                mapped = self._map(exc, plan, params)
+                code = getattr(mapped, "code", None)
+                if seq_before is not None and (code == E.DUP_ENTRY or getattr(mapped, "row", 1) > 1):
+                    # InnoDB reserves the statement's values at its first row: a duplicate burns
+                    # them, a strict-mode error burns them unless it was the first row's
+                    self._burn(plan.table, seq_before + auto_rows)
+                raise mapped from exc
             except OverflowError as exc:
                 raise _too_big() from exc
             if kind == "lockread":
                 columns, _ = self._result_columns(plan, cur.description, rows)
                 return Result(columns, rows, plan=plan)
+            if seq_before is not None:
+                self._burn(plan.table, seq_before + auto_rows)
+            if upsert:
+                return self._upsert_result(plan, rows, max_rowid)
             return self._write_result(plan, cur)
         if kind == "begin":
             self._commit()
@@ -513,6 +528,48 @@ class Session:
                     raise Busy() from exc
                 raise
             self.txn = True
+
+    def _sequence(self, table: str | None) -> int | None:
+        """The AUTO_INCREMENT counter of ``table`` (None when SQLite keeps none for it)."""
+        t = self.store.table(table or "")
+        if t is None or t.auto_increment is None or t.primary_key != (t.auto_increment.name,):
+            return None
+        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (t.name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def _burn(self, table: str | None, at_least: int) -> None:
+        """Advance the AUTO_INCREMENT counter as InnoDB does for failed and updating inserts."""
+        t = self.store.table(table or "")
+        if t is None:
+            return
+        cur = self.conn.execute(
+            "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (at_least, t.name)
+        )
+        if cur.rowcount == 0:
+            self.conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (t.name, at_least))
+
+    def _max_rowid(self, table: str | None) -> int:
+        t = self.store.table(table or "")
+        if t is None:
+            return 0
+        row = self.conn.execute(f'SELECT max(rowid) FROM "{t.name}"').fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def _upsert_result(self, plan: Plan, rows: list[tuple[Any, ...]], max_rowid: int) -> Result:
+        """INSERT ... ON DUPLICATE KEY UPDATE: 1 per inserted row, 2 per changed row, and (with
+        CLIENT_FOUND_ROWS) 1 per row found unchanged, as MariaDB counts them."""
+        ids = [int(r[0]) for r in rows]
+        inserted = [i for i in ids if i > max_rowid]
+        updated = len(ids) - len(inserted)
+        unchanged = max(int(plan.extra.get("rows", len(ids))) - len(ids), 0)
+        affected = len(inserted) + 2 * updated + (unchanged if self.found_rows else 0)
+        insert_id = 0
+        table = self.store.table(plan.table or "")
+        if table is not None and table.auto_increment is not None and ids:
+            insert_id = inserted[0] if inserted else ids[-1]
+            if inserted:
+                self.last_insert_id = insert_id
+        return Result(affected=affected, insert_id=insert_id, plan=plan)
 
     def _write_result(self, plan: Plan, cur: sqlite3.Cursor) -> Result:
         affected = cur.rowcount if cur.rowcount >= 0 else 0
@@ -604,7 +661,11 @@ class Session:
         msg = str(exc)
         if "user-defined function raised exception" in msg or "user-defined aggregate" in msg:
             what = functions.LAST_ERROR.error or "this function call"
+            code = functions.LAST_ERROR.code
             functions.LAST_ERROR.error = None
+            functions.LAST_ERROR.code = E.NOT_SUPPORTED
+            if code != E.NOT_SUPPORTED:
+                return E.SqlError(code, text=what)
             return unsupported(what)
         m = _CHECK.search(msg)
         if m:
@@ -676,7 +737,7 @@ class Session:
             return unsupported(
                 f"storing a value MariaDB would round into column '{col.name}' ({col.type_sql})"
             )
-        return E.SqlError(
+        err = E.SqlError(
             code,
             column=col.name,
             row=row,
@@ -685,6 +746,8 @@ class Session:
             database=self.store.database,
             table=table.name,
         )
+        err.row = row
+        return err
 
     def _duplicate(self, plan: Plan, params: list[Any], columns: list[str]) -> E.SqlError:
         table = self.store.table(plan.table or "")

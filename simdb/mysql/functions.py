@@ -67,11 +67,17 @@ class FuncSpec:
 
 
 class UdfError(Exception):
-    """A function got arguments it cannot handle faithfully (reported as 1235)."""
+    """A function got arguments it cannot handle faithfully (reported as 1235), or raised
+    a MariaDB error of its own (``code``, message as MariaDB words it)."""
+
+    def __init__(self, message: str, code: int = 1235) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class _Last(threading.local):
     error: str | None = None
+    code: int = 1235
 
 
 LAST_ERROR = _Last()
@@ -84,9 +90,11 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args)
         except UdfError as exc:
             LAST_ERROR.error = str(exc)
+            LAST_ERROR.code = exc.code
             raise
         except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
             LAST_ERROR.error = f"{getattr(fn, '__name__', 'function')} on these arguments ({exc})"
+            LAST_ERROR.code = 1235
             raise
 
     return call
@@ -243,14 +251,35 @@ def _right(s: Any, n: Any) -> str | None:
     return t[-k:] if k > 0 else ""
 
 
+def _case_map(t: str, upper: bool) -> str:
+    """MariaDB maps case one character to one character (UPPER('ß') stays 'ß')."""
+    if t.isascii():
+        return t.upper() if upper else t.lower()
+    out = []
+    for ch in t:
+        m = ch.upper() if upper else ch.lower()
+        out.append(m if len(m) == 1 else ch)
+    return "".join(out)
+
+
 def _upper(s: Any) -> str | None:
     t = to_text(s)
-    return None if t is None else t.upper()
+    return None if t is None else _case_map(t, True)
 
 
 def _lower(s: Any) -> str | None:
     t = to_text(s)
-    return None if t is None else t.lower()
+    return None if t is None else _case_map(t, False)
+
+
+def _enum_member(v: Any, members_json: str) -> Any:
+    if not isinstance(v, str):
+        return v
+    key = ci_key(v.rstrip(" "))
+    for m in json.loads(members_json):
+        if ci_key(m.rstrip(" ")) == key:
+            return m
+    return v
 
 
 def _concat(*args: Any) -> str | None:
@@ -528,6 +557,12 @@ def _cast_decimal(v: Any, scale: Any) -> int | float | None:
 
 def _cast_char(v: Any) -> str | None:
     return to_text(v)
+
+
+def _unsigned_result(v: Any, text: str) -> Any:
+    if isinstance(v, int | float) and v < 0:
+        raise UdfError(f"BIGINT UNSIGNED value is out of range in '{text}'", 1690)
+    return v
 
 
 def _bitop(op: str, a: Any, b: Any) -> int | None:
@@ -1060,6 +1095,8 @@ HELPERS: dict[str, tuple[int, Callable[..., Any]]] = {
     "simdb_cast_char": (1, _cast_char),
     "simdb_json_extract_text": (2, _json_extract_text),
     "simdb_num": (1, to_number),
+    "simdb_unsigned": (2, _unsigned_result),
+    "simdb_enum": (2, _enum_member),
     "simdb_bitop": (3, _bitop),
     "simdb_dec_text": (2, lambda v, s: None if v is None else f"{_dec(v):.{int(s)}f}"),
     "simdb_dt": (1, lambda v: (lambda p: v if p is None else _fmt(p[0], True))(parse_temporal(v))),

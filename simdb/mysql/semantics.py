@@ -11,6 +11,7 @@ their MySQL wire types (``7/2`` is ``DECIMAL`` with scale 4).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ class SqlType:
     binary: bool = False
     column: bool = False
     members: tuple[str, ...] = ()  # an ENUM column's values, in declaration (sort) order
+    unsigned: bool = False
 
 
 ANY = SqlType("any")
@@ -54,7 +56,7 @@ def column_type(col: Column) -> SqlType:
     """The static type of a table column."""
     cat = col.category
     if cat == "int":
-        return SqlType("int", column=True)
+        return SqlType("int", column=True, unsigned=col.unsigned or col.base.startswith("u"))
     if cat == "float":
         return SqlType("float", column=True)
     if cat == "decimal":
@@ -197,12 +199,49 @@ class Rewriter:
                 self.scope[t.alias_or_name.lower()] = found
                 self.ordered.append(found)
         self._visit(tree)
+        if isinstance(tree, exp.Insert | exp.Update):
+            self._canonical_enums(tree)
         select: Any = tree
         while isinstance(select, exp.SetOperation):
             select = select.left
         if isinstance(select, exp.Select):
             self.projection_types = [self.t(p) for p in select.expressions]
         return tree
+
+    def _canonical_enums(self, tree: exp.Insert | exp.Update) -> None:
+        """ENUM values are stored as declared ('B' into ENUM('a','b') stores 'b')."""
+        target = tree.find(exp.Table)
+        table = self.table(target.name) if target is not None else None
+        if table is None:
+            return
+
+        def wrap(col_name: str, node: exp.Expression) -> exp.Expression:
+            col = table.column(col_name)
+            if col is None or col.base != "enum":
+                return node
+            members = exp.Literal.string(json.dumps(enum_values(col)))
+            return _call("simdb_enum", node.copy(), members)
+
+        if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Schema):
+            names = [c.name for c in tree.this.expressions]
+            values = tree.expression
+            if isinstance(values, exp.Values):
+                for tup in values.expressions:
+                    if isinstance(tup, exp.Tuple):
+                        tup.set(
+                            "expressions",
+                            [
+                                wrap(n, v) if i < len(names) else v
+                                for i, (n, v) in enumerate(zip(names, tup.expressions, strict=False))
+                            ],
+                        )
+        sets: list[exp.Expression] = list(tree.expressions) if isinstance(tree, exp.Update) else []
+        conflict = tree.args.get("conflict")
+        if isinstance(conflict, exp.OnConflict):
+            sets += list(conflict.expressions)
+        for eq in sets:
+            if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column):
+                eq.set("expression", wrap(eq.this.name, eq.expression))
 
     # --- traversal ------------------------------------------------------------------------
 
@@ -452,7 +491,7 @@ class Rewriter:
             return self._set(_call("simdb_num", node.copy()), FLOAT)
         return node
 
-    def _arith(self, node: exp.Binary) -> tuple[SqlType, exp.Expression | None]:
+    def _arith(self, node: Any) -> tuple[SqlType, exp.Expression | None]:
         a, b = node.this, node.expression
         self._no_temporal(node, a, b)
         ta, tb = self.t(a), self.t(b)
@@ -468,6 +507,10 @@ class Rewriter:
         if "dec" in kinds:
             scale = ta.scale + tb.scale if isinstance(node, exp.Mul) else max(ta.scale, tb.scale)
             return SqlType("dec", scale), None
+        if ta.unsigned or tb.unsigned:
+            # UNSIGNED arithmetic: a negative result is MariaDB's error 1690, not a value
+            text = exp.Literal.string(self._display(node).replace('"', "`"))
+            return SqlType("int", unsigned=True), _call("simdb_unsigned", node.copy(), text)
         return INT, None
 
     def _div(self, node: exp.Div) -> tuple[SqlType, exp.Expression | None]:

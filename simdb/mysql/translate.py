@@ -408,13 +408,22 @@ class Translator:
             if isinstance(conflict, exp.OnConflict) and conflict.args.get("duplicate"):
                 tree.set("conflict", None)
                 sets = []
+                changed = []
                 for eq in conflict.expressions:
                     for v in list(eq.find_all(exp.Anonymous, exp.Values)):
                         if v.name.upper() == "VALUES" and v.expressions:
                             v.replace(exp.column(v.expressions[0].name, table="excluded"))
                     sets.append(eq.sql("sqlite"))
-                suffix = " ON CONFLICT DO UPDATE SET " + ", ".join(sets)
+                    if isinstance(eq, exp.EQ):
+                        changed.append(
+                            f"NOT ({eq.this.sql('sqlite')} IS ({eq.expression.sql('sqlite')}) COLLATE BINARY)"
+                        )
+                # only rows whose values change count as updated (MySQL's affected rows: 2 each)
+                where = f" WHERE {' OR '.join(changed)}" if changed else ""
+                suffix = " ON CONFLICT DO UPDATE SET " + ", ".join(sets) + where + " RETURNING rowid"
                 extra["upsert"] = True
+            if isinstance(tree, exp.Insert):
+                extra.update(self._insert_shape(tree))
             if isinstance(tree, exp.Update) and tree.expressions:
                 extra["changed"] = self._generate(self._only_changed(tree))
             sql, order = self._generate(tree, suffix)
@@ -448,6 +457,24 @@ class Translator:
                 "truncate", tree=tree, table=tree.expressions[0].name if tree.expressions else None
             ), pinned_t
         raise E.SqlError(E.NOT_SUPPORTED, feature=f"{type(tree).__name__.upper()} statement (simdb fake)")
+
+    def _insert_shape(self, tree: exp.Insert) -> dict[str, Any]:
+        """``rows``: VALUES rows; ``auto_rows``: rows that take an AUTO_INCREMENT value
+        (InnoDB allocates them even when the insert fails or updates instead)."""
+        target = tree.find(exp.Table)
+        table = self.catalog(target.name) if target is not None else None
+        values = tree.expression
+        if table is None or not isinstance(values, exp.Values):
+            return {}
+        rows = len(values.expressions)
+        auto = table.auto_increment
+        listed = (
+            [c.name.lower() for c in tree.this.expressions] if isinstance(tree.this, exp.Schema) else None
+        )
+        auto_rows = 0
+        if auto is not None and listed is not None and auto.name.lower() not in listed:
+            auto_rows = rows
+        return {"rows": rows, "auto_rows": auto_rows}
 
     @staticmethod
     def _only_changed(tree: exp.Update) -> exp.Update:
