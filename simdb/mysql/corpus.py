@@ -581,7 +581,8 @@ def _value(v: Any) -> Any:
 
 
 def outcome(cur: Any, sql: str, ordered: bool) -> tuple[Any, ...]:
-    """Run ``sql`` on a PyMySQL cursor: ``("error", code)`` or ``("rows", families, rows)``."""
+    """Run ``sql`` on a PyMySQL cursor: ``("error", code, text)``, ``("ok", affected, insert id)``
+    or ``("rows", (name, type family) per column, rows)``."""
     import pymysql
 
     try:
@@ -592,7 +593,7 @@ def outcome(cur: Any, sql: str, ordered: bool) -> tuple[Any, ...]:
         return ("error", code, text)
     if cur.description is None:
         return ("ok", cur.rowcount, cur.lastrowid)
-    families = tuple(_FAMILY.get(d[1], "str") for d in cur.description)
+    families = tuple((d[0], _FAMILY.get(d[1], "str")) for d in cur.description)
     rows = [tuple(_value(v) for v in row) for row in cur.fetchall()]
     if not ordered:
         rows.sort(key=repr)

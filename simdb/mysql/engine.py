@@ -16,6 +16,7 @@ copies the loaded state back.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import os
 import re
@@ -36,7 +37,7 @@ from sqlglot import exp
 
 from simdb.errors import SnapshotError
 from simdb.mysql import errors as E
-from simdb.mysql import functions
+from simdb.mysql import functions, names
 from simdb.mysql.catalog import (
     Column,
     DdlError,
@@ -361,6 +362,15 @@ _EXISTS = re.compile(r"table \"?(\w+)\"? already exists")
 _CHECK = re.compile(r"CHECK constraint failed: simdb_(\d+)_(\d+)")
 
 
+def _renamed(columns: list[ColInfo], templates: list[Any], params: list[Any]) -> list[ColInfo]:
+    """Result columns named as MariaDB names them for this execution's literals."""
+    out = []
+    for i, c in enumerate(columns):
+        name = names.resolve(templates[i], params) if i < len(templates) else None
+        out.append(c if name is None else dataclasses.replace(c, name=name))
+    return out
+
+
 def _too_big() -> E.SqlError:
     return unsupported("integers beyond the signed 64-bit range (BIGINT UNSIGNED above 9223372036854775807)")
 
@@ -460,6 +470,9 @@ class Session:
                 columns, complete = self._result_columns(plan, cur.description, rows)
                 if complete:
                     plan.columns = columns
+            templates = plan.extra.get("names")
+            if templates is not None:
+                columns = _renamed(columns, templates, params)
             return Result(columns, rows, plan=plan)
         if kind == "write" or kind == "lockread":
             self._begin_write()

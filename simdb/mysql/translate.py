@@ -22,6 +22,7 @@ from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 from simdb.mysql import errors as E
 from simdb.mysql.catalog import Table
 from simdb.mysql.dialect import SimdbMySQL
+from simdb.mysql.names import name_templates
 from simdb.mysql.semantics import Rewriter, needs_mimic
 
 _LITERAL = re.compile(
@@ -331,7 +332,12 @@ class Translator:
         tree = trees[0]
         if not isinstance(tree, exp.Expression) or not isinstance(tree, _STATEMENTS):
             raise E.SqlError(E.PARSE, near=sql.strip()[:80], line=1)
-        return self.translate_tree(tree, params, replace=replace)
+        plan, pinned = self.translate_tree(tree, params, replace=replace)
+        if plan.kind in ("query", "lockread") and plan.tree is not None:
+            templates = name_templates(plan.tree, marked, params)
+            if templates is not None:
+                plan.extra["names"] = templates
+        return plan, pinned
 
     def translate_tree(
         self, tree: exp.Expression, params: list[Any] | None = None, replace: bool = False
