@@ -100,7 +100,8 @@ def name_templates(tree: exp.Expression, sql: str, params: list[Any]) -> list[An
 
 def _literal_text(v: Any) -> str:
     if isinstance(v, str):
-        return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        # the lifter keeps ``\_`` and ``\%`` as written; other escapes are rare in names
+        return "'" + v.replace("'", "\\'") + "'"
     if isinstance(v, bytes):
         return "X'" + v.hex().upper() + "'"
     return str(v)
