@@ -681,6 +681,10 @@ class Session:
                 return E.SqlError(code, text=what)
             return unsupported(what)
         m = _CHECK.search(msg)
+        if m or (isinstance(exc, sqlite3.IntegrityError) and _NOT_NULL.search(msg)):
+            first = self._first_violation(plan, params)
+            if first is not None:
+                return first
         if m:
             return self._strict_error(int(m.group(1)), int(m.group(2)), plan, params)
         if "database is locked" in msg or "database table is locked" in msg:
@@ -714,12 +718,46 @@ class Session:
             return E.SqlError(E.AMBIGUOUS, column=m.group(1), where="field list")
         m = _NO_FUNCTION.search(msg)
         if m:
-            return E.SqlError(E.NOT_SUPPORTED, feature=f"function {m.group(1).upper()} (simdb fake)")
+            return E.SqlError(E.NOT_SUPPORTED, feature=f"function {m.group(1).upper()}")
         m = _EXISTS.search(msg)
         if m:
             return E.SqlError(E.TABLE_EXISTS, table=m.group(1))
         log.info("SQLite refused a translated statement (%s): %s", msg, plan.sql[:200])
         return unsupported("this statement form (logged at INFO level as simdb.mysql)")
+
+    def _first_violation(self, plan: Plan, params: list[Any]) -> E.SqlError | None:
+        """MariaDB's error for an INSERT ... VALUES: the first violation by row, then by the
+        statement's column order (SQLite checks NOT NULL before CHECKs, and in its own order)."""
+        tree = plan.tree
+        table = self.store.table(plan.table or "")
+        if table is None or not isinstance(tree, exp.Insert) or not isinstance(tree.this, exp.Schema):
+            return None
+        values = tree.expression
+        if not isinstance(values, exp.Values):
+            return None
+        cols = [table.column(c.name) for c in tree.this.expressions]
+        for row, tup in enumerate(values.expressions, 1):
+            items = tup.expressions if isinstance(tup, exp.Tuple) else []
+            for col, item in zip(cols, items, strict=False):
+                if col is None:
+                    continue
+                if isinstance(item, exp.Null) and not col.nullable and not col.auto_increment:
+                    return E.SqlError(E.BAD_NULL, column=col.name)
+                value = self._value(item, params)
+                code = strict_violation(col, value)
+                if code is not None and code != E.NOT_SUPPORTED:
+                    err = E.SqlError(
+                        code,
+                        column=col.name,
+                        row=row,
+                        kind="integer",
+                        value=value,
+                        database=self.store.database,
+                        table=table.name,
+                    )
+                    err.row = row
+                    return err
+        return None
 
     def _strict_error(self, code: int, index: int, plan: Plan, params: list[Any]) -> E.SqlError:
         """The strict-mode error for a failed ``simdb_<code>_<column>`` CHECK, row number included."""
@@ -851,9 +889,9 @@ class Session:
                     self.conn.execute(stmt)
                 table_def.indexes.append(ix)
             else:
-                raise E.SqlError(E.NOT_SUPPORTED, feature=f"{plan.kind.upper()} statement (simdb fake)")
+                raise E.SqlError(E.NOT_SUPPORTED, feature=f"{plan.kind.upper()} statement")
         except DdlError as exc:
-            raise E.SqlError(E.NOT_SUPPORTED, feature=f"{exc} (simdb fake)") from exc
+            raise E.SqlError(E.NOT_SUPPORTED, feature=f"{exc}") from exc
         except sqlite3.Error as exc:
             raise self._map(exc, plan, []) from exc
         store.translator.clear()

@@ -27,7 +27,7 @@ MESSAGES: dict[int, tuple[str, str]] = {
     1364: ("HY000", "Field '{column}' doesn't have a default value"),
     1146: ("42S02", "Table '{database}.{table}' doesn't exist"),
     1205: ("HY000", "Lock wait timeout exceeded; try restarting transaction"),
-    1235: ("42000", "This version of MariaDB doesn't yet support '{feature}'"),
+    1235: ("42000", "simdb fake does not support {feature}"),
     1451: ("23000", "Cannot delete or update a parent row: a foreign key constraint fails"),
     1452: ("23000", "Cannot add or update a child row: a foreign key constraint fails"),
     1264: ("22003", "Out of range value for column '{column}' at row {row}"),

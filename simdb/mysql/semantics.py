@@ -198,6 +198,10 @@ class Rewriter:
             if found is not None:
                 self.scope[t.alias_or_name.lower()] = found
                 self.ordered.append(found)
+        if isinstance(tree, exp.Delete) and (tree.args.get("tables") or tree.find(exp.Join)):
+            raise unsupported("multi-table DELETE")
+        if isinstance(tree, exp.Update) and (tree.find(exp.Join) or tree.args.get("from_")):
+            raise unsupported("multi-table UPDATE")
         self._visit(tree)
         if isinstance(tree, exp.Insert | exp.Update):
             self._canonical_enums(tree)

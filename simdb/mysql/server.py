@@ -300,9 +300,7 @@ class FakeSession(Session):  # type: ignore[misc]
             if plan.kind != "mimic":
                 return self._as_result_set(await self.server.run_plan(self.db, plan))
             raise E.not_supported(f"this table-less SELECT: {sql[:60]}")
-        raise E.SqlError(
-            E.NOT_SUPPORTED, feature=f"{type(expression).__name__.upper()} statement (simdb fake)"
-        )
+        raise E.SqlError(E.NOT_SUPPORTED, feature=f"{type(expression).__name__.upper()} statement")
 
     @staticmethod
     def _as_result_set(result: Result) -> Any:

@@ -462,7 +462,7 @@ class Translator:
             return Plan(
                 "truncate", tree=tree, table=tree.expressions[0].name if tree.expressions else None
             ), pinned_t
-        raise E.SqlError(E.NOT_SUPPORTED, feature=f"{type(tree).__name__.upper()} statement (simdb fake)")
+        raise E.SqlError(E.NOT_SUPPORTED, feature=f"{type(tree).__name__.upper()} statement")
 
     def _insert_shape(self, tree: exp.Insert) -> dict[str, Any]:
         """``rows``: VALUES rows; ``auto_rows``: rows that take an AUTO_INCREMENT value
@@ -523,14 +523,14 @@ class Translator:
         if not rest.strip() and len(words) < 2:
             raise E.SqlError(E.PARSE, near="", line=1)
         if keyword in _UNSUPPORTED_COMMANDS:
-            raise E.SqlError(E.NOT_SUPPORTED, feature=f"{keyword} statement (simdb fake)")
+            raise E.SqlError(E.NOT_SUPPORTED, feature=f"{keyword} statement")
         raise E.SqlError(E.PARSE, near=f"{tree.name} {rest}".strip()[:80], line=1)
 
     def _generate(self, tree: exp.Expression, suffix: str = "") -> tuple[str, tuple[int, ...] | None]:
         try:
             text = tree.sql("sqlite", unsupported_level=ErrorLevel.RAISE) + suffix
         except UnsupportedError as exc:
-            raise E.SqlError(E.NOT_SUPPORTED, feature=f"{exc} (simdb fake)") from exc
+            raise E.SqlError(E.NOT_SUPPORTED, feature=f"{exc}") from exc
         order: list[int] = []
 
         def repl(m: re.Match[str]) -> str:
