@@ -482,6 +482,8 @@ class Session:
                 order = changed[1]
                 sql, bound = changed[0], bind_order(order, params)
             extra = plan.extra
+            if extra.get("ignore") and plan.tree is not None and params:
+                self.store.translator.check_ignore(plan.tree, params)
             auto_rows = extra.get("auto_rows", 0)
             upsert = extra.get("upsert", False)
             seq_before = self._sequence(plan.table) if auto_rows else None

@@ -20,7 +20,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 
 from simdb.mysql import errors as E
-from simdb.mysql.catalog import Table
+from simdb.mysql.catalog import Table, strict_violation
 from simdb.mysql.dialect import SimdbMySQL
 from simdb.mysql.names import name_templates
 from simdb.mysql.semantics import Rewriter, needs_mimic
@@ -257,6 +257,49 @@ def parse_error(sql: str, exc: ParseError | None = None) -> E.SqlError:
     return E.SqlError(E.PARSE, near=near, line=line)
 
 
+# sql_mode flags the fake models (strict mode is always on; the rest do not change answers here)
+_MODES = frozenset(
+    {
+        "STRICT_TRANS_TABLES",
+        "STRICT_ALL_TABLES",
+        "ERROR_FOR_DIVISION_BY_ZERO",
+        "NO_AUTO_CREATE_USER",
+        "NO_ENGINE_SUBSTITUTION",
+        "NO_ZERO_DATE",
+        "NO_ZERO_IN_DATE",
+        "TRADITIONAL",
+    }
+)
+
+
+def _check_sql_mode(tree: exp.Set, params: list[Any]) -> list[int]:
+    """Refuse ``SET sql_mode`` to modes the fake does not model; returns the placeholder
+    indexes that hold the new mode (pinned, so every value is checked)."""
+    pinned = []
+    for item in tree.expressions:
+        eq = item.this if isinstance(item, exp.SetItem) else None
+        if not isinstance(eq, exp.EQ) or eq.this.name.lower() != "sql_mode":
+            continue
+        value = eq.expression
+        if isinstance(value, exp.Placeholder) and value.name[1:].isdigit():
+            idx = int(value.name[1:])
+            pinned.append(idx)
+            text = params[idx] if idx < len(params) else None
+        elif isinstance(value, exp.Literal) and value.is_string:
+            text = value.name
+        else:
+            text = None
+        if not isinstance(text, str):
+            raise E.not_supported("SET sql_mode to an expression")
+        modes = {m.strip().upper() for m in text.split(",") if m.strip()}
+        if not modes & {"STRICT_TRANS_TABLES", "STRICT_ALL_TABLES", "TRADITIONAL"}:
+            raise E.not_supported("sql_mode without STRICT_TRANS_TABLES (the fake is always strict)")
+        other = sorted(modes - _MODES)
+        if other:
+            raise E.not_supported(f"sql_mode {', '.join(other)}")
+    return pinned
+
+
 class Translator:
     """Digest -> :class:`Plan` cache over sqlglot's MySQL -> SQLite translation."""
 
@@ -357,6 +400,8 @@ class Translator:
         pinned_t = tuple(sorted(set(pinned)))
         if isinstance(tree, exp.Command):
             return self._command(tree), pinned_t
+        if isinstance(tree, exp.Set):
+            pinned_t = tuple(sorted(set(pinned_t) | set(_check_sql_mode(tree, params))))
         if isinstance(tree, exp.Set | exp.Show | exp.Use | exp.Describe | exp.Kill):
             return Plan("mimic"), pinned_t
         if isinstance(tree, exp.Transaction):
@@ -430,6 +475,9 @@ class Translator:
                 extra["upsert"] = True
             if isinstance(tree, exp.Insert):
                 extra.update(self._insert_shape(tree))
+                if tree.args.get("ignore"):
+                    self.check_ignore(original, params)
+                    extra["ignore"] = True  # checked again on every execution (new values)
             if isinstance(tree, exp.Update) and tree.expressions:
                 extra["changed"] = self._generate(self._only_changed(tree))
             sql, order = self._generate(tree, suffix)
@@ -463,6 +511,35 @@ class Translator:
                 "truncate", tree=tree, table=tree.expressions[0].name if tree.expressions else None
             ), pinned_t
         raise E.SqlError(E.NOT_SUPPORTED, feature=f"{type(tree).__name__.upper()} statement")
+
+    def check_ignore(self, tree: exp.Expression, params: list[Any]) -> None:
+        """INSERT IGNORE turns strict-mode errors into clamped values and warnings in MariaDB;
+        SQLite's OR IGNORE would skip the row instead, so such rows are refused."""
+        target = tree.find(exp.Table)
+        table = self.catalog(target.name) if target is not None else None
+        values = tree.expression
+        if table is None or not isinstance(tree.this, exp.Schema) or not isinstance(values, exp.Values):
+            raise E.not_supported("INSERT IGNORE without a column list and VALUES")
+        cols = [table.column(c.name) for c in tree.this.expressions]
+        for tup in values.expressions:
+            for col, item in zip(cols, tup.expressions, strict=False):
+                if col is None:
+                    continue
+                if isinstance(item, exp.Placeholder) and item.name[1:].isdigit():
+                    value = params[int(item.name[1:])]
+                elif isinstance(item, exp.Literal):
+                    value = item.to_py()
+                elif isinstance(item, exp.Null):
+                    value = None
+                    if not col.nullable and not col.auto_increment:
+                        raise E.not_supported("INSERT IGNORE of NULL into a NOT NULL column")
+                    continue
+                else:
+                    raise E.not_supported("INSERT IGNORE with expressions in VALUES")
+                if strict_violation(col, value) is not None:
+                    raise E.not_supported(
+                        f"INSERT IGNORE of a value strict mode rejects (column '{col.name}')"
+                    )
 
     def _insert_shape(self, tree: exp.Insert) -> dict[str, Any]:
         """``rows``: VALUES rows; ``auto_rows``: rows that take an AUTO_INCREMENT value

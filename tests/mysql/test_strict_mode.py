@@ -96,3 +96,33 @@ def test_bigint_unsigned_max(mysql_server: MySQLFake) -> None:
         assert err is not None and err[0] in (
             (1264, 1235) if mysql_server.config.engine == "fake" else (1264,)
         )
+
+
+@pytest.mark.fake
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SET sql_mode = ''",
+        "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'",
+        "SET sql_mode = 'STRICT_TRANS_TABLES,ONLY_FULL_GROUP_BY'",
+    ],
+)
+def test_modes_the_fake_does_not_model_are_refused(mysql_fake_session: MySQLFake, sql: str) -> None:
+    with connect(mysql_fake_session) as conn:
+        err = _error(conn, sql)
+        assert (
+            err is not None and err[0] == 1235 and err[1].startswith("simdb fake does not support sql_mode")
+        )
+        assert _error(conn, "SET sql_mode = 'STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'") is None
+
+
+@pytest.mark.fake
+def test_insert_ignore_of_a_strict_violation_is_refused(mysql_fake_session: MySQLFake) -> None:
+    """MariaDB would clamp the value and insert it; the fake refuses rather than skip the row."""
+    mysql_fake_session.unload()
+    with connect(mysql_fake_session) as conn:
+        conn.cursor().execute(DDL)
+        assert _error(conn, "INSERT IGNORE INTO s (name) VALUES ('ok')") is None
+        err = _error(conn, "INSERT IGNORE INTO s (name) VALUES ('waytoolong')")  # same digest
+        assert err is not None and err[0] == 1235
+    mysql_fake_session.unload()
