@@ -395,6 +395,7 @@ SETUP = [
     "'{\"k\": true}', X'07')",
     "CREATE TABLE scratch (id INT NOT NULL AUTO_INCREMENT, name VARCHAR(8) NOT NULL, "
     "qty SMALLINT UNSIGNED NOT NULL DEFAULT 0, kind ENUM('a','b') NOT NULL DEFAULT 'a', "
+    "seen DATETIME DEFAULT NULL, "
     "PRIMARY KEY (id), UNIQUE KEY uq_name (name))",
 ]
 """Statements both servers run once before the corpus (a typed table and a scratch table)."""
@@ -459,7 +460,7 @@ def _select_typed(r: random.Random) -> Statement:
                 "DATEDIFF(ts, dt)",
                 "JSON_EXTRACT(j, '$.k')",
                 "JSON_UNQUOTE(JSON_EXTRACT(j, '$.k'))",
-                "j->>'$.arr[1]'",
+                "JSON_EXTRACT(j, '$.arr[1]')",
                 "JSON_LENGTH(j)",
                 "JSON_TYPE(j)",
                 "CONCAT(s, '/', d, '/', e)",
@@ -491,8 +492,28 @@ def _select_typed(r: random.Random) -> Statement:
 _NAMES = ["ann", "Ann", "bob", "BOB ", "carl", "dora", "toolongname", "é", "e"]
 
 
+_WHEN = ["'2024-02-29'", "'2023-02-29'", "'2024-1-5 3:4:5'", "20240105", "'2024-13-01'", "'x'", "NULL"]
+
+
 def _write(r: random.Random) -> Statement:
-    kind = r.randrange(9)
+    kind = r.randrange(12)
+    if kind == 9:
+        return Statement(
+            "write",
+            f"INSERT INTO scratch (name, seen) VALUES ('{r.choice(_NAMES)}', {r.choice(_WHEN)})",
+            False,
+        )
+    if kind == 10:
+        return Statement(
+            "write", f"UPDATE scratch SET seen = {r.choice(_WHEN)} WHERE id = {r.randint(1, 8)}", False
+        )
+    if kind == 11:
+        return Statement(
+            "write",
+            f"UPDATE scratch SET name = {r.randint(1, 99)}, qty = '{r.randint(0, 9)}' "
+            f"WHERE id = {r.randint(1, 8)}",
+            False,
+        )
     name = r.choice(_NAMES)
     qty = r.choice(["0", "5", "65535", "65536", "-1", "'12'", "'x'", "NULL", "3.0"])
     kindv = r.choice(["'a'", "'b'", "'B'", "'c'"])
@@ -519,7 +540,7 @@ def _write(r: random.Random) -> Statement:
         )
     if kind == 7:
         return Statement("write", f"UPDATE scratch SET kind = {kindv} WHERE name = '{name}'", False)
-    return Statement("write", "SELECT name, qty, kind FROM scratch ORDER BY id", True)
+    return Statement("write", "SELECT name, qty, kind, seen FROM scratch ORDER BY id", True)
 
 
 _BUILDERS: list[tuple[str, Callable[[random.Random], Statement], int]] = [

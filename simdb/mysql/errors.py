@@ -38,6 +38,7 @@ MESSAGES: dict[int, tuple[str, str]] = {
     ),
     1406: ("22001", "Data too long for column '{column}' at row {row}"),
     1690: ("22003", "{message}"),
+    1292: ("22007", "{message}"),
     1582: ("42000", "Incorrect parameter count in the call to native function '{function}'"),
     1835: ("HY000", "Malformed communication packet"),
 }

@@ -635,6 +635,40 @@ def _add_months(d: dt.datetime, months: int) -> dt.datetime:
     return d.replace(year=year, month=month, day=min(d.day, last))
 
 
+_STORE_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d+)?)?$")
+
+
+def _store_temporal(v: Any, kind: str, where: str) -> Any:
+    """A value stored into a DATE/DATETIME column, in MariaDB's canonical text (1292 if invalid)."""
+    if v is None:
+        return None
+    text = to_text(v) or ""
+    if isinstance(v, int) and len(text) in (8, 14):
+        text = f"{text[:4]}-{text[4:6]}-{text[6:8]}" + (
+            f" {text[8:10]}:{text[10:12]}:{text[12:]}" if len(text) == 14 else ""
+        )
+    m = _STORE_DATE.match(text.strip()) if isinstance(v, str | int) else None
+    bad = UdfError(f"Incorrect {kind} value: '{to_text(v)}' for column {where}", 1292)
+    if m is None:
+        raise bad
+    y, mo, d = (int(g) for g in m.group(1, 2, 3))
+    hh, mi, ss = (int(g) if g else 0 for g in m.group(4, 5, 6))
+    if m.group(7) and kind == "datetime":
+        raise UdfError("fractional seconds into a DATETIME column (MariaDB rounds them)")
+    if (y, mo, d) == (0, 0, 0):
+        out = dt.datetime(1, 1, 1)  # the zero date, allowed without NO_ZERO_DATE
+        zero = True
+    else:
+        zero = False
+        try:
+            out = dt.datetime(y, mo, d, hh, mi, ss)
+        except ValueError:
+            raise bad from None
+    if kind == "date":
+        return "0000-00-00" if zero else out.strftime("%Y-%m-%d")
+    return f"0000-00-00 {hh:02d}:{mi:02d}:{ss:02d}" if zero else out.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _date_add(v: Any, n: Any, unit: Any, sign: Any = 1) -> str | None:
     parsed = parse_temporal(v)
     if parsed is None or n is None:
@@ -1095,6 +1129,7 @@ HELPERS: dict[str, tuple[int, Callable[..., Any]]] = {
     "simdb_cast_char": (1, _cast_char),
     "simdb_json_extract_text": (2, _json_extract_text),
     "simdb_num": (1, to_number),
+    "simdb_temporal": (3, _store_temporal),
     "simdb_unsigned": (2, _unsigned_result),
     "simdb_enum": (2, _enum_member),
     "simdb_bitop": (3, _bitop),

@@ -178,8 +178,11 @@ def needs_mimic(tree: exp.Expression) -> bool:
 class Rewriter:
     """Rewrite one statement tree in place; ``projection_types`` holds the outer SELECT's types."""
 
-    def __init__(self, table: Callable[[str], Table | None], params: list[Any]) -> None:
+    def __init__(
+        self, table: Callable[[str], Table | None], params: list[Any], database: str = "simdb"
+    ) -> None:
         self.table = table
+        self.database = database
         self.params = params
         self.types: dict[int, SqlType] = {}
         self.scope: dict[str, Table] = {}
@@ -219,23 +222,31 @@ class Rewriter:
         if table is None:
             return
 
-        def wrap(col_name: str, node: exp.Expression) -> exp.Expression:
+        def wrap(col_name: str, node: exp.Expression, row: int = 1) -> exp.Expression:
             col = table.column(col_name)
-            if col is None or col.base != "enum":
+            if col is None:
                 return node
-            members = exp.Literal.string(json.dumps(enum_values(col)))
-            return _call("simdb_enum", node.copy(), members)
+            if col.base == "enum":
+                members = exp.Literal.string(json.dumps(enum_values(col)))
+                return _call("simdb_enum", node.copy(), members)
+            if col.base in ("date", "datetime", "timestamp"):
+                where = f"`{self.database}`.`{table.name}`.`{col.name}` at row {row}"
+                kind = "date" if col.base == "date" else "datetime"
+                return _call(
+                    "simdb_temporal", node.copy(), exp.Literal.string(kind), exp.Literal.string(where)
+                )
+            return node
 
         if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Schema):
             names = [c.name for c in tree.this.expressions]
             values = tree.expression
             if isinstance(values, exp.Values):
-                for tup in values.expressions:
+                for row, tup in enumerate(values.expressions, 1):
                     if isinstance(tup, exp.Tuple):
                         tup.set(
                             "expressions",
                             [
-                                wrap(n, v) if i < len(names) else v
+                                wrap(n, v, row) if i < len(names) else v
                                 for i, (n, v) in enumerate(zip(names, tup.expressions, strict=False))
                             ],
                         )
@@ -318,6 +329,9 @@ class Rewriter:
         if isinstance(node, exp.IntDiv):
             self._no_temporal(node, node.this, node.expression)
             return INT, None
+        assignment = isinstance(node.parent, exp.Update | exp.OnConflict) and node.arg_key == "expressions"
+        if isinstance(node, exp.EQ) and assignment:
+            return None  # SET col = expr: an assignment, not a comparison
         if isinstance(node, _COMPARISONS):
             self._coerce(node, "this", "expression")
             return INT, None
@@ -409,14 +423,8 @@ class Rewriter:
         if isinstance(node, exp.CurrentDate):
             return SqlType("date"), _call("simdb_curdate")
         if isinstance(node, exp.JSONExtract | exp.JSONExtractScalar):
-            path = node.expression
-            path_text = _json_path_text(path) if isinstance(path, exp.JSONPath) else None
-            if isinstance(path, exp.Literal) and path.is_string:
-                path_text = path.name  # a path the digest lifted: checked when it runs
-            if path_text is None:
-                raise unsupported("this JSON path")
-            fn = "simdb_json_extract" if isinstance(node, exp.JSONExtract) else "simdb_json_extract_text"
-            return STR, _call(fn, node.this.copy(), exp.Literal.string(path_text))
+            # MariaDB 10.11 has no -> / ->> operators (a syntax error there): never answer them
+            raise unsupported("the -> and ->> JSON operators (MariaDB has none; use JSON_EXTRACT)")
         if isinstance(node, _MIMIC_ONLY):
             raise unsupported(f"{node.sql('mysql')} in a statement on tables")
         if isinstance(node, exp.Func):
@@ -842,17 +850,3 @@ class Rewriter:
             if not isinstance(e, exp.Column):
                 return _collate(e.copy())
         return e
-
-
-def _json_path_text(path: exp.JSONPath) -> str | None:
-    out = ""
-    for part in path.expressions:
-        if isinstance(part, exp.JSONPathRoot):
-            out += "$"
-        elif isinstance(part, exp.JSONPathKey):
-            out += "." + str(part.this)
-        elif isinstance(part, exp.JSONPathSubscript):
-            out += f"[{part.this}]"
-        else:
-            return None
-    return out

@@ -443,7 +443,7 @@ class Translator:
                 tree.set("locks", None)
                 kind = "lockread"
             original_query: exp.Expression = tree.copy()
-            rewriter = Rewriter(self.catalog, params)
+            rewriter = Rewriter(self.catalog, params, self.database)
             rewritten = rewriter.run(tree)
             plan = Plan(kind, *self._generate(rewritten), tree=original_query)
             plan.extra["types"] = rewriter.projection_types
@@ -451,7 +451,7 @@ class Translator:
             return plan, pinned_t
         if isinstance(tree, exp.Insert | exp.Update | exp.Delete):
             original: exp.Expression = tree.copy()
-            Rewriter(self.catalog, params).run(tree)
+            Rewriter(self.catalog, params, self.database).run(tree)
             target = tree.find(exp.Table)
             extra: dict[str, Any] = {}
             conflict = tree.args.get("conflict") if isinstance(tree, exp.Insert) else None
