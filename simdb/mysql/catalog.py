@@ -474,6 +474,10 @@ def strict_violation(col: Column, value: object) -> int | None:
     return None
 
 
+PAD_BINARY = {"simdb_ci": "simdb_bin"}
+"""The fake's collation for ``_bin`` columns next to its default one (utf8mb4_bin: PAD SPACE)."""
+
+
 def render_sqlite(table: Table, collation: str = "NOCASE") -> list[str]:
     """SQLite statements that create ``table`` (the table, then its indexes); text columns
     compare with ``collation`` (the fake's ``simdb_ci``: utf8mb4_general_ci, PAD SPACE)."""
@@ -489,8 +493,11 @@ def render_sqlite(table: Table, collation: str = "NOCASE") -> list[str]:
         default = _sqlite_default(col)
         if default is not None:
             parts.append(f"DEFAULT {default}")
-        if col.category == "text" and not col.binary_collation:
-            parts.append(f"COLLATE {collation}")
+        if col.category == "text":
+            if not col.binary_collation:
+                parts.append(f"COLLATE {collation}")
+            elif collation in PAD_BINARY:
+                parts.append(f"COLLATE {PAD_BINARY[collation]}")
         index = table.columns.index(col)
         for code, cond in strict_checks(col):
             parts.append(f'CONSTRAINT "simdb_{code}_{index}" CHECK ({_qs(col.name)} IS NULL OR ({cond}))')

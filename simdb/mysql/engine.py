@@ -680,7 +680,8 @@ class Session:
             functions.LAST_ERROR.error = None
             functions.LAST_ERROR.code = E.NOT_SUPPORTED
             if code != E.NOT_SUPPORTED:
-                return E.SqlError(code, text=what)
+                first = self._first_violation(plan, params) if code == 1292 else None
+                return first or E.SqlError(code, text=what)
             return unsupported(what)
         m = _CHECK.search(msg)
         if m or (isinstance(exc, sqlite3.IntegrityError) and _NOT_NULL.search(msg)):
@@ -746,6 +747,13 @@ class Session:
                 if isinstance(item, exp.Null) and not col.nullable and not col.auto_increment:
                     return E.SqlError(E.BAD_NULL, column=col.name)
                 value = self._value(item, params)
+                if col.base in ("date", "datetime", "timestamp") and value is not None:
+                    where = f"`{self.store.database}`.`{table.name}`.`{col.name}` at row {row}"
+                    try:
+                        functions.store_temporal(value, "date" if col.base == "date" else "datetime", where)
+                    except functions.UdfError as exc:
+                        if exc.code != E.NOT_SUPPORTED:
+                            return E.SqlError(exc.code, text=str(exc))
                 code = strict_violation(col, value)
                 if code is not None and code != E.NOT_SUPPORTED:
                     err = E.SqlError(

@@ -638,6 +638,11 @@ def _add_months(d: dt.datetime, months: int) -> dt.datetime:
 _STORE_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d+)?)?$")
 
 
+def store_temporal(v: Any, kind: str, where: str) -> Any:
+    """:func:`_store_temporal` for callers outside SQLite (same errors)."""
+    return _store_temporal(v, kind, where)
+
+
 def _store_temporal(v: Any, kind: str, where: str) -> Any:
     """A value stored into a DATE/DATETIME column, in MariaDB's canonical text (1292 if invalid)."""
     if v is None:
@@ -1195,9 +1200,41 @@ def mysql_like(pattern: Any, value: Any, escape: Any = "\\") -> int | None:
     return 1 if _like_regex(p, esc).fullmatch(ci_key(v)) else 0
 
 
+def _bin_collate(a: str, b: str) -> int:
+    x, y = a.rstrip(" "), b.rstrip(" ")
+    return (x > y) - (x < y)
+
+
+@functools.lru_cache(maxsize=4096)
+def _like_bin_regex(pattern: str, escape: str) -> re.Pattern[str]:
+    out = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == escape and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+        i += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+def mysql_like_bin(pattern: Any, value: Any, escape: Any = "\\") -> int | None:
+    """``value LIKE pattern`` under utf8mb4_bin (code point by code point)."""
+    if pattern is None or value is None:
+        return None
+    esc = to_text(escape) or ""
+    if len(esc) > 1:
+        raise UdfError("an ESCAPE of more than one character")
+    return 1 if _like_bin_regex(to_text(pattern) or "", esc).fullmatch(to_text(value) or "") else 0
+
+
 def install_collation(conn: Any) -> None:
-    """Register :data:`COLLATION` (needed by every connection that opens the fake's tables)."""
+    """Register :data:`COLLATION` and ``simdb_bin`` (utf8mb4_bin, PAD SPACE): every connection
+    that writes or searches the fake's tables needs them."""
     conn.create_collation(COLLATION, _ci_collate)
+    conn.create_collation("simdb_bin", _bin_collate)
 
 
 def install(conn: Any) -> None:
@@ -1205,6 +1242,7 @@ def install(conn: Any) -> None:
     install_collation(conn)
     conn.create_function("like", 2, _guard(mysql_like), deterministic=True)
     conn.create_function("like", 3, _guard(mysql_like), deterministic=True)
+    conn.create_function("simdb_like_bin", 3, _guard(mysql_like_bin), deterministic=True)
     for spec in _SPECS:
         if spec.impl is not None:
             volatile = spec.name in ("NOW", "SYSDATE", "CURDATE", "RAND", "UNIX_TIMESTAMP")

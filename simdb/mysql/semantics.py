@@ -633,8 +633,22 @@ class Rewriter:
 
     def _like(self, node: exp.Like) -> tuple[SqlType, exp.Expression | None]:
         ta, tb = self.t(node.this), self.t(node.expression)
-        if ta.binary or tb.binary or ta.kind == "bytes" or tb.kind == "bytes":
+        if ta.kind == "bytes" or tb.kind == "bytes":
             raise unsupported("LIKE on binary strings")
+        if ta.binary or tb.binary:  # a _bin column: case- and accent-sensitive
+            escape = node.parent.expression.copy() if isinstance(node.parent, exp.Escape) else None
+            call: exp.Expression = _call(
+                "simdb_like_bin",
+                node.expression.copy(),
+                node.this.copy(),
+                escape if escape is not None else exp.Literal.string("\\"),
+            )
+            if node.args.get("negate"):
+                call = exp.Not(this=call)
+            if isinstance(node.parent, exp.Escape):
+                node.parent.replace(call)
+                return INT, None
+            return INT, call
         if ta.kind == "dec":
             node.set("this", _text_of(node.this.copy(), ta))
         if ta.kind in TEMPORAL:
