@@ -20,9 +20,8 @@ pytestmark = pytest.mark.fake
 
 @pytest.fixture(scope="module")
 def limited() -> Iterator[MySQLFake]:
-    fake = MySQLFake(
-        MySQLConfig(wire=WireLimits(max_allowed_packet=1 << 20, connect_timeout=1.0, net_read_timeout=1.0))
-    )
+    fake = MySQLFake(MySQLConfig(wire=WireLimits(max_allowed_packet=1 << 20, connect_timeout=1.0,
+                                                 net_read_timeout=1.0)))
     fake.start()
     yield fake
     fake.stop()
