@@ -494,7 +494,11 @@ class Session:
             except sqlite3.Error as exc:
                 mapped = self._map(exc, plan, params)
                 code = getattr(mapped, "code", None)
-                if seq_before is not None and (code == E.DUP_ENTRY or getattr(mapped, "row", 1) > 1):
+                # an upsert whose UPDATE failed had its value allocated: its VALUES were fine
+                failed_update = upsert and code != E.DUP_ENTRY and self._first_violation(plan, params) is None
+                if seq_before is not None and (
+                    code == E.DUP_ENTRY or getattr(mapped, "row", 1) > 1 or failed_update
+                ):
                     # InnoDB reserves the statement's values at its first row: a duplicate burns
                     # them, a strict-mode error burns them unless it was the first row's
                     self._burn(plan.table, seq_before + auto_rows)
@@ -745,7 +749,9 @@ class Session:
                 if col is None:
                     continue
                 if isinstance(item, exp.Null) and not col.nullable and not col.auto_increment:
-                    return E.SqlError(E.BAD_NULL, column=col.name)
+                    null_err = E.SqlError(E.BAD_NULL, column=col.name)
+                    null_err.row = row
+                    return null_err
                 value = self._value(item, params)
                 if col.base in ("date", "datetime", "timestamp") and value is not None:
                     where = f"`{self.store.database}`.`{table.name}`.`{col.name}` at row {row}"
