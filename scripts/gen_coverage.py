@@ -324,6 +324,32 @@ def sql_section() -> list[str]:
         for _, kind, sql, outcome in by_family[family]:
             out.append(f"| {kind} | `{sql}` | {outcome} |")
         out.append("")
+    out += sql_functions_section()
+    return out
+
+
+def sql_functions_section() -> list[str]:
+    """The SQL functions the fake supports, listed from the registry its engine uses."""
+    from simdb.mysql.functions import REGISTRY, by_category
+
+    out = [
+        "### Functions",
+        "",
+        "From `simdb.mysql.functions.REGISTRY`, the registry the fake's translation checks every "
+        "call against: a function not listed is refused with 1235 (`simdb fake does not support "
+        "function NAME`). `udf`: a deterministic Python function registered on SQLite; `native`: "
+        f"SQLite's own. {len(REGISTRY)} functions.",
+        "",
+        "| category | function | arguments | runs as |",
+        "|---|---|---|---|",
+    ]
+    for category, names in by_category().items():
+        for name in names:
+            spec = REGISTRY[name]
+            most = "any" if spec.max_args < 0 else str(spec.max_args)
+            arity = str(spec.min_args) if most == str(spec.min_args) else f"{spec.min_args}..{most}"
+            out.append(f"| {category} | `{name}` | {arity} | {spec.kind} |")
+    out.append("")
     return out
 
 

@@ -358,8 +358,129 @@ def _sqlite_default(col: Column) -> str | None:
     return None
 
 
-def render_sqlite(table: Table) -> list[str]:
-    """SQLite statements that create ``table`` (the table, then its indexes)."""
+_INT_RANGES = {
+    "tinyint": 8,
+    "bool": 8,
+    "boolean": 8,
+    "smallint": 16,
+    "mediumint": 24,
+    "int": 32,
+    "integer": 32,
+    "bigint": 64,
+}
+_TEXT_BYTES = {"tinytext": 255, "text": 65535, "mediumtext": 16777215, "longtext": 4294967295}
+_BLOB_BYTES = {"tinyblob": 255, "blob": 65535, "mediumblob": 16777215, "longblob": 4294967295}
+
+
+def int_range(col: Column) -> tuple[int, int] | None:
+    """The (min, max) an integer column holds (MariaDB's ranges, UNSIGNED included)."""
+    base = col.base[1:] if col.base.startswith("u") and col.base[1:] in _INT_RANGES else col.base
+    bits = _INT_RANGES.get(base)
+    if bits is None:
+        return None
+    unsigned = col.unsigned or col.base.startswith("u")
+    if unsigned:
+        return 0, (1 << bits) - 1
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
+def _length_param(col: Column) -> int | None:
+    m = re.search(r"\(\s*(\d+)\s*\)", col.type_sql)
+    return int(m.group(1)) if m else None
+
+
+def enum_values(col: Column) -> list[str]:
+    """The members of an ENUM column, as declared."""
+    m = re.search(r"\((.*)\)", col.type_sql, re.DOTALL)
+    if not m:
+        return []
+    return [v.replace("''", "'") for v in re.findall(r"'((?:[^']|'')*)'", m.group(1))]
+
+
+def _decimal_shape(col: Column) -> tuple[int, int]:
+    m = re.search(r"\(\s*(\d+)\s*(?:,\s*(\d+))?\s*\)", col.type_sql)
+    if not m:
+        return 10, 0
+    return int(m.group(1)), int(m.group(2) or 0)
+
+
+def strict_checks(col: Column) -> list[tuple[int, str]]:
+    """STRICT_TRANS_TABLES as SQLite CHECKs: (MariaDB error code, condition that must hold).
+
+    1235 marks values MariaDB would silently round (a fraction into an INT or past a DECIMAL's
+    scale), which the fake refuses rather than store differently."""
+    q = _qs(col.name)
+    cat = col.category
+    out: list[tuple[int, str]] = []
+    if cat == "int":
+        rng = int_range(col)
+        if rng is not None:
+            out.append((1366, f"typeof({q}) NOT IN ('text', 'blob')"))
+            out.append((1235, f"typeof({q}) <> 'real'"))
+            lo, hi = rng
+            if hi < (1 << 63):
+                out.append((1264, f"{q} BETWEEN {lo} AND {hi}"))
+            else:
+                out.append((1264, f"{q} >= {lo}"))
+    elif cat == "decimal":
+        p, s = _decimal_shape(col)
+        out.append((1366, f"typeof({q}) NOT IN ('text', 'blob')"))
+        out.append((1264, f"abs({q}) < {10 ** (p - s)}"))
+        out.append((1235, f"round({q}, {s}) = {q}"))
+    elif col.base in ("char", "varchar"):
+        n = _length_param(col)
+        if n is not None:
+            out.append((1406, f"length({q}) <= {n}"))
+    elif col.base in _TEXT_BYTES:
+        out.append((1406, f"length(CAST({q} AS BLOB)) <= {_TEXT_BYTES[col.base]}"))
+    elif col.base in ("binary", "varbinary"):
+        n = _length_param(col)
+        if n is not None:
+            out.append((1406, f"length(CAST({q} AS BLOB)) <= {n}"))
+    elif col.base in _BLOB_BYTES:
+        out.append((1406, f"length(CAST({q} AS BLOB)) <= {_BLOB_BYTES[col.base]}"))
+    elif col.base == "enum":
+        members = ", ".join("'" + v.replace("'", "''") + "'" for v in enum_values(col))
+        if members:
+            out.append((1265, f"{q} IN ({members})"))
+    return out
+
+
+def strict_violation(col: Column, value: object) -> int | None:
+    """The error code STRICT_TRANS_TABLES raises storing ``value`` in ``col`` (None: fits)."""
+    if value is None:
+        return None
+    cat = col.category
+    if cat == "int":
+        rng = int_range(col)
+        if rng is None:
+            return None
+        if isinstance(value, str):
+            try:
+                value = int(value.strip())
+            except ValueError:
+                return 1366
+        if isinstance(value, float):
+            return 1235 if not value.is_integer() else None
+        if isinstance(value, int) and not rng[0] <= value <= rng[1]:
+            return 1264
+        return None
+    if col.base in ("char", "varchar"):
+        n = _length_param(col)
+        return 1406 if n is not None and len(str(value)) > n else None
+    if col.base == "enum":
+        members = {v.upper() for v in enum_values(col)}
+        return 1265 if str(value).upper() not in members else None
+    return None
+
+
+PAD_BINARY = {"simdb_ci": "simdb_bin"}
+"""The fake's collation for ``_bin`` columns next to its default one (utf8mb4_bin: PAD SPACE)."""
+
+
+def render_sqlite(table: Table, collation: str = "NOCASE") -> list[str]:
+    """SQLite statements that create ``table`` (the table, then its indexes); text columns
+    compare with ``collation`` (the fake's ``simdb_ci``: utf8mb4_general_ci, PAD SPACE)."""
     auto = table.auto_increment
     inline_pk = auto is not None and table.primary_key == (auto.name,)
     defs = []
@@ -372,8 +493,14 @@ def render_sqlite(table: Table) -> list[str]:
         default = _sqlite_default(col)
         if default is not None:
             parts.append(f"DEFAULT {default}")
-        if col.category == "text" and not col.binary_collation:
-            parts.append("COLLATE NOCASE")
+        if col.category == "text":
+            if not col.binary_collation:
+                parts.append(f"COLLATE {collation}")
+            elif collation in PAD_BINARY:
+                parts.append(f"COLLATE {PAD_BINARY[collation]}")
+        index = table.columns.index(col)
+        for code, cond in strict_checks(col):
+            parts.append(f'CONSTRAINT "simdb_{code}_{index}" CHECK ({_qs(col.name)} IS NULL OR ({cond}))')
         defs.append(" ".join(parts))
     if table.primary_key and not inline_pk:
         defs.append(f"PRIMARY KEY ({', '.join(_qs(c) for c in table.primary_key)})")

@@ -16,9 +16,9 @@ copies the loaded state back.
 from __future__ import annotations
 
 import copy
-import datetime as dt
+import dataclasses
+import logging
 import os
-import random
 import re
 import shutil
 import sqlite3
@@ -37,9 +37,21 @@ from sqlglot import exp
 
 from simdb.errors import SnapshotError
 from simdb.mysql import errors as E
-from simdb.mysql.catalog import Column, DdlError, Index, Table, render_sqlite, table_from_create
+from simdb.mysql import functions, names
+from simdb.mysql.catalog import (
+    Column,
+    DdlError,
+    Index,
+    Table,
+    render_sqlite,
+    strict_violation,
+    table_from_create,
+)
 from simdb.mysql.seed import open_part, seed_connection
+from simdb.mysql.semantics import SqlType, unsupported
 from simdb.mysql.translate import Plan, Translator, bind_order
+
+log = logging.getLogger("simdb.mysql")
 
 BINARY_CHARSET = 63
 TEXT_CHARSET = 45  # utf8mb4_general_ci
@@ -139,16 +151,30 @@ def _tmp_base() -> str | None:
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
-def _now() -> str:
-    return dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _install_functions(conn: sqlite3.Connection) -> None:
-    conn.create_function("NOW", 0, _now)
-    conn.create_function("SYSDATE", 0, _now)
-    conn.create_function("CURDATE", 0, lambda: dt.date.today().isoformat())
-    conn.create_function("UNIX_TIMESTAMP", 0, lambda: int(time.time()))
-    conn.create_function("RAND", 0, random.random)
+    functions.install(conn)
+
+
+_TYPE_WIRE = {
+    "int": ColumnType.LONGLONG,
+    "float": ColumnType.DOUBLE,
+    "date": ColumnType.DATE,
+    "datetime": ColumnType.DATETIME,
+    "time": ColumnType.TIME,
+    "null": ColumnType.NULL,
+}
+
+
+def type_info(name: str, t: SqlType) -> ColInfo | None:
+    """Wire metadata of a result column from its inferred MySQL type (None: unknown)."""
+    if t.kind == "dec":
+        return ColInfo(name, ColumnType.NEWDECIMAL, scale=t.scale)
+    if t.kind == "str":
+        return ColInfo(name, ColumnType.VAR_STRING, TEXT_CHARSET)
+    if t.kind == "bytes":
+        return ColInfo(name, ColumnType.BLOB, BINARY_CHARSET)
+    wire = _TYPE_WIRE.get(t.kind)
+    return None if wire is None else ColInfo(name, wire)
 
 
 class Store:
@@ -159,7 +185,7 @@ class Store:
         self.lock_wait_timeout = lock_wait_timeout
         self.dir = Path(tempfile.mkdtemp(prefix="simdb-mysql-", dir=_tmp_base()))
         self.live_path = self.dir / "live.db"
-        self.translator = Translator(database)
+        self.translator = Translator(database, catalog=self.table)
         self.tables: dict[str, Table] = {}
         self.lock = threading.RLock()
         self.sessions: weakref.WeakSet[Session] = weakref.WeakSet()
@@ -246,10 +272,11 @@ class Store:
             dbapi_conn.execute("PRAGMA synchronous=OFF")
             dbapi_conn.execute("PRAGMA locking_mode=EXCLUSIVE")
             dbapi_conn.execute("PRAGMA cache_size=-65536")
+            functions.install_collation(dbapi_conn)
 
         try:
             with eng.begin() as conn:
-                counts = seed_connection(conn, sql_part)
+                counts = seed_connection(conn, sql_part, collation=functions.COLLATION)
         except sa.exc.DBAPIError as exc:
             path.unlink(missing_ok=True)
             raise SnapshotError(
@@ -332,6 +359,22 @@ _NO_FUNCTION = re.compile(r"no such function: (.+)$")
 _EXISTS = re.compile(r"table \"?(\w+)\"? already exists")
 
 
+_CHECK = re.compile(r"CHECK constraint failed: simdb_(\d+)_(\d+)")
+
+
+def _renamed(columns: list[ColInfo], templates: list[Any], params: list[Any]) -> list[ColInfo]:
+    """Result columns named as MariaDB names them for this execution's literals."""
+    out = []
+    for i, c in enumerate(columns):
+        name = names.resolve(templates[i], params) if i < len(templates) else None
+        out.append(c if name is None else dataclasses.replace(c, name=name))
+    return out
+
+
+def _too_big() -> E.SqlError:
+    return unsupported("integers beyond the signed 64-bit range (BIGINT UNSIGNED above 9223372036854775807)")
+
+
 _NO_DB_KINDS = frozenset({"mimic", "noop", "begin", "commit", "rollback", "savepoint"})
 
 
@@ -396,7 +439,7 @@ class Session:
             if self.closed:
                 raise E.SqlError(E.UNKNOWN, message="connection closed")
             plan, params = self.store.translator.plan(sql)
-            if not require_db and plan.kind not in _NO_DB_KINDS:
+            if not require_db and plan.kind not in _NO_DB_KINDS and not plan.extra.get("tableless"):
                 raise E.SqlError(E.NO_DB)
             return self.run(plan, params)
 
@@ -420,11 +463,16 @@ class Session:
                 rows = cur.fetchall()
             except sqlite3.Error as exc:
                 raise self._map(exc, plan, params) from exc
+            except OverflowError as exc:
+                raise _too_big() from exc
             columns = plan.columns
             if columns is None:
                 columns, complete = self._result_columns(plan, cur.description, rows)
                 if complete:
                     plan.columns = columns
+            templates = plan.extra.get("names")
+            if templates is not None:
+                columns = _renamed(columns, templates, params)
             return Result(columns, rows, plan=plan)
         if kind == "write" or kind == "lockread":
             self._begin_write()
@@ -433,14 +481,37 @@ class Session:
             if changed is not None and not self.found_rows:
                 order = changed[1]
                 sql, bound = changed[0], bind_order(order, params)
+            extra = plan.extra
+            if extra.get("ignore") and plan.tree is not None and params:
+                self.store.translator.check_ignore(plan.tree, params)
+            auto_rows = extra.get("auto_rows", 0)
+            upsert = extra.get("upsert", False)
+            seq_before = self._sequence(plan.table) if auto_rows else None
+            max_rowid = self._max_rowid(plan.table) if upsert else 0
             try:
                 cur = self.conn.execute(sql, bound)
-                rows = cur.fetchall() if kind == "lockread" else []
+                rows = cur.fetchall() if kind == "lockread" or upsert else []
             except sqlite3.Error as exc:
-                raise self._map(exc, plan, params) from exc
+                mapped = self._map(exc, plan, params)
+                code = getattr(mapped, "code", None)
+                # an upsert whose UPDATE failed had its value allocated: its VALUES were fine
+                failed_update = upsert and code != E.DUP_ENTRY and self._first_violation(plan, params) is None
+                if seq_before is not None and (
+                    code == E.DUP_ENTRY or getattr(mapped, "row", 1) > 1 or failed_update
+                ):
+                    # InnoDB reserves the statement's values at its first row: a duplicate burns
+                    # them, a strict-mode error burns them unless it was the first row's
+                    self._burn(plan.table, seq_before + auto_rows)
+                raise mapped from exc
+            except OverflowError as exc:
+                raise _too_big() from exc
             if kind == "lockread":
                 columns, _ = self._result_columns(plan, cur.description, rows)
                 return Result(columns, rows, plan=plan)
+            if seq_before is not None:
+                self._burn(plan.table, seq_before + auto_rows)
+            if upsert:
+                return self._upsert_result(plan, rows, max_rowid)
             return self._write_result(plan, cur)
         if kind == "begin":
             self._commit()
@@ -477,6 +548,48 @@ class Session:
                 raise
             self.txn = True
 
+    def _sequence(self, table: str | None) -> int | None:
+        """The AUTO_INCREMENT counter of ``table`` (None when SQLite keeps none for it)."""
+        t = self.store.table(table or "")
+        if t is None or t.auto_increment is None or t.primary_key != (t.auto_increment.name,):
+            return None
+        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (t.name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def _burn(self, table: str | None, at_least: int) -> None:
+        """Advance the AUTO_INCREMENT counter as InnoDB does for failed and updating inserts."""
+        t = self.store.table(table or "")
+        if t is None:
+            return
+        cur = self.conn.execute(
+            "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (at_least, t.name)
+        )
+        if cur.rowcount == 0:
+            self.conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (t.name, at_least))
+
+    def _max_rowid(self, table: str | None) -> int:
+        t = self.store.table(table or "")
+        if t is None:
+            return 0
+        row = self.conn.execute(f'SELECT max(rowid) FROM "{t.name}"').fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def _upsert_result(self, plan: Plan, rows: list[tuple[Any, ...]], max_rowid: int) -> Result:
+        """INSERT ... ON DUPLICATE KEY UPDATE: 1 per inserted row, 2 per changed row, and (with
+        CLIENT_FOUND_ROWS) 1 per row found unchanged, as MariaDB counts them."""
+        ids = [int(r[0]) for r in rows]
+        inserted = [i for i in ids if i > max_rowid]
+        updated = len(ids) - len(inserted)
+        unchanged = max(int(plan.extra.get("rows", len(ids))) - len(ids), 0)
+        affected = len(inserted) + 2 * updated + (unchanged if self.found_rows else 0)
+        insert_id = 0
+        table = self.store.table(plan.table or "")
+        if table is not None and table.auto_increment is not None and ids:
+            insert_id = inserted[0] if inserted else ids[-1]
+            if inserted:
+                self.last_insert_id = insert_id
+        return Result(affected=affected, insert_id=insert_id, plan=plan)
+
     def _write_result(self, plan: Plan, cur: sqlite3.Cursor) -> Result:
         affected = cur.rowcount if cur.rowcount >= 0 else 0
         insert_id = 0
@@ -512,6 +625,7 @@ class Session:
         )
         out: list[ColInfo] = []
         complete = True
+        inferred: list[SqlType] = plan.extra.get("types") or []
         for i, name in enumerate(names):
             info: ColInfo | None = None
             proj = projections[i] if not has_star and i < len(projections) else None
@@ -520,6 +634,8 @@ class Session:
             elif proj is not None:
                 node: exp.Expression = proj.this if isinstance(proj, exp.Alias) else proj
                 info = self._typed(name, node, aliases, ordered)
+                if (info is None or not isinstance(node, exp.Column)) and i < len(inferred):
+                    info = type_info(name, inferred[i]) or info
             if info is None:
                 # Typed from the values: not cached, since other parameters may give other types.
                 complete = False
@@ -562,6 +678,22 @@ class Session:
 
     def _map(self, exc: sqlite3.Error, plan: Plan, params: list[Any]) -> Exception:
         msg = str(exc)
+        if "user-defined function raised exception" in msg or "user-defined aggregate" in msg:
+            what = functions.LAST_ERROR.error or "this function call"
+            code = functions.LAST_ERROR.code
+            functions.LAST_ERROR.error = None
+            functions.LAST_ERROR.code = E.NOT_SUPPORTED
+            if code != E.NOT_SUPPORTED:
+                first = self._first_violation(plan, params) if code == 1292 else None
+                return first or E.SqlError(code, text=what)
+            return unsupported(what)
+        m = _CHECK.search(msg)
+        if m or (isinstance(exc, sqlite3.IntegrityError) and _NOT_NULL.search(msg)):
+            first = self._first_violation(plan, params)
+            if first is not None:
+                return first
+        if m:
+            return self._strict_error(int(m.group(1)), int(m.group(2)), plan, params)
         if "database is locked" in msg or "database table is locked" in msg:
             return Busy()
         db = self.store.database
@@ -593,11 +725,96 @@ class Session:
             return E.SqlError(E.AMBIGUOUS, column=m.group(1), where="field list")
         m = _NO_FUNCTION.search(msg)
         if m:
-            return E.SqlError(E.NOT_SUPPORTED, feature=f"function {m.group(1).upper()} (simdb fake)")
+            return E.SqlError(E.NOT_SUPPORTED, feature=f"function {m.group(1).upper()}")
         m = _EXISTS.search(msg)
         if m:
             return E.SqlError(E.TABLE_EXISTS, table=m.group(1))
-        return E.SqlError(E.NOT_SUPPORTED, feature=f"{msg} (simdb fake, SQLite said so)")
+        log.info("SQLite refused a translated statement (%s): %s", msg, plan.sql[:200])
+        return unsupported("this statement form (logged at INFO level as simdb.mysql)")
+
+    def _first_violation(self, plan: Plan, params: list[Any]) -> E.SqlError | None:
+        """MariaDB's error for an INSERT ... VALUES: the first violation by row, then by the
+        statement's column order (SQLite checks NOT NULL before CHECKs, and in its own order)."""
+        tree = plan.tree
+        table = self.store.table(plan.table or "")
+        if table is None or not isinstance(tree, exp.Insert) or not isinstance(tree.this, exp.Schema):
+            return None
+        values = tree.expression
+        if not isinstance(values, exp.Values):
+            return None
+        cols = [table.column(c.name) for c in tree.this.expressions]
+        for row, tup in enumerate(values.expressions, 1):
+            items = tup.expressions if isinstance(tup, exp.Tuple) else []
+            for col, item in zip(cols, items, strict=False):
+                if col is None:
+                    continue
+                if isinstance(item, exp.Null) and not col.nullable and not col.auto_increment:
+                    null_err = E.SqlError(E.BAD_NULL, column=col.name)
+                    null_err.row = row
+                    return null_err
+                value = self._value(item, params)
+                if col.base in ("date", "datetime", "timestamp") and value is not None:
+                    where = f"`{self.store.database}`.`{table.name}`.`{col.name}` at row {row}"
+                    try:
+                        functions.store_temporal(value, "date" if col.base == "date" else "datetime", where)
+                    except functions.UdfError as exc:
+                        if exc.code != E.NOT_SUPPORTED:
+                            return E.SqlError(exc.code, text=str(exc))
+                code = strict_violation(col, value)
+                if code is not None and code != E.NOT_SUPPORTED:
+                    err = E.SqlError(
+                        code,
+                        column=col.name,
+                        row=row,
+                        kind="integer",
+                        value=value,
+                        database=self.store.database,
+                        table=table.name,
+                    )
+                    err.row = row
+                    return err
+        return None
+
+    def _strict_error(self, code: int, index: int, plan: Plan, params: list[Any]) -> E.SqlError:
+        """The strict-mode error for a failed ``simdb_<code>_<column>`` CHECK, row number included."""
+        table = self.store.table(plan.table or "")
+        if table is None or index >= len(table.columns):
+            return E.SqlError(code, column="?", row=1)
+        col = table.columns[index]
+        row = 1
+        tree = plan.tree
+        if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Schema):
+            names = [c.name.lower() for c in tree.this.expressions]
+            values = tree.expression
+            if isinstance(values, exp.Values) and col.name.lower() in names:
+                pos = names.index(col.name.lower())
+                for i, tup in enumerate(values.expressions, 1):
+                    items = tup.expressions if isinstance(tup, exp.Tuple) else []
+                    if pos < len(items) and strict_violation(col, self._value(items[pos], params)) == code:
+                        row = i
+                        break
+        value = None
+        if code == E.BAD_VALUE and isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Schema):
+            names = [c.name.lower() for c in tree.this.expressions]
+            values = tree.expression
+            if isinstance(values, exp.Values) and col.name.lower() in names and values.expressions:
+                items = values.expressions[row - 1].expressions
+                value = self._value(items[names.index(col.name.lower())], params)
+        if code == E.NOT_SUPPORTED:
+            return unsupported(
+                f"storing a value MariaDB would round into column '{col.name}' ({col.type_sql})"
+            )
+        err = E.SqlError(
+            code,
+            column=col.name,
+            row=row,
+            kind="integer",
+            value="" if value is None else value,
+            database=self.store.database,
+            table=table.name,
+        )
+        err.row = row
+        return err
 
     def _duplicate(self, plan: Plan, params: list[Any], columns: list[str]) -> E.SqlError:
         table = self.store.table(plan.table or "")
@@ -649,7 +866,7 @@ class Session:
                     if tree.args.get("exists"):
                         return Result()
                     raise E.SqlError(E.TABLE_EXISTS, table=table.name)
-                for stmt in render_sqlite(table):
+                for stmt in render_sqlite(table, functions.COLLATION):
                     self.conn.execute(stmt)
                 store.tables[table.name.lower()] = table
             elif plan.kind == "drop" and isinstance(tree, exp.Drop):
@@ -681,14 +898,16 @@ class Session:
                 cols = tuple(c.name for c in (params.args.get("columns") or [])) if params else ()
                 unique = bool(tree.args.get("unique"))
                 ix = Index(index.name, cols, unique)
-                stmts = render_sqlite(Table(table_def.name, table_def.columns, indexes=[ix]))[1:]
+                stmts = render_sqlite(
+                    Table(table_def.name, table_def.columns, indexes=[ix]), functions.COLLATION
+                )[1:]
                 for stmt in stmts:
                     self.conn.execute(stmt)
                 table_def.indexes.append(ix)
             else:
-                raise E.SqlError(E.NOT_SUPPORTED, feature=f"{plan.kind.upper()} statement (simdb fake)")
+                raise E.SqlError(E.NOT_SUPPORTED, feature=f"{plan.kind.upper()} statement")
         except DdlError as exc:
-            raise E.SqlError(E.NOT_SUPPORTED, feature=f"{exc} (simdb fake)") from exc
+            raise E.SqlError(E.NOT_SUPPORTED, feature=f"{exc}") from exc
         except sqlite3.Error as exc:
             raise self._map(exc, plan, []) from exc
         store.translator.clear()

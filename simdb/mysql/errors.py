@@ -27,9 +27,19 @@ MESSAGES: dict[int, tuple[str, str]] = {
     1364: ("HY000", "Field '{column}' doesn't have a default value"),
     1146: ("42S02", "Table '{database}.{table}' doesn't exist"),
     1205: ("HY000", "Lock wait timeout exceeded; try restarting transaction"),
-    1235: ("42000", "This version of MariaDB doesn't yet support '{feature}'"),
+    1235: ("42000", "simdb fake does not support {feature}"),
     1451: ("23000", "Cannot delete or update a parent row: a foreign key constraint fails"),
     1452: ("23000", "Cannot add or update a child row: a foreign key constraint fails"),
+    1264: ("22003", "Out of range value for column '{column}' at row {row}"),
+    1265: ("01000", "Data truncated for column '{column}' at row {row}"),
+    1366: (
+        "22007",
+        "Incorrect {kind} value: '{value}' for column `{database}`.`{table}`.`{column}` at row {row}",
+    ),
+    1406: ("22001", "Data too long for column '{column}' at row {row}"),
+    1690: ("22003", "{message}"),
+    1292: ("22007", "{message}"),
+    1582: ("42000", "Incorrect parameter count in the call to native function '{function}'"),
     1835: ("HY000", "Malformed communication packet"),
 }
 
@@ -51,8 +61,18 @@ AMBIGUOUS = 1052
 LOCK_WAIT_TIMEOUT = 1205
 NOT_SUPPORTED = 1235
 ROW_IS_REFERENCED = 1451
+OUT_OF_RANGE = 1264
+DATA_TRUNCATED = 1265
+BAD_VALUE = 1366
+DATA_TOO_LONG = 1406
+WRONG_PARAMCOUNT = 1582
 NO_REFERENCED_ROW = 1452
 MALFORMED_PACKET = 1835
+
+
+def not_supported(construct: str) -> SqlError:
+    """1235 for a construct the fake cannot run faithfully: "simdb fake does not support ..."."""
+    return SqlError(NOT_SUPPORTED, text=f"simdb fake does not support {construct}")
 
 
 def sqlstate(code: int) -> str:
@@ -66,7 +86,8 @@ class SqlError(MysqlError):  # type: ignore[misc]
 
     def __init__(self, code: int, **fields: object) -> None:
         template = MESSAGES.get(code, ("HY000", "{message}"))[1]
-        super().__init__(template.format(**fields), code)
+        text = fields.get("text")
+        super().__init__(str(text) if text is not None else template.format(**fields), code)
         self.sqlstate = sqlstate(code)
 
 

@@ -223,10 +223,11 @@ def iter_rows(sql_part: SqlPart, table: Table) -> Iterator[tuple[Any, ...]]:
         yield from rows
 
 
-def schema_statements(sql_part: SqlPart, dialect: str) -> list[str]:
-    """The DDL to run on ``dialect``: as captured for MySQL/MariaDB, translated for SQLite."""
+def schema_statements(sql_part: SqlPart, dialect: str, collation: str = "NOCASE") -> list[str]:
+    """The DDL to run on ``dialect``: as captured for MySQL/MariaDB, translated for SQLite
+    (text columns with ``collation``)."""
     if dialect == "sqlite":
-        return [s for t in sql_part.tables for s in render_sqlite(t)]
+        return [s for t in sql_part.tables for s in render_sqlite(t, collation)]
     return split_statements(sql_part.schema_sql)
 
 
@@ -272,14 +273,17 @@ def seed_connection(
     sql_part: SqlPart,
     batch: int = BATCH_ROWS,
     progress: Callable[[str, int], None] | None = None,
+    collation: str = "NOCASE",
 ) -> dict[str, int]:
-    """Create the schema and insert every table's rows on an open connection (no commit)."""
+    """Create the schema and insert every table's rows on an open connection (no commit).
+
+    ``collation``: of text columns on SQLite (the fake registers ``simdb_ci``)."""
     dialect = conn.dialect
     if dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
     elif dialect.name in ("mysql", "mariadb"):
         conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
-    for stmt in schema_statements(sql_part, dialect.name):
+    for stmt in schema_statements(sql_part, dialect.name, collation):
         conn.exec_driver_sql(stmt)
     counts: dict[str, int] = {}
     order = list(sql_part.part.tables) or [t.name for t in sql_part.tables]

@@ -20,6 +20,10 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 
 from simdb.mysql import errors as E
+from simdb.mysql.catalog import Table, strict_violation
+from simdb.mysql.dialect import SimdbMySQL
+from simdb.mysql.names import name_templates
+from simdb.mysql.semantics import Rewriter, needs_mimic
 
 _LITERAL = re.compile(
     r"""(?=[-'"`/\#xX_0-9])  # cheap first-character filter
@@ -53,8 +57,9 @@ def _unescape(body: str) -> str:
 def lift_literals(sql: str, marker: Callable[[int], str] | None = None) -> tuple[str, list[Any]]:
     """Replace literals by ``?`` (or ``marker(i)``); return the digest and the literal values.
 
-    Strings become ``str`` (``_binary'...'`` and ``X'..'`` become ``bytes``), numbers ``int``
-    or ``float``. Identifiers in backticks and comments are left alone.
+    Strings become ``str`` (``_binary'...'`` and ``X'..'`` become ``bytes``), integers
+    ``int``; decimal and float literals stay in the text (their scale types the result).
+    Identifiers in backticks and comments are left alone.
     """
     params: list[Any] = []
 
@@ -64,15 +69,22 @@ def lift_literals(sql: str, marker: Callable[[int], str] | None = None) -> tuple
         if kind == "q" or kind == "c":
             return text
         if kind == "n":
-            params.append(float(text) if ("." in text or "e" in text or "E" in text) else int(text))
+            if "." in text or "e" in text or "E" in text:
+                return text  # DECIMAL/DOUBLE literals stay: their scale types the result
+            params.append(int(text))
+            tag = "?"
         elif kind == "s" or kind == "d":
             params.append(_unescape(text[1:-1]))
+            tag = "'?'"
         elif kind == "bin":
             body = text[text.index("'") + 1 : -1]
             params.append(_unescape(body).encode("utf-8", "surrogateescape"))
+            tag = "x'?'"
         else:  # x
             params.append(bytes.fromhex(text[2:-1]))
-        return marker(len(params) - 1) if marker else "?"
+            tag = "x'?'"
+        # the digest keeps each literal's kind: translation types the statement by it
+        return marker(len(params) - 1) if marker else tag
 
     return _LITERAL.sub(repl, sql), params
 
@@ -236,7 +248,7 @@ def parse_error(sql: str, exc: ParseError | None = None) -> E.SqlError:
     """A 1064 error in MariaDB's words for ``sql``."""
     if exc is None:
         try:
-            sqlglot.parse(sql, read="mysql")
+            sqlglot.parse(sql, read=SimdbMySQL)
         except ParseError as err:
             exc = err
         except TokenError:
@@ -245,11 +257,61 @@ def parse_error(sql: str, exc: ParseError | None = None) -> E.SqlError:
     return E.SqlError(E.PARSE, near=near, line=line)
 
 
+# sql_mode flags the fake models (strict mode is always on; the rest do not change answers here)
+_MODES = frozenset(
+    {
+        "STRICT_TRANS_TABLES",
+        "STRICT_ALL_TABLES",
+        "ERROR_FOR_DIVISION_BY_ZERO",
+        "NO_AUTO_CREATE_USER",
+        "NO_ENGINE_SUBSTITUTION",
+        "NO_ZERO_DATE",
+        "NO_ZERO_IN_DATE",
+        "TRADITIONAL",
+    }
+)
+
+
+def _check_sql_mode(tree: exp.Set, params: list[Any]) -> list[int]:
+    """Refuse ``SET sql_mode`` to modes the fake does not model; returns the placeholder
+    indexes that hold the new mode (pinned, so every value is checked)."""
+    pinned = []
+    for item in tree.expressions:
+        eq = item.this if isinstance(item, exp.SetItem) else None
+        if not isinstance(eq, exp.EQ) or eq.this.name.lower() != "sql_mode":
+            continue
+        value = eq.expression
+        if isinstance(value, exp.Placeholder) and value.name[1:].isdigit():
+            idx = int(value.name[1:])
+            pinned.append(idx)
+            text = params[idx] if idx < len(params) else None
+        elif isinstance(value, exp.Literal) and value.is_string:
+            text = value.name
+        else:
+            text = None
+        if not isinstance(text, str):
+            raise E.not_supported("SET sql_mode to an expression")
+        modes = {m.strip().upper() for m in text.split(",") if m.strip()}
+        if not modes & {"STRICT_TRANS_TABLES", "STRICT_ALL_TABLES", "TRADITIONAL"}:
+            raise E.not_supported("sql_mode without STRICT_TRANS_TABLES (the fake is always strict)")
+        other = sorted(modes - _MODES)
+        if other:
+            raise E.not_supported(f"sql_mode {', '.join(other)}")
+    return pinned
+
+
 class Translator:
     """Digest -> :class:`Plan` cache over sqlglot's MySQL -> SQLite translation."""
 
-    def __init__(self, database: str, max_entries: int = 20_000) -> None:
+    def __init__(
+        self,
+        database: str,
+        max_entries: int = 20_000,
+        catalog: Callable[[str], Table | None] | None = None,
+    ) -> None:
         self.database = database
+        self.catalog: Callable[[str], Table | None] = catalog or (lambda _name: None)
+        self.cache = True  # False: every statement translated afresh with its literals inline
         self.max_entries = max_entries
         self._cache: dict[str, tuple[tuple[int, ...], dict[tuple[Any, ...], Plan]]] = {}
         self.hits = 0
@@ -261,6 +323,9 @@ class Translator:
 
     def plan(self, sql: str) -> tuple[Plan, list[Any]]:
         """The plan for ``sql`` and the literal values to bind. Raises :class:`SqlError`."""
+        if not self.cache:
+            self.misses += 1
+            return self._translate(sql, [], inline=True)[0], []
         digest, params = lift_literals(sql)
         entry = self._cache.get(digest)
         if entry is not None:
@@ -278,7 +343,7 @@ class Translator:
         self._cache.setdefault(digest, (pinned_idx, {}))[1][key] = plan
         return plan, params
 
-    def _translate(self, sql: str, params: list[Any]) -> tuple[Plan, tuple[int, ...]]:
+    def _translate(self, sql: str, params: list[Any], inline: bool = False) -> tuple[Plan, tuple[int, ...]]:
         head = " ".join(sql.strip().rstrip(";").split()).upper()
         if head in _FAST:
             return Plan(_FAST[head]), ()
@@ -291,11 +356,11 @@ class Translator:
                 verb = "ROLLBACK TO SAVEPOINT"
             return Plan("savepoint", sql=f"{verb} {m.group(2)}"), ()
         replace = head.startswith("REPLACE ")
-        marked, _ = lift_literals(sql, marker=lambda i: f":p{i}")
+        marked = sql if inline else lift_literals(sql, marker=lambda i: f":p{i}")[0]
         if replace:
             marked = re.sub(r"^\s*REPLACE\b", "INSERT", marked, count=1, flags=re.IGNORECASE)
         try:
-            trees = [t for t in sqlglot.parse(marked, read="mysql") if t is not None]
+            trees = [t for t in sqlglot.parse(marked, read=SimdbMySQL) if t is not None]
         except ParseError as exc:
             raise parse_error(sql, exc) from exc
         except TokenError as exc:
@@ -310,7 +375,12 @@ class Translator:
         tree = trees[0]
         if not isinstance(tree, exp.Expression) or not isinstance(tree, _STATEMENTS):
             raise E.SqlError(E.PARSE, near=sql.strip()[:80], line=1)
-        return self.translate_tree(tree, params, replace=replace)
+        plan, pinned = self.translate_tree(tree, params, replace=replace)
+        if plan.kind in ("query", "lockread") and plan.tree is not None:
+            templates = name_templates(plan.tree, marked, params)
+            if templates is not None:
+                plan.extra["names"] = templates
+        return plan, pinned
 
     def translate_tree(
         self, tree: exp.Expression, params: list[Any] | None = None, replace: bool = False
@@ -330,6 +400,8 @@ class Translator:
         pinned_t = tuple(sorted(set(pinned)))
         if isinstance(tree, exp.Command):
             return self._command(tree), pinned_t
+        if isinstance(tree, exp.Set):
+            pinned_t = tuple(sorted(set(pinned_t) | set(_check_sql_mode(tree, params))))
         if isinstance(tree, exp.Set | exp.Show | exp.Use | exp.Describe | exp.Kill):
             return Plan("mimic"), pinned_t
         if isinstance(tree, exp.Transaction):
@@ -348,6 +420,12 @@ class Translator:
         ):
             return Plan("savepoint", sql=f"SAVEPOINT {tree.alias}"), pinned_t
         tables = list(tree.find_all(exp.Table))
+        if isinstance(tree, exp.Select):
+            for t in tables:
+                dual = t.name.lower() == "dual" and not t.args.get("db")
+                if dual and isinstance(t.parent, exp.From) and self.catalog("dual") is None:
+                    t.parent.pop()
+            tables = list(tree.find_all(exp.Table))
         for t in tables:
             db = t.args.get("db")
             if db is None:
@@ -358,14 +436,22 @@ class Translator:
                 raise E.SqlError(E.NO_SUCH_TABLE, database=db.name, table=t.name)
             t.set("db", None)
         if isinstance(tree, exp.Query):
-            if not tables:
+            if not tables and needs_mimic(tree):
                 return Plan("mimic"), pinned_t
             kind = "query"
             if tree.args.get("locks"):
                 tree.set("locks", None)
                 kind = "lockread"
-            return Plan(kind, *self._generate(tree), tree=tree), pinned_t
+            original_query: exp.Expression = tree.copy()
+            rewriter = Rewriter(self.catalog, params, self.database)
+            rewritten = rewriter.run(tree)
+            plan = Plan(kind, *self._generate(rewritten), tree=original_query)
+            plan.extra["types"] = rewriter.projection_types
+            plan.extra["tableless"] = not tables
+            return plan, pinned_t
         if isinstance(tree, exp.Insert | exp.Update | exp.Delete):
+            original: exp.Expression = tree.copy()
+            Rewriter(self.catalog, params, self.database).run(tree)
             target = tree.find(exp.Table)
             extra: dict[str, Any] = {}
             conflict = tree.args.get("conflict") if isinstance(tree, exp.Insert) else None
@@ -373,20 +459,32 @@ class Translator:
             if isinstance(conflict, exp.OnConflict) and conflict.args.get("duplicate"):
                 tree.set("conflict", None)
                 sets = []
+                changed = []
                 for eq in conflict.expressions:
                     for v in list(eq.find_all(exp.Anonymous, exp.Values)):
                         if v.name.upper() == "VALUES" and v.expressions:
                             v.replace(exp.column(v.expressions[0].name, table="excluded"))
                     sets.append(eq.sql("sqlite"))
-                suffix = " ON CONFLICT DO UPDATE SET " + ", ".join(sets)
+                    if isinstance(eq, exp.EQ):
+                        changed.append(
+                            f"NOT ({eq.this.sql('sqlite')} IS ({eq.expression.sql('sqlite')}) COLLATE BINARY)"
+                        )
+                # only rows whose values change count as updated (MySQL's affected rows: 2 each)
+                where = f" WHERE {' OR '.join(changed)}" if changed else ""
+                suffix = " ON CONFLICT DO UPDATE SET " + ", ".join(sets) + where + " RETURNING rowid"
                 extra["upsert"] = True
+            if isinstance(tree, exp.Insert):
+                extra.update(self._insert_shape(tree))
+                if tree.args.get("ignore"):
+                    self.check_ignore(original, params)
+                    extra["ignore"] = True  # checked again on every execution (new values)
             if isinstance(tree, exp.Update) and tree.expressions:
                 extra["changed"] = self._generate(self._only_changed(tree))
             sql, order = self._generate(tree, suffix)
             if replace:
                 sql = re.sub(r"^INSERT\b", "INSERT OR REPLACE", sql, count=1)
             return Plan(
-                "write", sql, order, table=target.name if target else None, tree=tree, extra=extra
+                "write", sql, order, table=target.name if target else None, tree=original, extra=extra
             ), pinned_t
         if isinstance(tree, exp.Create):
             kind = str(tree.args.get("kind") or "").upper()
@@ -412,7 +510,54 @@ class Translator:
             return Plan(
                 "truncate", tree=tree, table=tree.expressions[0].name if tree.expressions else None
             ), pinned_t
-        raise E.SqlError(E.NOT_SUPPORTED, feature=f"{type(tree).__name__.upper()} statement (simdb fake)")
+        raise E.SqlError(E.NOT_SUPPORTED, feature=f"{type(tree).__name__.upper()} statement")
+
+    def check_ignore(self, tree: exp.Expression, params: list[Any]) -> None:
+        """INSERT IGNORE turns strict-mode errors into clamped values and warnings in MariaDB;
+        SQLite's OR IGNORE would skip the row instead, so such rows are refused."""
+        target = tree.find(exp.Table)
+        table = self.catalog(target.name) if target is not None else None
+        values = tree.expression
+        if table is None or not isinstance(tree.this, exp.Schema) or not isinstance(values, exp.Values):
+            raise E.not_supported("INSERT IGNORE without a column list and VALUES")
+        cols = [table.column(c.name) for c in tree.this.expressions]
+        for tup in values.expressions:
+            for col, item in zip(cols, tup.expressions, strict=False):
+                if col is None:
+                    continue
+                if isinstance(item, exp.Placeholder) and item.name[1:].isdigit():
+                    value = params[int(item.name[1:])]
+                elif isinstance(item, exp.Literal):
+                    value = item.to_py()
+                elif isinstance(item, exp.Null):
+                    value = None
+                    if not col.nullable and not col.auto_increment:
+                        raise E.not_supported("INSERT IGNORE of NULL into a NOT NULL column")
+                    continue
+                else:
+                    raise E.not_supported("INSERT IGNORE with expressions in VALUES")
+                if strict_violation(col, value) is not None:
+                    raise E.not_supported(
+                        f"INSERT IGNORE of a value strict mode rejects (column '{col.name}')"
+                    )
+
+    def _insert_shape(self, tree: exp.Insert) -> dict[str, Any]:
+        """``rows``: VALUES rows; ``auto_rows``: rows that take an AUTO_INCREMENT value
+        (InnoDB allocates them even when the insert fails or updates instead)."""
+        target = tree.find(exp.Table)
+        table = self.catalog(target.name) if target is not None else None
+        values = tree.expression
+        if table is None or not isinstance(values, exp.Values):
+            return {}
+        rows = len(values.expressions)
+        auto = table.auto_increment
+        listed = (
+            [c.name.lower() for c in tree.this.expressions] if isinstance(tree.this, exp.Schema) else None
+        )
+        auto_rows = 0
+        if auto is not None and listed is not None and auto.name.lower() not in listed:
+            auto_rows = rows
+        return {"rows": rows, "auto_rows": auto_rows}
 
     @staticmethod
     def _only_changed(tree: exp.Update) -> exp.Update:
@@ -455,14 +600,14 @@ class Translator:
         if not rest.strip() and len(words) < 2:
             raise E.SqlError(E.PARSE, near="", line=1)
         if keyword in _UNSUPPORTED_COMMANDS:
-            raise E.SqlError(E.NOT_SUPPORTED, feature=f"{keyword} statement (simdb fake)")
+            raise E.SqlError(E.NOT_SUPPORTED, feature=f"{keyword} statement")
         raise E.SqlError(E.PARSE, near=f"{tree.name} {rest}".strip()[:80], line=1)
 
     def _generate(self, tree: exp.Expression, suffix: str = "") -> tuple[str, tuple[int, ...] | None]:
         try:
             text = tree.sql("sqlite", unsupported_level=ErrorLevel.RAISE) + suffix
         except UnsupportedError as exc:
-            raise E.SqlError(E.NOT_SUPPORTED, feature=f"{exc} (simdb fake)") from exc
+            raise E.SqlError(E.NOT_SUPPORTED, feature=f"{exc}") from exc
         order: list[int] = []
 
         def repl(m: re.Match[str]) -> str:
