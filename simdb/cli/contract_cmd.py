@@ -22,6 +22,44 @@ def _target(text: str, hint: str = "--target") -> tuple[str, int]:
     return host, int(port)
 
 
+def _stack_fake(name: str, file: Path | None) -> dict[str, Any]:
+    """Where a running stack's Thrift fake ``name`` is and how to talk to it (``--target NAME``)."""
+    from simdb.errors import SimdbError
+    from simdb.stack.load import load_stack
+    from simdb.stack.model import ThriftSpec
+    from simdb.stack.state import read_state, stack_dir
+
+    try:
+        stack = load_stack(file)
+    except SimdbError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--file") from None
+    spec = stack.spec.fakes.get(name)
+    if not isinstance(spec, ThriftSpec):
+        thrift = ", ".join(n for n, f in stack.spec.fakes.items() if isinstance(f, ThriftSpec)) or "none"
+        raise typer.BadParameter(
+            f"{name!r} is not a Thrift fake of stack {stack.name} (its Thrift fakes: {thrift});"
+            " or give HOST:PORT",
+            param_hint="--target",
+        )
+    state = read_state(stack_dir(stack.name))
+    if state is None or name not in state.endpoints:
+        raise typer.BadParameter(
+            f"stack {stack.name} is not running (start it with: simdb up -f {stack.path} --detach)",
+            param_hint="--target",
+        )
+    ep = state.endpoints[name]
+    return {
+        "host": ep.host,
+        "port": ep.port,
+        "idl": spec.idl,
+        "include_dirs": list(spec.include_dirs),
+        "services": spec.services,
+        "protocol": spec.protocol,
+        "transport": spec.transport,
+        "multiplexed": len(spec.services) > 1,
+    }
+
+
 def _check_wire(protocol: str, transport: str) -> None:
     if protocol not in ("binary", "compact"):
         raise typer.BadParameter("binary or compact", param_hint="--protocol")
@@ -60,9 +98,18 @@ def _wire_flags(include_dir: list[Path], protocol: str, transport: str, multiple
 
 @app.command()
 def verify(
-    idl: Path = typer.Option(..., "--idl", help="The service's IDL file."),
-    service: str = typer.Option(..., "--service", help="Service name in the IDL (included.Service works)."),
-    target: str = typer.Option(..., "--target", help="HOST:PORT of the service under test."),
+    idl: Path | None = typer.Option(
+        None, "--idl", help="The service's IDL file (a stack fake's by default)."
+    ),
+    service: str | None = typer.Option(
+        None, "--service", help="Service name in the IDL (included.Service works)."
+    ),
+    target: str = typer.Option(
+        ..., "--target", help="HOST:PORT of the service under test, or a Thrift fake of the running stack."
+    ),
+    file: Path | None = typer.Option(
+        None, "--file", "-f", help="Stack file for --target NAME [default: ./simdb.yaml]."
+    ),
     include_dir: list[Path] = typer.Option([], "--include-dir", help="IDL include directory (repeatable)."),
     protocol: str = typer.Option("binary", "--protocol", help="binary or compact."),
     transport: str = typer.Option("buffered", "--transport", help="buffered or framed."),
@@ -105,7 +152,18 @@ def verify(
     from simdb.thrift.idl import load_idl
     from simdb.thrift.model import service_model
 
-    host, port = _target(target)
+    if ":" in target:
+        host, port = _target(target)
+    else:  # a fake of the running stack: its IDL and wire settings are the defaults
+        fake = _stack_fake(target, file)
+        host, port = fake["host"], fake["port"]
+        idl = idl or fake["idl"]
+        include_dir = include_dir or fake["include_dirs"]
+        service = service or fake["services"][0]
+        protocol, transport = fake["protocol"], fake["transport"]
+        multiplexed = multiplexed or fake["multiplexed"]
+    if idl is None or service is None:
+        raise typer.BadParameter("give --idl and --service with a HOST:PORT target", param_hint="--idl")
     _check_wire(protocol, transport)
     replay = _replay(method, args_json)
     try:
@@ -122,6 +180,8 @@ def verify(
         )
         prefix = ["simdb", "contract", "verify", "--idl", str(idl), "--service", service, "--target", target]
         prefix += _wire_flags(include_dir, protocol, transport, multiplexed)
+        if ":" not in target and file is not None:
+            prefix += ["--file", str(file)]
         if properties is not None:
             prefix += ["--properties", str(properties)]
         for m in allow_app_error:
