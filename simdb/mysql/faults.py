@@ -76,7 +76,7 @@ class Statement:
             kind = "begin"
         tables = tuple(t.replace("`", "").split(".")[-1].strip().lower() for t in _TABLES.findall(sql))
         try:
-            digest, _ = lift_literals(sql)
+            digest, _ = lift_literals(sql, lambda _i: "?")  # every literal "?", as MariaDB digests
         except Exception:  # an unparsable literal: match on the text as sent
             digest = sql
         return cls(kind, tables, _SPACES.sub(" ", digest).strip().rstrip(";").strip())

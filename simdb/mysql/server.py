@@ -401,6 +401,9 @@ class FakeConnection(Connection):  # type: ignore[misc]
     async def handle_change_user(self, data: bytes) -> None:
         await self._parsed(super().handle_change_user, data)
 
+    async def handle_init_db(self, data: bytes) -> None:
+        await self._parsed(super().handle_init_db, data)
+
     async def _parsed(self, handler: Any, data: bytes) -> None:
         try:
             await handler(data)
