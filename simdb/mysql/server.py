@@ -324,6 +324,30 @@ class FakeSession(Session):  # type: ignore[misc]
         return ResultSet(result.rows or [], cols)
 
 
+def _change_user_is_whole(data: bytes, caps: Capabilities) -> bool:
+    """Every NUL-terminated string of a COM_CHANGE_USER body ends inside it (user, database, plugin)."""
+    end = data.find(b"\x00")
+    if end < 0:
+        return False
+    at = end + 1
+    if Capabilities.CLIENT_SECURE_CONNECTION in caps:
+        if at >= len(data):
+            return False
+        at += 1 + data[at]
+    else:
+        end = data.find(b"\x00", at)
+        if end < 0:
+            return False
+        at = end + 1
+    end = data.find(b"\x00", at)  # the database
+    if end < 0:
+        return False
+    at = end + 1 + 2  # and the character set
+    if Capabilities.CLIENT_PLUGIN_AUTH in caps and at < len(data):
+        return data.find(b"\x00", at) >= 0
+    return True
+
+
 class FakeConnection(Connection):  # type: ignore[misc]
     """A client connection: the fast query path, exact errors, autocommit in the handshake."""
 
@@ -396,9 +420,26 @@ class FakeConnection(Connection):  # type: ignore[misc]
         await self._parsed(super().handle_stmt_close, data)
 
     async def handle_field_list(self, data: bytes) -> None:
-        await self._parsed(super().handle_field_list, data)
+        # mysql-mimic reads the table name up to a NUL and spins forever when there is none (the
+        # whole server with it): a name without its NUL is a malformed packet.
+        if b"\x00" not in data:
+            raise MysqlError("Malformed communication packet", E.MALFORMED_PACKET)
+        try:
+            await self._parsed(super().handle_field_list, data)
+        except MysqlError:
+            raise
+        except (
+            Exception
+        ) as exc:  # a table name mysql-mimic's SHOW COLUMNS cannot take (a NUL, a control byte)
+            table = data[: data.index(b"\x00")].decode("utf-8", "replace")
+            log.warning("mysql connection %s: COM_FIELD_LIST %r: %s", self.connection_id, table, exc)
+            raise MysqlError(
+                f"Table '{self.session.database}.{table}' doesn't exist", E.NO_SUCH_TABLE
+            ) from None
 
     async def handle_change_user(self, data: bytes) -> None:
+        if not _change_user_is_whole(data, self.capabilities):  # see handle_field_list
+            raise MysqlError("Malformed communication packet", E.MALFORMED_PACKET)
         await self._parsed(super().handle_change_user, data)
 
     async def handle_init_db(self, data: bytes) -> None:
@@ -415,6 +456,15 @@ class FakeConnection(Connection):  # type: ignore[misc]
         self.status_flags = _STATUS[db.autocommit][db.in_transaction]
 
     async def handle_query(self, data: bytes) -> None:
+        try:
+            await self._handle_query(data)
+        except UnicodeError as exc:  # bytes that are not UTF-8 where the statement needs text
+            log.info("mysql connection %s: statement is not valid UTF-8 (%s)", self.connection_id, exc)
+            raise MysqlError(
+                f"Invalid utf8mb4 character string in the statement ({getattr(exc, 'reason', exc)})", E.PARSE
+            ) from None
+
+    async def _handle_query(self, data: bytes) -> None:
         session: FakeSession = self.session
         db = session.db
         if self._query_attributes:
@@ -599,6 +649,7 @@ class ServerThread:
             self.port = int(self.server.sockets()[0].getsockname()[1])
         except BaseException as exc:
             self._error = exc
+            self.loop.close()  # now, not from the collector at exit (which prints an ignored traceback)
             self._ready.set()
             return
         self._ready.set()
