@@ -115,18 +115,22 @@ def container_stack(
     return StackSpec(spec.name, tuple(out))
 
 
+def _credentials(fake: ThriftSpec | RedisSpec | MySQLSpec) -> tuple[tuple[str, str], ...]:
+    """The ``Endpoint.extra`` a client of ``fake`` needs (user, password, database)."""
+    if isinstance(fake, MySQLSpec):
+        return (("user", fake.user), ("password", fake.password), ("database", fake.database))
+    if isinstance(fake, RedisSpec) and fake.password:
+        return (("password", fake.password),)
+    return ()
+
+
 def _network_stores(stack: Stack) -> dict[str, str]:
     """The URL of every Redis and MySQL fake of the stack from inside its network (container names)."""
-    out: dict[str, str] = {}
-    for name, fake in stack.spec.fakes.items():
-        host = f"{stack.name}-{name}"
-        if isinstance(fake, RedisSpec):
-            extra: tuple[tuple[str, str], ...] = (("password", fake.password),) if fake.password else ()
-            out[name] = Endpoint("redis", host, PORTS["redis"], None, extra).url()
-        elif isinstance(fake, MySQLSpec):
-            extra = (("user", fake.user), ("password", fake.password), ("database", fake.database))
-            out[name] = Endpoint("mysql", host, PORTS["mysql"], None, extra).url()
-    return out
+    return {
+        name: Endpoint(fake.kind, f"{stack.name}-{name}", PORTS[fake.kind], None, _credentials(fake)).url()
+        for name, fake in stack.spec.fakes.items()
+        if isinstance(fake, RedisSpec | MySQLSpec)
+    }
 
 
 def docker_endpoints(stack: Stack, views: dict[str, dict[str, object]], view: str) -> dict[str, Endpoint]:
@@ -140,10 +144,5 @@ def docker_endpoints(stack: Stack, views: dict[str, dict[str, object]], view: st
             raise ConfigError(f"fake {name!r} of stack {stack.name} is not in the running Docker stack")
         where = views[name][view]
         assert isinstance(where, dict)
-        extra: tuple[tuple[str, str], ...] = ()
-        if isinstance(fake, MySQLSpec):
-            extra = (("user", fake.user), ("password", fake.password), ("database", fake.database))
-        elif isinstance(fake, RedisSpec) and fake.password:
-            extra = (("password", fake.password),)
-        out[name] = Endpoint(fake.kind, str(where["host"]), int(str(where["port"])), None, extra)
+        out[name] = Endpoint(fake.kind, str(where["host"]), int(str(where["port"])), None, _credentials(fake))
     return out
